@@ -1,0 +1,40 @@
+# facecloak: `make demo` sets everything up and runs the main job on public-domain photos;
+# `make test` sets everything up and runs the tests. Both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+DEMO := build/demo
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first, pinned: this CPU build installs from the machine's disk in seconds.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m facecloak.data.samples $(DEMO)
+	$(BIN)/facecloak detect $(DEMO)/astronaut.png --draw $(DEMO)/astronaut_faces.png
+	$(BIN)/facecloak detect $(DEMO)/grace_hopper.jpg --draw $(DEMO)/grace_hopper_faces.png
+	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/detectors.py
+	$(PY) benchmarks/lfw_verification.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

@@ -1,0 +1,148 @@
+"""Face detector benchmark: recall / precision / AP at IoU 0.5 on dlib's 43 hand-labelled faces,
+share of LFW and deepface photos where a face is found, faces found in group photos, and time per
+megapixel. Writes the "detectors" section of BENCHMARKS.md and benchmarks/results/detectors.json.
+
+    python benchmarks/detectors.py [--lfw-sample 600] [--detectors hog,cnn,centerface]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import random
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
+from tqdm import tqdm
+
+from facecloak.evaluate.detection import detection_metrics
+from facecloak.faces.detectors import get_detector
+from facecloak.images import load_image
+
+logger = logging.getLogger("benchmarks.detectors")
+
+
+def labelled_boxes(folder: Path) -> dict[str, list[tuple[float, float, float, float]]]:
+    truth: dict[str, list] = defaultdict(list)
+    with open(folder / "boxes.csv") as handle:
+        for row in csv.DictReader(handle):
+            left, top, width, height = (float(row[k]) for k in ("left", "top", "width", "height"))
+            truth[row["path"]].append((left, top, left + width, top + height))
+    return dict(truth)
+
+
+def photo_paths(folder: Path, sample: int | None, seed: int = 0) -> list[Path]:
+    with open(folder / "labels.csv") as handle:
+        paths = [folder / row["path"] for row in csv.DictReader(handle)]
+    if sample and sample < len(paths):
+        paths = random.Random(seed).sample(paths, sample)
+    return sorted(paths)
+
+
+class Timer:
+    """Seconds and megapixels of every detector call, for time per megapixel."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.megapixels = 0.0
+        self.calls = 0
+
+    def run(self, detector, rgb):  # noqa: ANN001, ANN201
+        start = time.perf_counter()
+        faces = detector(rgb)
+        self.seconds += time.perf_counter() - start
+        self.megapixels += rgb.shape[0] * rgb.shape[1] / 1e6
+        self.calls += 1
+        return faces
+
+
+def evaluate_detector(name: str, faces_dir: Path, lfw_sample: int | None) -> dict:
+    detector = get_detector(name)
+    detector(load_image(faces_dir / "lfw" / "AJ_Lamas" / "AJ_Lamas_0001.jpg"))  # warm-up
+    timer = Timer()
+    dlib_dir = faces_dir / "dlib_faces"
+    truth = labelled_boxes(dlib_dir)
+    found = {}
+    for image in [*truth, "dogs.jpg"]:
+        faces = timer.run(detector, load_image(dlib_dir / image))
+        found[image] = [(face.box, face.score) for face in faces]
+    metrics = detection_metrics(found, truth, iou_threshold=0.5)
+    rates = {}
+    for dataset, sample in (("lfw", lfw_sample), ("deepface", None)):
+        paths = photo_paths(faces_dir / dataset, sample)
+        hits = sum(
+            bool(timer.run(detector, load_image(p)))
+            for p in tqdm(paths, desc=f"{name} {dataset}", leave=False)
+        )
+        rates[dataset] = {"found": hits, "photos": len(paths)}
+    group = {p.name: len(timer.run(detector, load_image(p)))
+             for p in sorted((faces_dir / "group_photos").glob("*.jpg"))}
+    return {
+        "detector": name,
+        "dlib_faces": metrics.to_dict(),
+        "dogs_false_positives": len(found["dogs.jpg"]),
+        "detection_rate": rates,
+        "group_photos_faces": group,
+        "seconds_per_megapixel": timer.seconds / timer.megapixels,
+        "seconds_per_photo": timer.seconds / timer.calls,
+        "photos_timed": timer.calls,
+        "max_megapixels": detector.max_megapixels,
+    }
+
+
+def to_markdown(results: list[dict], lfw_sample: int | None) -> str:
+    rows = []
+    for r in results:
+        m, rates = r["dlib_faces"], r["detection_rate"]
+        rows.append([
+            r["detector"],
+            f"{m['recall']:.3f} ({m['true_positives']}/{m['true_positives'] + m['false_negatives']})",
+            f"{m['precision']:.3f} ({m['false_positives']} FP)",
+            f"{m['average_precision']:.3f}",
+            f"{rates['lfw']['found'] / rates['lfw']['photos']:.3f} "
+            f"({rates['lfw']['found']}/{rates['lfw']['photos']})",
+            f"{rates['deepface']['found'] / rates['deepface']['photos']:.3f} "
+            f"({rates['deepface']['found']}/{rates['deepface']['photos']})",
+            sum(r["group_photos_faces"].values()),
+            f"{r['seconds_per_megapixel']:.3f}",
+            f"{r['seconds_per_photo']:.3f}",
+        ])
+    header = ["detector", "recall @IoU0.5 (dlib 43)", "precision", "AP", "LFW found",
+              "deepface found", "faces in 6 group photos", "s / MP", "s / photo"]
+    sample = f"a seeded sample of {lfw_sample}" if lfw_sample else "all"
+    return "\n".join([
+        "## Face detectors",
+        "",
+        "Command: `python benchmarks/detectors.py` (results also in "
+        "`benchmarks/results/detectors.json`).",
+        f"Machine: {machine_line()}.",
+        "",
+        markdown_table(header, rows),
+        "",
+        f"dlib faces: 43 hand-labelled boxes in 9 VOC photos plus `dogs.jpg` (no face); LFW: {sample} "
+        "of the 4,477 photos (each has a face); deepface: all 62 photos (300-3000 px). Time includes "
+        "the detector's own downscaling of large photos (working size: at most `max_megapixels`) and "
+        "excludes landmarks.",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--detectors", default="hog,cnn,centerface")
+    parser.add_argument("--lfw-sample", type=int, default=600,
+                        help="LFW photos to test (0 for all 4,477)")
+    args = parser.parse_args()
+    faces_dir = require_shared_faces()
+    results = [evaluate_detector(name, faces_dir, args.lfw_sample or None)
+               for name in args.detectors.split(",")]
+    save_json("detectors", {"machine": machine_line(), "results": results})
+    markdown = to_markdown(results, args.lfw_sample or None)
+    write_section("detectors", markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Exceptions with messages a user can act on."""
+
+from __future__ import annotations
+
+
+class FacecloakError(Exception):
+    """Base class: the message is one line that says what went wrong and what to do."""
+
+
+class ImageLoadError(FacecloakError):
+    """An input image could not be read."""
+
+
+class NoFaceError(FacecloakError):
+    """An image holds no face where one was needed."""
+
+
+class ModelNotFoundError(FacecloakError):
+    """A model's weights are not installed or not where they were looked for."""

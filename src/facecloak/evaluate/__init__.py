@@ -1,0 +1,1 @@
+"""Measurements: detection accuracy, recognition verification, image change."""

@@ -1,0 +1,44 @@
+"""``detect(image)``: every face in a photo, with dlib's 5 landmarks for alignment."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from facecloak.faces.detectors import get_detector
+from facecloak.faces.face import Face
+from facecloak.faces.landmarks import predict_landmarks
+from facecloak.images import PathLike, as_rgb_array
+
+DEFAULT_DETECTOR = "centerface"
+
+
+def detect(
+    image: np.ndarray | Image.Image | PathLike,
+    detector: str = DEFAULT_DETECTOR,
+    landmarks: bool = True,
+) -> list[Face]:
+    """Find every face in ``image``, ordered left to right.
+
+    Args:
+        image: a path, a Pillow image or an ``(H, W, 3)`` array (uint8 or float in [0, 1]).
+        detector: ``centerface`` (default), ``hog`` or ``cnn``.
+        landmarks: also predict dlib's 5 landmarks for each face (needed for alignment).
+
+    Example:
+        >>> from skimage.data import astronaut
+        >>> faces = detect(astronaut())
+        >>> len(faces), faces[0].landmarks.shape
+        (1, (5, 2))
+    """
+    rgb = as_rgb_array(image)
+    faces = get_detector(detector)(rgb)
+    if landmarks:
+        for face in faces:
+            face.landmarks = predict_landmarks(rgb, face.box)
+    return sorted(faces, key=lambda face: (face.box[0], face.box[1]))
+
+
+def largest_face(faces: list[Face]) -> Face | None:
+    """The face with the largest box, or ``None`` when there is none."""
+    return max(faces, key=lambda face: face.area, default=None)

