@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ class FaceComparison:
         return {"distance": round(self.distance, 6), "threshold": self.threshold, "same": self.same}
 
 
+@lru_cache(maxsize=1)
 def default_recognizer() -> torch.nn.Module:
     """dlib's ResNet in torch, loaded once per process."""
     from facecloak.models import load_recognizer

@@ -1,0 +1,119 @@
+"""How much a photo changed: L2, L-inf, PSNR, SSIM and MS-SSIM, optionally inside a region.
+
+Pixel values are on a [0, 1] scale; L2 is the Euclidean norm of the whole difference (not per pixel),
+so it grows with the region's size. ``ImageChange`` also gives the per-pixel RMS for comparisons across
+sizes.
+
+Example:
+    >>> import numpy as np
+    >>> a = np.zeros((32, 32, 3), np.uint8)
+    >>> b = a.copy(); b[0, 0, 0] = 255
+    >>> change = image_change(a, b)
+    >>> change.l2, change.linf
+    (1.0, 1.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class ImageChange:
+    """Differences between an original and a changed image (or one region of them)."""
+
+    l2: float
+    linf: float
+    rms: float
+    psnr: float
+    ssim: float
+    ms_ssim: float | None = None
+
+    def to_dict(self) -> dict:
+        return {k: (None if v is None else round(float(v), 6)) for k, v in asdict(self).items()}
+
+
+def image_change(
+    original: np.ndarray, changed: np.ndarray, box: Box | None = None, multiscale: bool = False
+) -> ImageChange:
+    """Compare two ``(H, W, 3)`` uint8 images, inside ``box = (x0, y0, x1, y1)`` when given.
+
+    ``multiscale`` adds MS-SSIM (needs a region of at least 161 px on its short side: smaller
+    regions report ``None``).
+    """
+    if original.shape != changed.shape:
+        raise ValueError(f"shapes differ: {original.shape} vs {changed.shape}")
+    if box is not None:
+        x0, y0, x1, y1 = (int(round(v)) for v in box)
+        original, changed = original[y0:y1, x0:x1], changed[y0:y1, x0:x1]
+    a = to_unit_tensor(original)
+    b = to_unit_tensor(changed)
+    diff = (a - b).flatten()
+    mse = float(diff.pow(2).mean())
+    return ImageChange(
+        l2=float(torch.linalg.vector_norm(diff)),
+        linf=float(diff.abs().max()) if diff.numel() else 0.0,
+        rms=mse**0.5,
+        psnr=float("inf") if mse == 0 else float(10 * np.log10(1.0 / mse)),
+        ssim=ssim(a, b),
+        ms_ssim=ms_ssim(a, b) if multiscale else None,
+    )
+
+
+def to_unit_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """``(H, W, 3)`` uint8 -> ``(1, 3, H, W)`` float64 in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].double() / 255.0
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor, window: int = 11) -> float:
+    """Mean SSIM of two ``(1, 3, H, W)`` images in [0, 1] (Gaussian window, sigma 1.5)."""
+    import kornia
+
+    window = min(window, _largest_odd_at_most(min(a.shape[-2:])))
+    if window < 3:
+        return float(torch.allclose(a, b))
+    return float(kornia.metrics.ssim(a, b, window, max_val=1.0, padding="valid").mean())
+
+
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def ms_ssim(a: torch.Tensor, b: torch.Tensor) -> float | None:
+    """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003: 5 scales and their weights).
+
+    Returns ``None`` when the region is too small for 5 scales with an 11 px window (< 161 px).
+    """
+    if min(a.shape[-2:]) < 161:
+        return None
+    terms = []
+    for scale, weight in enumerate(MS_SSIM_WEIGHTS):
+        luminance, contrast_structure = _ssim_parts(a, b)
+        last = scale == len(MS_SSIM_WEIGHTS) - 1
+        value = luminance * contrast_structure if last else contrast_structure
+        terms.append(value.clamp(min=1e-8) ** weight)
+        a, b = (torch.nn.functional.avg_pool2d(t, 2) for t in (a, b))
+    return float(torch.stack(terms).prod())
+
+
+def _ssim_parts(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean luminance term and mean contrast-structure term of SSIM (11 px Gaussian, valid)."""
+    import kornia
+
+    c1, c2 = 0.01**2, 0.03**2
+    blur = lambda t: kornia.filters.gaussian_blur2d(t, (11, 11), (1.5, 1.5))[..., 5:-5, 5:-5]  # noqa: E731
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a**2
+    var_b = blur(b * b) - mu_b**2
+    cov = blur(a * b) - mu_a * mu_b
+    luminance = (2 * mu_a * mu_b + c1) / (mu_a**2 + mu_b**2 + c1)
+    contrast_structure = (2 * cov + c2) / (var_a + var_b + c2)
+    return luminance.mean(), contrast_structure.mean()
+
+
+def _largest_odd_at_most(value: int) -> int:
+    return value if value % 2 else value - 1

@@ -1,0 +1,363 @@
+"""The photo pipeline: detect -> align from the original pixels -> attack -> write back.
+
+The cloak is computed at the photo's own resolution, through a differentiable alignment, and lives
+only inside each protected face's soft mask; every other pixel stays byte-identical.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from facecloak.attacks import EmbeddingTargeted, EmbeddingUntargeted, make_attack
+from facecloak.attacks.base import StepInfo
+from facecloak.attacks.transforms import eot_transform
+from facecloak.errors import NoFaceError
+from facecloak.evaluate.quality import image_change
+from facecloak.faces import DEFAULT_DETECTOR, Face, detect
+from facecloak.faces.align import extract_chips, to_tensor
+from facecloak.faces.landmarks import predict_landmarks
+from facecloak.protect.presets import DEFAULT_STRENGTH, Strength, get_strength
+from facecloak.protect.regions import FaceRegion, face_region
+
+logger = logging.getLogger(__name__)
+
+ATTACK_METHODS = ("pgd", "ifgsm", "ifgvm", "pfgvm")
+
+
+class ChipEmbedder(nn.Module):
+    """Crop of a photo -> the face's embedding, through the differentiable alignment.
+
+    With ``transform`` (post-release transforms on the chip), every call draws a new random
+    transform: expectation over transformations happens by averaging several calls' gradients.
+    """
+
+    def __init__(
+        self,
+        recognizer: nn.Module,
+        chip_to_crop: np.ndarray,
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
+        super().__init__()
+        self.recognizer = recognizer
+        self.chip_to_crop = np.asarray(chip_to_crop)[None]
+        self.size = int(recognizer.input_size)
+        self.transform = transform
+
+    def forward(self, crop: torch.Tensor) -> torch.Tensor:
+        chips = extract_chips(crop, self.chip_to_crop, size=self.size)
+        if self.transform is not None:
+            chips = self.transform(chips)
+        return self.recognizer(chips)
+
+
+@dataclass
+class FaceOutcome:
+    """What protecting one face did (distances: to the clean face's embedding)."""
+
+    index: int
+    box: tuple[float, float, float, float]
+    distance: float
+    distance_jpeg75: float
+    threshold: float
+    ssim: float
+    psnr: float
+    l2: float
+    linf: float
+    steps: int
+    cloak_scale: float
+    seconds: float
+
+    @property
+    def protected(self) -> bool:
+        return self.distance >= self.threshold
+
+    def to_dict(self) -> dict:
+        values = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        values["box"] = [round(v, 1) for v in self.box]
+        values = {k: round(v, 6) if isinstance(v, float) else v for k, v in values.items()}
+        return {**values, "protected": self.protected,
+                "protected_after_jpeg75": self.distance_jpeg75 >= self.threshold}
+
+
+@dataclass
+class ProtectResult:
+    """The protected photo and a report per protected face."""
+
+    image: np.ndarray
+    original: np.ndarray
+    faces: list[Face]
+    outcomes: list[FaceOutcome]
+    method: str
+    settings: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "settings": self.settings,
+            "faces_found": len(self.faces),
+            "faces_protected": [o.to_dict() for o in self.outcomes],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def protect(
+    image: np.ndarray,
+    *,
+    method: str = "pgd",
+    strength: str | Strength = DEFAULT_STRENGTH,
+    faces: Sequence[int] | None = None,
+    largest: bool = False,
+    target: torch.Tensor | None = None,
+    robust: bool = True,
+    eps: float | None = None,
+    steps: int | None = None,
+    step_size: float | None = None,
+    lam: float | None = None,
+    detector: str = DEFAULT_DETECTOR,
+    recognizer: nn.Module | None = None,
+    detected: list[Face] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    seed: int = 0,
+) -> ProtectResult:
+    """Cloak the faces of a ``(H, W, 3)`` uint8 photo against face recognition.
+
+    Args:
+        image: the photo.
+        method: ``pgd``, ``ifgsm``, ``ifgvm`` or ``pfgvm`` (see :mod:`facecloak.attacks`); or a
+            classical ``blur``, ``pixelate``, ``mask`` (see :mod:`facecloak.obfuscate`).
+        strength: a preset name (``low``, ``mid``, ``high``) or a :class:`Strength`.
+        faces: indices (left to right, as :func:`facecloak.faces.detect` orders them) of the faces
+            to protect; default all.
+        largest: protect only the largest face.
+        target: ``(K, 128)`` embeddings of a target identity to look like (targeted cloak);
+            ``None`` pushes away from the person's own face (untargeted).
+        robust: average gradients over random JPEG / resize / blur / shift so the cloak survives
+            re-encoding.
+        eps, steps, step_size, lam: override the preset.
+        detected: faces already detected on ``image`` (skips detection).
+        progress: called as ``progress(done_steps, total_steps)``.
+
+    Raises:
+        NoFaceError: no face was found (or none of the requested indices exist).
+
+    Example:
+        >>> from facecloak.data import grace_hopper
+        >>> result = protect(grace_hopper(), strength="low")  # doctest: +SKIP
+        >>> result.outcomes[0].protected  # doctest: +SKIP
+        True
+    """
+    started = time.perf_counter()
+    settings = strength if isinstance(strength, Strength) else get_strength(strength)
+    settings = settings.with_overrides(eps=eps, steps=steps, step_size=step_size, lam=lam)
+    all_faces = detected if detected is not None else detect(image, detector=detector)
+    chosen = select_faces(all_faces, faces, largest)
+    if method in CLASSICAL_METHODS:
+        return _protect_classically(image, all_faces, chosen, method, started)
+    if method not in ATTACK_METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from "
+                         f"{', '.join(ATTACK_METHODS + tuple(CLASSICAL_METHODS))}")
+    recognizer = recognizer or _default_recognizer()
+    torch.manual_seed(seed)
+    photo = to_tensor(image)[None]
+    outcomes = []
+    ticker = _Ticker(progress, settings.steps * len(chosen))
+    for index in chosen:
+        face_started = time.perf_counter()
+        region = face_region(all_faces[index], *image.shape[:2], size=recognizer.input_size)
+        crop, cloaked, steps_taken = _cloak_region(
+            photo, region, recognizer, method, settings, target, robust, ticker
+        )
+        scale = _scale_to_ssim_floor(crop, cloaked, region, settings.ssim_floor)
+        _write_back(photo, region, crop + scale * (cloaked - crop))
+        outcomes.append(_OutcomeDraft(index, region, steps_taken, scale,
+                                      time.perf_counter() - face_started))
+    protected = to_uint8_image(photo)
+    reports = [_measure(d, image, protected, recognizer) for d in outcomes]
+    return ProtectResult(
+        image=protected, original=image, faces=all_faces, outcomes=reports, method=method,
+        settings={"strength": settings.name, "eps": settings.eps, "steps": settings.steps,
+                  "step_size": settings.step_size, "ssim_floor": settings.ssim_floor,
+                  "margin": settings.margin, "robust": robust, "targeted": target is not None,
+                  **({"lam": settings.lam} if method == "pfgvm" else {})},
+        seconds=time.perf_counter() - started,
+    )
+
+
+def select_faces(faces: list[Face], indices: Sequence[int] | None, largest: bool) -> list[int]:
+    """Indices of the faces to protect; raises :class:`NoFaceError` when there are none."""
+    if not faces:
+        raise NoFaceError("no face found")
+    if largest:
+        return [max(range(len(faces)), key=lambda i: faces[i].area)]
+    if indices is None:
+        return list(range(len(faces)))
+    missing = [i for i in indices if not 0 <= i < len(faces)]
+    if missing:
+        raise NoFaceError(f"no face number {missing} (found {len(faces)}: 0..{len(faces) - 1})")
+    return sorted(set(indices))
+
+
+def _cloak_region(
+    photo: torch.Tensor,
+    region: FaceRegion,
+    recognizer: nn.Module,
+    method: str,
+    settings: Strength,
+    target: torch.Tensor | None,
+    robust: bool,
+    ticker: _Ticker,
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    crop = region.take(photo)
+    clean_model = ChipEmbedder(recognizer, region.chip_to_crop)
+    with torch.no_grad():
+        clean_embedding = clean_model(crop)
+    transform = eot_transform(jpeg_quality=(60.0, 95.0), resize_scale=(0.5, 1.0),
+                              blur_sigma=(0.3, 0.8), max_shift=1.0) if robust else None
+    model = ChipEmbedder(recognizer, region.chip_to_crop, transform)
+    threshold = float(recognizer.threshold)
+    if target is None:
+        objective = EmbeddingUntargeted(threshold, settings.margin, anchor=clean_embedding)
+    else:
+        objective = EmbeddingTargeted(target, threshold, settings.margin)
+    kwargs = {"steps": settings.steps, "step_size": settings.step_size, "mask": region.mask,
+              "early_stop": True, "eot_samples": settings.eot_samples if robust else 1,
+              "callback": ticker.step}
+    if method in ("pgd", "ifgsm") or method in ("ifgvm", "pfgvm") and settings.eps:
+        kwargs["eps"] = settings.eps
+    if method == "pfgvm":
+        kwargs["lam"] = settings.lam
+    attack = make_attack(method, model, objective, **kwargs)
+    result = attack.run(crop)
+    ticker.finish_face(settings.steps)
+    return crop, result.adversarial, int(result.steps[0])
+
+
+def _scale_to_ssim_floor(
+    crop: torch.Tensor, cloaked: torch.Tensor, region: FaceRegion, floor: float, rounds: int = 8
+) -> float:
+    """The largest share of the cloak (bisection) that keeps the face region's SSIM >= floor."""
+    original = to_uint8_image(crop)
+    box = _box_in_crop(region)
+
+    def ssim_at(scale: float) -> float:
+        candidate = to_uint8_image(crop + scale * (cloaked - crop))
+        return image_change(original, candidate, box=box).ssim
+
+    if ssim_at(1.0) >= floor:
+        return 1.0
+    low, high = 0.0, 1.0
+    for _ in range(rounds):
+        middle = (low + high) / 2
+        low, high = (middle, high) if ssim_at(middle) >= floor else (low, middle)
+    logger.info("cloak scaled to %.2f to keep SSIM >= %.3f", low, floor)
+    return low
+
+
+def _box_in_crop(region: FaceRegion) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = region.mask_box
+    return (x0 - region.crop[0], y0 - region.crop[1], x1 - region.crop[0], y1 - region.crop[1])
+
+
+def _write_back(photo: torch.Tensor, region: FaceRegion, crop: torch.Tensor) -> None:
+    x0, y0, x1, y1 = region.crop
+    photo[..., y0:y1, x0:x1] = crop
+
+
+def to_uint8_image(tensor: torch.Tensor) -> np.ndarray:
+    """``(1, 3, H, W)`` float in [0, 1] -> ``(H, W, 3)`` uint8 (rounded)."""
+    pixels = (tensor[0].detach().clamp(0, 1) * 255.0).round().to(torch.uint8)
+    return pixels.permute(1, 2, 0).contiguous().numpy()
+
+
+@dataclass
+class _OutcomeDraft:
+    index: int
+    region: FaceRegion
+    steps: int
+    scale: float
+    seconds: float
+
+
+def _measure(
+    draft: _OutcomeDraft, original: np.ndarray, protected: np.ndarray, recognizer: nn.Module
+) -> FaceOutcome:
+    """Distances as a recognizer would see them: landmarks found again on the protected photo."""
+    face = draft.region.face
+    clean = _embed_with_fresh_landmarks(original, face, recognizer)
+    after = _embed_with_fresh_landmarks(protected, face, recognizer)
+    after_jpeg = _embed_with_fresh_landmarks(jpeg_roundtrip(protected, 75), face, recognizer)
+    change = image_change(original, protected, box=draft.region.mask_box)
+    return FaceOutcome(
+        index=draft.index, box=face.box,
+        distance=float(torch.dist(clean, after)),
+        distance_jpeg75=float(torch.dist(clean, after_jpeg)),
+        threshold=float(recognizer.threshold),
+        ssim=change.ssim, psnr=change.psnr, l2=change.l2, linf=change.linf,
+        steps=draft.steps, cloak_scale=draft.scale, seconds=draft.seconds,
+    )
+
+
+def _embed_with_fresh_landmarks(rgb: np.ndarray, face: Face, recognizer: nn.Module) -> torch.Tensor:
+    fresh = Face(face.box, face.score, landmarks=predict_landmarks(rgb, face.box))
+    with torch.no_grad():
+        return recognizer.embed(rgb, fresh)
+
+
+def jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
+    """Encode with Pillow's JPEG at ``quality`` and decode again, as a social network would."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+
+
+class _Ticker:
+    """Turns per-step attack callbacks into overall progress over all faces."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done_before = 0
+
+    def step(self, info: StepInfo) -> None:
+        if self.progress is not None:
+            self.progress(self.done_before + info.step, self.total)
+
+    def finish_face(self, steps: int) -> None:
+        self.done_before += steps
+        if self.progress is not None:
+            self.progress(self.done_before, self.total)
+
+
+def _default_recognizer() -> nn.Module:
+    from facecloak.recognition import default_recognizer
+
+    return default_recognizer()
+
+
+def _protect_classically(
+    image: np.ndarray, all_faces: list[Face], chosen: list[int], method: str, started: float
+) -> ProtectResult:
+    from facecloak.obfuscate import obfuscate_faces
+
+    protected = obfuscate_faces(image, [all_faces[i] for i in chosen], method)
+    recognizer = _default_recognizer()
+    reports = []
+    for index in chosen:
+        region = face_region(all_faces[index], *image.shape[:2], size=recognizer.input_size)
+        draft = _OutcomeDraft(index, region, 0, 1.0, 0.0)
+        reports.append(_measure(draft, image, protected, recognizer))
+    return ProtectResult(image=protected, original=image, faces=all_faces, outcomes=reports,
+                         method=method, seconds=time.perf_counter() - started)
+
+
+CLASSICAL_METHODS = ("blur", "pixelate", "mask")

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facecloak.errors import NoFaceError
+from facecloak.faces import detect
+from facecloak.protect import Strength, protect
+from facecloak.protect.regions import face_region
+
+QUICK = Strength("quick", eps=4 / 255, steps=4, step_size=1 / 255, ssim_floor=0.9, margin=0.3)
+
+
+@pytest.fixture(scope="module")
+def hopper_faces(grace_hopper):
+    return detect(grace_hopper)
+
+
+@pytest.fixture(scope="module")
+def quick_result(grace_hopper, hopper_faces):
+    return protect(grace_hopper, strength=QUICK, robust=False, detected=hopper_faces)
+
+
+def test_pixels_outside_the_face_stay_byte_identical(grace_hopper, hopper_faces, quick_result):
+    region = face_region(hopper_faces[0], *grace_hopper.shape[:2])
+    mask = np.zeros(grace_hopper.shape[:2], dtype=bool)
+    x0, y0, x1, y1 = region.crop
+    mask[y0:y1, x0:x1] = region.mask[0, 0].numpy() > 0
+    assert (quick_result.image[~mask] == grace_hopper[~mask]).all()
+    assert (quick_result.image[mask] != grace_hopper[mask]).any()
+
+
+def test_budget_and_report(grace_hopper, quick_result):
+    change = np.abs(quick_result.image.astype(int) - grace_hopper.astype(int))
+    assert change.max() <= 4 + 1  # eps of 4 levels, plus rounding
+    outcome = quick_result.outcomes[0]
+    assert outcome.distance > 0.1 and outcome.steps == 4
+    assert outcome.ssim >= 0.9 and outcome.linf <= 5 / 255
+    report = quick_result.to_dict()
+    assert report["faces_found"] == 1 and report["settings"]["eps"] == pytest.approx(4 / 255)
+    assert set(report["faces_protected"][0]) >= {"distance", "distance_jpeg75", "ssim", "psnr",
+                                                 "l2", "linf", "seconds", "protected"}
+
+
+def test_ssim_floor_scales_the_cloak_down(grace_hopper, hopper_faces):
+    strict = QUICK.with_overrides(ssim_floor=0.999)
+    result = protect(grace_hopper, strength=strict, robust=False, detected=hopper_faces)
+    assert result.outcomes[0].cloak_scale < 1.0
+    assert result.outcomes[0].ssim >= 0.998
+
+
+def test_missing_faces_are_reported(grace_hopper, hopper_faces):
+    with pytest.raises(NoFaceError, match="no face number"):
+        protect(grace_hopper, faces=[3], detected=hopper_faces)
+    blank = np.full((120, 160, 3), 128, dtype=np.uint8)
+    with pytest.raises(NoFaceError):
+        protect(blank)
+
+
+def test_classical_method_runs_through_the_same_command(grace_hopper, hopper_faces):
+    result = protect(grace_hopper, method="blur", detected=hopper_faces)
+    assert result.method == "blur" and result.outcomes[0].ssim < 0.9
