@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m facecloak.data.samples $(DEMO)
+	$(PY) -m facecloak.data $(DEMO)
 	$(BIN)/facecloak detect $(DEMO)/astronaut.png --draw $(DEMO)/astronaut_faces.png
 	$(BIN)/facecloak detect $(DEMO)/grace_hopper.jpg --draw $(DEMO)/grace_hopper_faces.png
 	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png

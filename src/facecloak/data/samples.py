@@ -1,11 +1,10 @@
 """Public-domain sample faces: NASA's astronaut portrait (scikit-image) and Grace Hopper (matplotlib).
 
-Run ``python -m facecloak.data.samples OUTDIR`` to write them as files for the demo.
+Run ``python -m facecloak.data OUTDIR`` to write them as files for the demo.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +41,3 @@ def write_samples(outdir: str | Path) -> list[Path]:
     hopper_path = outdir / "grace_hopper.jpg"
     hopper_path.write_bytes(grace_hopper_path().read_bytes())
     return [astronaut_path, hopper_path]
-
-
-if __name__ == "__main__":
-    for written in write_samples(sys.argv[1] if len(sys.argv) > 1 else "."):
-        print(written)

@@ -1,0 +1,56 @@
+"""PGD: projected sign-gradient descent from a random point of the L-inf ball."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from torch import Tensor
+
+from facecloak.attacks.base import Attack, AttackOptions, Model
+from facecloak.attacks.objectives import Objective
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+
+class PGD(Attack):
+    """Projected gradient descent in the L-inf ball (Madry et al.).
+
+    Starts at a uniform random point of the ``eps`` ball, then repeats
+    ``x <- clip(project(x - step_size * sign(grad)))``. Targeted or untargeted is the
+    objective's business (:class:`~facecloak.attacks.objectives.EmbeddingTargeted`,
+    :class:`~facecloak.attacks.objectives.ClassifierUntargeted`, ...).
+
+    Example::
+
+        attack = PGD(recognizer, EmbeddingUntargeted(margin=0.1), eps=4 / 255, steps=20)
+        x_adv = attack(chips)
+        print(attack.last_result.success)
+    """
+
+    name = "pgd"
+    needs_eps = True
+
+    def __init__(
+        self,
+        model: Model,
+        objective: Objective | None = None,
+        *,
+        eps: float = 8 / 255,
+        steps: int = 10,
+        step_size: float = 2 / 255,
+        random_start: bool = True,
+        **options: Unpack[AttackOptions],
+    ) -> None:
+        super().__init__(
+            model,
+            objective,
+            eps=eps,
+            steps=steps,
+            step_size=step_size,
+            random_start=random_start,
+            **options,
+        )
+
+    def descent_step(self, grad: Tensor, x_adv: Tensor, x: Tensor) -> Tensor:
+        return self.step_size * grad.sign()
