@@ -19,7 +19,9 @@ def require_shared_faces() -> Path:
 
     folder = shared_faces_dir()
     if folder is None:
-        sys.exit("benchmark needs the real photos: set FACECLOAK_SHARED or put shared/ beside the repo")
+        sys.exit(
+            "benchmark needs the real photos: set FACECLOAK_SHARED or put shared/ beside the repo"
+        )
     return folder
 
 
@@ -28,9 +30,11 @@ def machine_line() -> str:
 
     import torch
 
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} torch threads")
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} torch threads"
+    )
 
 
 def write_section(name: str, markdown: str) -> None:
@@ -39,7 +43,11 @@ def write_section(name: str, markdown: str) -> None:
     block = f"{begin}\n{markdown.strip()}\n{end}"
     text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n"
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text.rstrip()}\n\n{block}\n"
+    text = (
+        pattern.sub(lambda _: block, text)
+        if pattern.search(text)
+        else f"{text.rstrip()}\n\n{block}\n"
+    )
     BENCHMARKS_MD.write_text(text)
 
 

@@ -15,9 +15,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
 from tqdm import tqdm
 
+from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
 from facecloak.evaluate.detection import detection_metrics
 from facecloak.faces.detectors import get_detector
 from facecloak.images import load_image
@@ -50,7 +50,7 @@ class Timer:
         self.megapixels = 0.0
         self.calls = 0
 
-    def run(self, detector, rgb):  # noqa: ANN001, ANN201
+    def run(self, detector, rgb):
         start = time.perf_counter()
         faces = detector(rgb)
         self.seconds += time.perf_counter() - start
@@ -78,8 +78,10 @@ def evaluate_detector(name: str, faces_dir: Path, lfw_sample: int | None) -> dic
             for p in tqdm(paths, desc=f"{name} {dataset}", leave=False)
         )
         rates[dataset] = {"found": hits, "photos": len(paths)}
-    group = {p.name: len(timer.run(detector, load_image(p)))
-             for p in sorted((faces_dir / "group_photos").glob("*.jpg"))}
+    group = {
+        p.name: len(timer.run(detector, load_image(p)))
+        for p in sorted((faces_dir / "group_photos").glob("*.jpg"))
+    }
     return {
         "detector": name,
         "dlib_faces": metrics.to_dict(),
@@ -97,47 +99,64 @@ def to_markdown(results: list[dict], lfw_sample: int | None) -> str:
     rows = []
     for r in results:
         m, rates = r["dlib_faces"], r["detection_rate"]
-        rows.append([
-            r["detector"],
-            f"{m['recall']:.3f} ({m['true_positives']}/{m['true_positives'] + m['false_negatives']})",
-            f"{m['precision']:.3f} ({m['false_positives']} FP)",
-            f"{m['average_precision']:.3f}",
-            f"{rates['lfw']['found'] / rates['lfw']['photos']:.3f} "
-            f"({rates['lfw']['found']}/{rates['lfw']['photos']})",
-            f"{rates['deepface']['found'] / rates['deepface']['photos']:.3f} "
-            f"({rates['deepface']['found']}/{rates['deepface']['photos']})",
-            sum(r["group_photos_faces"].values()),
-            f"{r['seconds_per_megapixel']:.3f}",
-            f"{r['seconds_per_photo']:.3f}",
-        ])
-    header = ["detector", "recall @IoU0.5 (dlib 43)", "precision", "AP", "LFW found",
-              "deepface found", "faces in 6 group photos", "s / MP", "s / photo"]
+        labelled = m["true_positives"] + m["false_negatives"]
+        rows.append(
+            [
+                r["detector"],
+                f"{m['recall']:.3f} ({m['true_positives']}/{labelled})",
+                f"{m['precision']:.3f} ({m['false_positives']} FP)",
+                f"{m['average_precision']:.3f}",
+                f"{rates['lfw']['found'] / rates['lfw']['photos']:.3f} "
+                f"({rates['lfw']['found']}/{rates['lfw']['photos']})",
+                f"{rates['deepface']['found'] / rates['deepface']['photos']:.3f} "
+                f"({rates['deepface']['found']}/{rates['deepface']['photos']})",
+                sum(r["group_photos_faces"].values()),
+                f"{r['seconds_per_megapixel']:.3f}",
+                f"{r['seconds_per_photo']:.3f}",
+            ]
+        )
+    header = [
+        "detector",
+        "recall @IoU0.5 (dlib 43)",
+        "precision",
+        "AP",
+        "LFW found",
+        "deepface found",
+        "faces in 6 group photos",
+        "s / MP",
+        "s / photo",
+    ]
     sample = f"a seeded sample of {lfw_sample}" if lfw_sample else "all"
-    return "\n".join([
-        "## Face detectors",
-        "",
-        "Command: `python benchmarks/detectors.py` (results also in "
-        "`benchmarks/results/detectors.json`).",
-        f"Machine: {machine_line()}.",
-        "",
-        markdown_table(header, rows),
-        "",
-        f"dlib faces: 43 hand-labelled boxes in 9 VOC photos plus `dogs.jpg` (no face); LFW: {sample} "
-        "of the 4,477 photos (each has a face); deepface: all 62 photos (300-3000 px). Time includes "
-        "the detector's own downscaling of large photos (working size: at most `max_megapixels`) and "
-        "excludes landmarks.",
-    ])
+    return "\n".join(
+        [
+            "## Face detectors",
+            "",
+            "Command: `python benchmarks/detectors.py` (results also in "
+            "`benchmarks/results/detectors.json`).",
+            f"Machine: {machine_line()}.",
+            "",
+            markdown_table(header, rows),
+            "",
+            "dlib faces: 43 hand-labelled boxes in 9 VOC photos plus `dogs.jpg` (no face); "
+            f"LFW: {sample} of the 4,477 photos (each has a face); deepface: all 62 photos "
+            "(300-3000 px). Time includes the detector's own downscaling of large photos (working "
+            "size: at most `max_megapixels`) and excludes landmarks.",
+        ]
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--detectors", default="hog,cnn,centerface")
-    parser.add_argument("--lfw-sample", type=int, default=600,
-                        help="LFW photos to test (0 for all 4,477)")
+    parser.add_argument(
+        "--lfw-sample", type=int, default=600, help="LFW photos to test (0 for all 4,477)"
+    )
     args = parser.parse_args()
     faces_dir = require_shared_faces()
-    results = [evaluate_detector(name, faces_dir, args.lfw_sample or None)
-               for name in args.detectors.split(",")]
+    results = [
+        evaluate_detector(name, faces_dir, args.lfw_sample or None)
+        for name in args.detectors.split(",")
+    ]
     save_json("detectors", {"machine": machine_line(), "results": results})
     markdown = to_markdown(results, args.lfw_sample or None)
     write_section("detectors", markdown)

@@ -22,8 +22,14 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     text.write_text("not an image\n")
     empty = folder / "empty.jpg"
     empty.touch()
-    return {"astronaut": astronaut, "hopper": hopper, "blank": blank, "text": text,
-            "empty": empty, "dir": folder}
+    return {
+        "astronaut": astronaut,
+        "hopper": hopper,
+        "blank": blank,
+        "text": text,
+        "empty": empty,
+        "dir": folder,
+    }
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -42,8 +48,9 @@ def test_detect_json_lists_faces_with_landmarks(photos, capsys) -> None:
 
 def test_detect_draw_saves_an_annotated_picture(photos, capsys, tmp_path: Path) -> None:
     out_png = tmp_path / "drawn.png"
-    code, out, _ = run(["detect", str(photos["astronaut"]), "--detector", "hog", "--draw",
-                        str(out_png)], capsys)
+    code, out, _ = run(
+        ["detect", str(photos["astronaut"]), "--detector", "hog", "--draw", str(out_png)], capsys
+    )
     assert code == 0 and "face" in out
     drawn = np.asarray(Image.open(out_png))
     assert drawn.shape == (512, 512, 3)
@@ -65,7 +72,7 @@ def test_detect_reports_zero_faces(photos, capsys) -> None:
     [("text", "not an image"), ("empty", "empty"), ("dir", "is a directory")],
 )
 def test_bad_input_fails_with_one_clear_line(photos, capsys, name: str, message: str) -> None:
-    code, out, err = run(["detect", str(photos[name])], capsys)
+    code, _out, err = run(["detect", str(photos[name])], capsys)
     assert code == 1
     assert message in err and str(photos[name]) in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
@@ -86,8 +93,9 @@ def test_huge_image_is_refused_with_advice(capsys, tmp_path: Path) -> None:
 
 
 def test_compare_different_people(photos, capsys) -> None:
-    code, out, _ = run(["compare", str(photos["hopper"]), str(photos["astronaut"]), "--json"],
-                       capsys)
+    code, out, _ = run(
+        ["compare", str(photos["hopper"]), str(photos["astronaut"]), "--json"], capsys
+    )
     assert code == 0
     payload = json.loads(out)
     assert payload["threshold"] == pytest.approx(0.6)

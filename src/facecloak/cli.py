@@ -26,8 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``facecloak`` command."""
     parser = _build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return args.run(args)
     except FacecloakError as exc:
@@ -61,8 +63,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _add_common(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    sub.add_argument("--max-pixels", type=float, default=None, metavar="N",
-                     help="refuse images above N pixels (default 40e6; 0 for no limit)")
+    sub.add_argument(
+        "--max-pixels",
+        type=float,
+        default=None,
+        metavar="N",
+        help="refuse images above N pixels (default 40e6; 0 for no limit)",
+    )
     sub.add_argument("-v", "--verbose", action="store_true", help="log what happens")
 
 
@@ -71,18 +78,21 @@ def _add_detect(commands: argparse._SubParsersAction) -> None:
 
     sub = commands.add_parser("detect", help="find faces: boxes, scores, landmarks")
     sub.add_argument("image", type=Path, help="a photo (JPEG, PNG, WebP, TIFF, BMP)")
-    sub.add_argument("--detector", choices=sorted(DETECTORS), default=None,
-                     help="face detector (default: centerface)")
-    sub.add_argument("--draw", type=Path, metavar="OUT.png",
-                     help="save the photo with the faces drawn on it")
+    sub.add_argument(
+        "--detector",
+        choices=sorted(DETECTORS),
+        default=None,
+        help="face detector (default: centerface)",
+    )
+    sub.add_argument(
+        "--draw", type=Path, metavar="OUT.png", help="save the photo with the faces drawn on it"
+    )
     _add_common(sub)
     sub.set_defaults(run=_run_detect)
 
 
 def _add_compare(commands: argparse._SubParsersAction) -> None:
-    sub = commands.add_parser(
-        "compare", help="is it the same person? (largest face in each photo)"
-    )
+    sub = commands.add_parser("compare", help="is it the same person? (largest face in each photo)")
     sub.add_argument("image_a", type=Path)
     sub.add_argument("image_b", type=Path)
     sub.add_argument("--detector", default=None, help="face detector (default: centerface)")
@@ -94,7 +104,8 @@ def _add_protect(commands: argparse._SubParsersAction) -> None:
     from facecloak.protect import ATTACK_METHODS, CLASSICAL_METHODS, DEFAULT_STRENGTH, PRESETS
 
     sub = commands.add_parser(
-        "protect", help="cloak the faces in photos against face recognition",
+        "protect",
+        help="cloak the faces in photos against face recognition",
         description="Protected copies keep each input's name and format; EXIF/GPS metadata is "
         "removed unless --keep-metadata.",
     )
@@ -107,18 +118,33 @@ def _add_protect(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--step-size", type=float, help="step size in 0-255 pixel levels")
     sub.add_argument("--lam", type=float, help="P-FGVM realism weight")
     which = sub.add_mutually_exclusive_group()
-    which.add_argument("--faces", type=_index_list, metavar="I,J",
-                       help="protect only these faces (numbers from `facecloak detect`)")
+    which.add_argument(
+        "--faces",
+        type=_index_list,
+        metavar="I,J",
+        help="protect only these faces (numbers from `facecloak detect`)",
+    )
     which.add_argument("--largest", action="store_true", help="protect only the largest face")
-    sub.add_argument("--target", type=Path, metavar="IMAGE_OR_DIR",
-                     help="look like the person in these photos (targeted cloak)")
-    sub.add_argument("--robust", action=argparse.BooleanOptionalAction, default=True,
-                     help="survive JPEG re-compression and resizing (default: on)")
+    sub.add_argument(
+        "--target",
+        type=Path,
+        metavar="IMAGE_OR_DIR",
+        help="look like the person in these photos (targeted cloak)",
+    )
+    sub.add_argument(
+        "--robust",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="survive JPEG re-compression and resizing (default: on)",
+    )
     sub.add_argument("--detector", default=None, help="face detector (default: centerface)")
     sub.add_argument("--keep-metadata", action="store_true", help="keep EXIF (incl. GPS)")
     sub.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    sub.add_argument("--copy-unprotected", action="store_true",
-                     help="copy photos without a face to OUTDIR unchanged")
+    sub.add_argument(
+        "--copy-unprotected",
+        action="store_true",
+        help="copy photos without a face to OUTDIR unchanged",
+    )
     _add_common(sub)
     sub.set_defaults(run=_run_protect)
 
@@ -149,11 +175,13 @@ def _protect_summary(item: dict) -> str:
     faces = item["faces_protected"]
     worst = min((f["distance"] for f in faces), default=0.0)
     safe = sum(f["protected"] for f in faces)
-    return (f"{item['input']} -> {item['output']}: {safe}/{len(faces)} faces no longer match "
-            f"(closest distance {worst:.3f}, threshold 0.6) in {item['seconds']:.1f} s")
+    return (
+        f"{item['input']} -> {item['output']}: {safe}/{len(faces)} faces no longer match "
+        f"(closest distance {worst:.3f}, threshold 0.6) in {item['seconds']:.1f} s"
+    )
 
 
-def _load(path: Path, args: argparse.Namespace):  # noqa: ANN202 - numpy array
+def _load(path: Path, args: argparse.Namespace):
     from facecloak.images import DEFAULT_MAX_PIXELS, load_image
 
     limit = DEFAULT_MAX_PIXELS if args.max_pixels is None else int(args.max_pixels)
@@ -172,9 +200,15 @@ def _run_detect(args: argparse.Namespace) -> int:
         args.draw.parent.mkdir(parents=True, exist_ok=True)
         draw_faces(rgb, faces).save(args.draw)
     if args.json:
-        _print_json({"ok": True, "image": str(args.image), "detector": detector,
-                     "size": [rgb.shape[1], rgb.shape[0]],
-                     "faces": [face.to_dict() for face in faces]})
+        _print_json(
+            {
+                "ok": True,
+                "image": str(args.image),
+                "detector": detector,
+                "size": [rgb.shape[1], rgb.shape[0]],
+                "faces": [face.to_dict() for face in faces],
+            }
+        )
     else:
         print(f"{args.image}: {len(faces)} face{'s' if len(faces) != 1 else ''} ({detector})")
         for index, face in enumerate(faces):
@@ -203,8 +237,16 @@ def _run_compare(args: argparse.Namespace) -> int:
     (embedding_a, face_a), (embedding_b, face_b) = embedded
     result = compare_embeddings(embedding_a, embedding_b)
     if args.json:
-        _print_json({"ok": True, "image_a": str(args.image_a), "image_b": str(args.image_b),
-                     **result.to_dict(), "face_a": face_a.to_dict(), "face_b": face_b.to_dict()})
+        _print_json(
+            {
+                "ok": True,
+                "image_a": str(args.image_a),
+                "image_b": str(args.image_b),
+                **result.to_dict(),
+                "face_a": face_a.to_dict(),
+                "face_b": face_b.to_dict(),
+            }
+        )
     else:
         verdict = "SAME person" if result.same else "DIFFERENT people (no match)"
         print(f"distance {result.distance:.4f} (threshold {result.threshold}): {verdict}")

@@ -1,7 +1,7 @@
 """One image loader used everywhere.
 
-Every input becomes an 8-bit RGB ``numpy`` array ``(H, W, 3)`` with EXIF orientation applied, whatever the
-file held (RGBA, grayscale, palette, 16-bit, CMYK), and every failure becomes an
+Every input becomes an 8-bit RGB ``numpy`` array ``(H, W, 3)`` with EXIF orientation applied,
+whatever the file held (RGBA, grayscale, palette, 16-bit, CMYK), and every failure becomes an
 :class:`~facecloak.errors.ImageLoadError` whose message names the file and says what to do.
 
 Example:
@@ -109,7 +109,7 @@ def _check_is_readable_file(path: Path) -> None:
         raise ImageLoadError(f"{path}: the file is empty (0 bytes); re-export or re-download it")
 
 
-class _open_with_size_limit:  # noqa: N801 - used like a function in a with statement
+class _open_with_size_limit:
     """Open ``path`` with Pillow, refusing oversized images before decoding any pixel."""
 
     def __init__(self, path: Path, max_pixels: int | None) -> None:
@@ -131,12 +131,14 @@ class _open_with_size_limit:  # noqa: N801 - used like a function in a with stat
         if self.max_pixels is not None and width * height > self.max_pixels:
             self.image.close()
             raise ImageLoadError(
-                f"{self.path}: image is {width}x{height} ({width * height / 1e6:.1f} MP), above the "
-                f"{self.max_pixels / 1e6:.0f} MP limit; downscale it or raise the limit "
+                f"{self.path}: image is {width}x{height} ({width * height / 1e6:.1f} MP), "
+                f"above the {self.max_pixels / 1e6:.0f} MP limit; downscale it or raise the limit "
                 "(--max-pixels, 0 for none)"
             )
         if self.image.format not in SUPPORTED_FORMATS:
-            logger.warning("%s: format %s is not tested with facecloak", self.path, self.image.format)
+            logger.warning(
+                "%s: format %s is not tested with facecloak", self.path, self.image.format
+            )
         return self.image
 
     def __exit__(self, *exc_info: object) -> None:
@@ -156,7 +158,7 @@ def _exif_bytes(image: Image.Image) -> bytes | None:
 def to_rgb(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     """Convert any Pillow image to ``(H, W, 3)`` uint8 RGB plus its alpha channel (or ``None``).
 
-    Transparent pixels are composited over white, so a cut-out portrait looks as it does in a viewer.
+    Transparent pixels are composited over white, as a viewer shows a cut-out portrait.
     """
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):

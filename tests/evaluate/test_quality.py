@@ -22,8 +22,15 @@ def test_identical_images_have_no_change(astronaut: np.ndarray) -> None:
 
 def test_ssim_agrees_with_scikit_image(noisy_pair) -> None:
     original, noisy = noisy_pair
-    reference = structural_similarity(original, noisy, channel_axis=2, gaussian_weights=True,
-                                      sigma=1.5, use_sample_covariance=False, data_range=255)
+    reference = structural_similarity(
+        original,
+        noisy,
+        channel_axis=2,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=255,
+    )
     assert image_change(original, noisy).ssim == pytest.approx(reference, abs=1e-4)
 
 

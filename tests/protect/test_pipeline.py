@@ -38,8 +38,16 @@ def test_budget_and_report(grace_hopper, quick_result):
     assert outcome.ssim >= 0.9 and outcome.linf <= 5 / 255
     report = quick_result.to_dict()
     assert report["faces_found"] == 1 and report["settings"]["eps"] == pytest.approx(4 / 255)
-    assert set(report["faces_protected"][0]) >= {"distance", "distance_jpeg75", "ssim", "psnr",
-                                                 "l2", "linf", "seconds", "protected"}
+    assert set(report["faces_protected"][0]) >= {
+        "distance",
+        "distance_jpeg75",
+        "ssim",
+        "psnr",
+        "l2",
+        "linf",
+        "seconds",
+        "protected",
+    }
 
 
 def test_ssim_floor_scales_the_cloak_down(grace_hopper, hopper_faces):

@@ -263,7 +263,9 @@ class EmbeddingUntargeted(_EmbeddingObjective):
         self.anchor = None if anchor is None else anchor.detach()
         self.uses_clean_output = anchor is None
 
-    def _clean_embedding(self, embedding: Tensor, clean_output: Any, index: Tensor | None) -> Tensor:
+    def _clean_embedding(
+        self, embedding: Tensor, clean_output: Any, index: Tensor | None
+    ) -> Tensor:
         if self.anchor is None:
             return select_output(clean_output, self.embedding_key).to(embedding.dtype)
         anchor = self.anchor.to(embedding.dtype)

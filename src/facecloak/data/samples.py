@@ -1,4 +1,4 @@
-"""Public-domain sample faces: NASA's astronaut portrait (scikit-image) and Grace Hopper (matplotlib).
+"""Public-domain sample faces: NASA's astronaut (scikit-image) and Grace Hopper (matplotlib).
 
 Run ``python -m facecloak.data OUTDIR`` to write them as files for the demo.
 """

@@ -1,8 +1,8 @@
 """How much a photo changed: L2, L-inf, PSNR, SSIM and MS-SSIM, optionally inside a region.
 
-Pixel values are on a [0, 1] scale; L2 is the Euclidean norm of the whole difference (not per pixel),
-so it grows with the region's size. ``ImageChange`` also gives the per-pixel RMS for comparisons across
-sizes.
+Pixel values are on a [0, 1] scale; L2 is the Euclidean norm of the whole difference (not per
+pixel), so it grows with the region's size. ``ImageChange`` also gives the per-pixel RMS for
+comparisons across sizes.
 
 Example:
     >>> import numpy as np
@@ -49,7 +49,7 @@ def image_change(
     if original.shape != changed.shape:
         raise ValueError(f"shapes differ: {original.shape} vs {changed.shape}")
     if box is not None:
-        x0, y0, x1, y1 = (int(round(v)) for v in box)
+        x0, y0, x1, y1 = (round(v) for v in box)
         original, changed = original[y0:y1, x0:x1], changed[y0:y1, x0:x1]
     a = to_unit_tensor(original)
     b = to_unit_tensor(changed)

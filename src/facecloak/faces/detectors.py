@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import torch
@@ -59,7 +59,10 @@ class HogDetector(FaceDetector):
     def _detect(self, rgb: np.ndarray) -> list[Face]:
         upsample = 1 if rgb.shape[0] * rgb.shape[1] / 1e6 <= self.upsample_below_megapixels else 0
         rects, scores, _ = self._detector.run(rgb, upsample, self.threshold)
-        return [Face(_dlib_rect_to_box(r), float(s), detector=self.name) for r, s in zip(rects, scores)]
+        return [
+            Face(_dlib_rect_to_box(rect), float(score), detector=self.name)
+            for rect, score in zip(rects, scores, strict=True)
+        ]
 
 
 class CnnDetector(FaceDetector):
@@ -106,9 +109,13 @@ class CenterFaceDetector(FaceDetector):
         maps = CenterFaceOutputs(*map(torch.from_numpy, self._session.run(None, {"input.1": blob})))
         found = decode(maps, self.threshold, self.nms_iou)[0]
         return [
-            Face(tuple(map(float, box)), float(score), detector=self.name,
-                 detector_keypoints=points.numpy().astype(np.float64))
-            for box, score, points in zip(found.boxes, found.scores, found.landmarks)
+            Face(
+                tuple(map(float, box)),
+                float(score),
+                detector=self.name,
+                detector_keypoints=points.numpy().astype(np.float64),
+            )
+            for box, score, points in zip(found.boxes, found.scores, found.landmarks, strict=True)
         ]
 
 
@@ -122,7 +129,7 @@ def box_iou(a: np.ndarray | Box, b: np.ndarray | Box) -> float:
 
 
 @lru_cache(maxsize=1)
-def _centerface_session():  # noqa: ANN202 - onnxruntime session
+def _centerface_session():
     import onnx
     import onnxruntime
     from onnx.tools.update_model_dims import update_inputs_outputs_dims
@@ -142,7 +149,7 @@ def _centerface_session():  # noqa: ANN202 - onnxruntime session
     )
 
 
-def _static_dims(node) -> list[int]:  # noqa: ANN001 - onnx ValueInfoProto
+def _static_dims(node) -> list[int]:
     return [dim.dim_value for dim in node.type.tensor_type.shape.dim]
 
 
@@ -150,9 +157,14 @@ def _ceil_to(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
-def _dlib_rect_to_box(rect) -> Box:  # noqa: ANN001 - dlib.rectangle
+def _dlib_rect_to_box(rect) -> Box:
     # dlib's right/bottom are inclusive pixels; our boxes are exclusive.
-    return (float(rect.left()), float(rect.top()), float(rect.right() + 1), float(rect.bottom() + 1))
+    return (
+        float(rect.left()),
+        float(rect.top()),
+        float(rect.right() + 1),
+        float(rect.bottom() + 1),
+    )
 
 
 def _downscale_to(rgb: np.ndarray, max_megapixels: float) -> tuple[np.ndarray, float]:
@@ -161,7 +173,9 @@ def _downscale_to(rgb: np.ndarray, max_megapixels: float) -> tuple[np.ndarray, f
         return rgb, 1.0
     scale = (max_megapixels / megapixels) ** 0.5
     size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
-    small = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
+    small = np.asarray(
+        Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    )
     return small, size[0] / rgb.shape[1]
 
 
@@ -184,7 +198,7 @@ DETECTORS: dict[str, type[FaceDetector]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_detector(name: str) -> FaceDetector:
     """The shared instance of detector ``name`` (``hog``, ``cnn`` or ``centerface``)."""
     if name not in DETECTORS:

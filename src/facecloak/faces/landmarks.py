@@ -10,7 +10,7 @@ from facecloak.paths import dlib_model_path
 
 
 @lru_cache(maxsize=1)
-def _shape_predictor():  # noqa: ANN202 - dlib has no type stubs
+def _shape_predictor():
     import dlib
 
     return dlib.shape_predictor(str(dlib_model_path("shape_predictor_5")))

@@ -304,7 +304,6 @@ class DlibResNet(nn.Module):
         x = self.blocks(x)
         return F.linear(x.mean(dim=(2, 3)), self.fc_weight)
 
-
     def embed(self, image: torch.Tensor | np.ndarray, face: Face) -> torch.Tensor:
         """The ``(128,)`` descriptor of ``face`` in a photo, aligned from its full resolution.
 

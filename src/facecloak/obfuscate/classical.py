@@ -43,7 +43,9 @@ def pixelate(crop: np.ndarray, face_size: float, blocks_across_face: int = 8) ->
     return np.asarray(small.resize((width, height), Image.Resampling.NEAREST))
 
 
-def solid(crop: np.ndarray, face_size: float, colour: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
+def solid(
+    crop: np.ndarray, face_size: float, colour: tuple[int, int, int] = (0, 0, 0)
+) -> np.ndarray:
     """A solid colour (black by default)."""
     return np.broadcast_to(np.array(colour, dtype=np.uint8), crop.shape).copy()
 

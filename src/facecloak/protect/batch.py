@@ -37,20 +37,33 @@ def protect_files(args: argparse.Namespace) -> dict:
     return {"ok": True, "photos": reports}
 
 
-def _protect_one(path: Path, relative: Path, args: argparse.Namespace, detector: str,
-                 target: torch.Tensor | None, max_pixels: int, bar: tqdm) -> dict:
+def _protect_one(
+    path: Path,
+    relative: Path,
+    args: argparse.Namespace,
+    detector: str,
+    target: torch.Tensor | None,
+    max_pixels: int,
+    bar: tqdm,
+) -> dict:
     started = time.perf_counter()
     item: dict = {"input": str(path)}
     try:
         destination = output_path(args.outdir, relative, list(args.inputs), args.overwrite)
         loaded = read_image(path, max_pixels=max_pixels)
         result = protect(
-            loaded.rgb, method=args.method, strength=args.strength, faces=args.faces,
-            largest=args.largest, target=target, robust=args.robust,
+            loaded.rgb,
+            method=args.method,
+            strength=args.strength,
+            faces=args.faces,
+            largest=args.largest,
+            target=target,
+            robust=args.robust,
             eps=None if args.eps is None else args.eps / 255,
             steps=args.steps,
             step_size=None if args.step_size is None else args.step_size / 255,
-            lam=args.lam, detector=detector,
+            lam=args.lam,
+            detector=detector,
             progress=lambda done, total: bar.set_postfix_str(f"step {done}/{total}"),
         )
     except NoFaceError as exc:
@@ -59,8 +72,13 @@ def _protect_one(path: Path, relative: Path, args: argparse.Namespace, detector:
         logger.error("%s", exc)
         return {**item, "status": "error", "reason": str(exc)}
     write_like_input(result.image, loaded, destination, keep_metadata=args.keep_metadata)
-    return {**item, "status": "protected", "output": str(destination), **result.to_dict(),
-            "seconds": round(time.perf_counter() - started, 3)}
+    return {
+        **item,
+        "status": "protected",
+        "output": str(destination),
+        **result.to_dict(),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
 
 
 def _no_face(path: Path, relative: Path, args: argparse.Namespace, reason: str) -> dict:

@@ -30,8 +30,9 @@ def discover_inputs(inputs: Iterable[Path]) -> list[tuple[Path, Path]]:
     found: list[tuple[Path, Path]] = []
     for item in inputs:
         if item.is_dir():
-            images = sorted(p for p in item.rglob("*")
-                            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            images = sorted(
+                p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
             found += [(p, p.relative_to(item)) for p in images]
         elif item.exists():
             found.append((item, Path(item.name)))
@@ -41,7 +42,7 @@ def discover_inputs(inputs: Iterable[Path]) -> list[tuple[Path, Path]]:
 
 
 def output_path(outdir: Path, relative: Path, inputs: list[Path], overwrite: bool) -> Path:
-    """Where a protected copy goes; refuses to replace an input or, without ``overwrite``, a file."""
+    """Where a protected copy goes; never an input, and an existing file only with ``overwrite``."""
     target = outdir / relative
     if any(target.resolve() == p.resolve() for p in inputs):
         raise FacecloakError(f"{target}: would overwrite an input photo; choose another -o folder")
@@ -50,8 +51,9 @@ def output_path(outdir: Path, relative: Path, inputs: list[Path], overwrite: boo
     return target
 
 
-def write_like_input(rgb: np.ndarray, source: LoadedImage, target: Path,
-                     keep_metadata: bool = False) -> Path:
+def write_like_input(
+    rgb: np.ndarray, source: LoadedImage, target: Path, keep_metadata: bool = False
+) -> Path:
     """Write ``rgb`` to ``target`` in the source's format; metadata only with ``keep_metadata``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     image = Image.fromarray(rgb)
@@ -76,6 +78,13 @@ def write_like_input(rgb: np.ndarray, source: LoadedImage, target: Path,
 
 
 def _format_for(target: Path, source_format: str) -> str:
-    by_suffix = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
-                 ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+    by_suffix = {
+        ".jpg": "JPEG",
+        ".jpeg": "JPEG",
+        ".png": "PNG",
+        ".webp": "WEBP",
+        ".tif": "TIFF",
+        ".tiff": "TIFF",
+        ".bmp": "BMP",
+    }
     return by_suffix.get(target.suffix.lower(), "JPEG" if source_format == "MPO" else source_format)

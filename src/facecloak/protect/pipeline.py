@@ -84,8 +84,11 @@ class FaceOutcome:
         values = {k: getattr(self, k) for k in self.__dataclass_fields__}
         values["box"] = [round(v, 1) for v in self.box]
         values = {k: round(v, 6) if isinstance(v, float) else v for k, v in values.items()}
-        return {**values, "protected": self.protected,
-                "protected_after_jpeg75": self.distance_jpeg75 >= self.threshold}
+        return {
+            **values,
+            "protected": self.protected,
+            "protected_after_jpeg75": self.distance_jpeg75 >= self.threshold,
+        }
 
 
 @dataclass
@@ -164,8 +167,10 @@ def protect(
     if method in CLASSICAL_METHODS:
         return _protect_classically(image, all_faces, chosen, method, started)
     if method not in ATTACK_METHODS:
-        raise ValueError(f"unknown method {method!r}; choose from "
-                         f"{', '.join(ATTACK_METHODS + tuple(CLASSICAL_METHODS))}")
+        raise ValueError(
+            f"unknown method {method!r}; choose from "
+            f"{', '.join(ATTACK_METHODS + tuple(CLASSICAL_METHODS))}"
+        )
     recognizer = recognizer or _default_recognizer()
     torch.manual_seed(seed)
     photo = to_tensor(image)[None]
@@ -179,16 +184,28 @@ def protect(
         )
         scale = _scale_to_ssim_floor(crop, cloaked, region, settings.ssim_floor)
         _write_back(photo, region, crop + scale * (cloaked - crop))
-        outcomes.append(_OutcomeDraft(index, region, steps_taken, scale,
-                                      time.perf_counter() - face_started))
+        outcomes.append(
+            _OutcomeDraft(index, region, steps_taken, scale, time.perf_counter() - face_started)
+        )
     protected = to_uint8_image(photo)
     reports = [_measure(d, image, protected, recognizer) for d in outcomes]
     return ProtectResult(
-        image=protected, original=image, faces=all_faces, outcomes=reports, method=method,
-        settings={"strength": settings.name, "eps": settings.eps, "steps": settings.steps,
-                  "step_size": settings.step_size, "ssim_floor": settings.ssim_floor,
-                  "margin": settings.margin, "robust": robust, "targeted": target is not None,
-                  **({"lam": settings.lam} if method == "pfgvm" else {})},
+        image=protected,
+        original=image,
+        faces=all_faces,
+        outcomes=reports,
+        method=method,
+        settings={
+            "strength": settings.name,
+            "eps": settings.eps,
+            "steps": settings.steps,
+            "step_size": settings.step_size,
+            "ssim_floor": settings.ssim_floor,
+            "margin": settings.margin,
+            "robust": robust,
+            "targeted": target is not None,
+            **({"lam": settings.lam} if method == "pfgvm" else {}),
+        },
         seconds=time.perf_counter() - started,
     )
 
@@ -221,18 +238,28 @@ def _cloak_region(
     clean_model = ChipEmbedder(recognizer, region.chip_to_crop)
     with torch.no_grad():
         clean_embedding = clean_model(crop)
-    transform = eot_transform(jpeg_quality=(60.0, 95.0), resize_scale=(0.5, 1.0),
-                              blur_sigma=(0.3, 0.8), max_shift=1.0) if robust else None
+    transform = (
+        eot_transform(
+            jpeg_quality=(60.0, 95.0), resize_scale=(0.5, 1.0), blur_sigma=(0.3, 0.8), max_shift=1.0
+        )
+        if robust
+        else None
+    )
     model = ChipEmbedder(recognizer, region.chip_to_crop, transform)
     threshold = float(recognizer.threshold)
     if target is None:
         objective = EmbeddingUntargeted(threshold, settings.margin, anchor=clean_embedding)
     else:
         objective = EmbeddingTargeted(target, threshold, settings.margin)
-    kwargs = {"steps": settings.steps, "step_size": settings.step_size, "mask": region.mask,
-              "early_stop": True, "eot_samples": settings.eot_samples if robust else 1,
-              "callback": ticker.step}
-    if method in ("pgd", "ifgsm") or method in ("ifgvm", "pfgvm") and settings.eps:
+    kwargs = {
+        "steps": settings.steps,
+        "step_size": settings.step_size,
+        "mask": region.mask,
+        "early_stop": True,
+        "eot_samples": settings.eot_samples if robust else 1,
+        "callback": ticker.step,
+    }
+    if method in ("pgd", "ifgsm") or (method in ("ifgvm", "pfgvm") and settings.eps):
         kwargs["eps"] = settings.eps
     if method == "pfgvm":
         kwargs["lam"] = settings.lam
@@ -298,12 +325,18 @@ def _measure(
     after_jpeg = _embed_with_fresh_landmarks(jpeg_roundtrip(protected, 75), face, recognizer)
     change = image_change(original, protected, box=draft.region.mask_box)
     return FaceOutcome(
-        index=draft.index, box=face.box,
+        index=draft.index,
+        box=face.box,
         distance=float(torch.dist(clean, after)),
         distance_jpeg75=float(torch.dist(clean, after_jpeg)),
         threshold=float(recognizer.threshold),
-        ssim=change.ssim, psnr=change.psnr, l2=change.l2, linf=change.linf,
-        steps=draft.steps, cloak_scale=draft.scale, seconds=draft.seconds,
+        ssim=change.ssim,
+        psnr=change.psnr,
+        l2=change.l2,
+        linf=change.linf,
+        steps=draft.steps,
+        cloak_scale=draft.scale,
+        seconds=draft.seconds,
     )
 
 
@@ -356,8 +389,14 @@ def _protect_classically(
         region = face_region(all_faces[index], *image.shape[:2], size=recognizer.input_size)
         draft = _OutcomeDraft(index, region, 0, 1.0, 0.0)
         reports.append(_measure(draft, image, protected, recognizer))
-    return ProtectResult(image=protected, original=image, faces=all_faces, outcomes=reports,
-                         method=method, seconds=time.perf_counter() - started)
+    return ProtectResult(
+        image=protected,
+        original=image,
+        faces=all_faces,
+        outcomes=reports,
+        method=method,
+        seconds=time.perf_counter() - started,
+    )
 
 
 CLASSICAL_METHODS = ("blur", "pixelate", "mask")

@@ -40,8 +40,9 @@ class Strength:
 PRESETS: dict[str, Strength] = {
     "low": Strength("low", eps=3 / 255, steps=20, step_size=1 / 255, ssim_floor=0.99, margin=0.15),
     "mid": Strength("mid", eps=4 / 255, steps=30, step_size=1 / 255, ssim_floor=0.98, margin=0.3),
-    "high": Strength("high", eps=8 / 255, steps=40, step_size=1.5 / 255, ssim_floor=0.95,
-                     margin=0.5),
+    "high": Strength(
+        "high", eps=8 / 255, steps=40, step_size=1.5 / 255, ssim_floor=0.95, margin=0.5
+    ),
 }
 DEFAULT_STRENGTH = "mid"
 

@@ -62,7 +62,12 @@ class FaceRegion:
         x0, y0 = self.crop[:2]
         if rows.numel() == 0:
             return (x0, y0, x0, y0)
-        return (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1)
+        return (
+            x0 + int(cols[0]),
+            y0 + int(rows[0]),
+            x0 + int(cols[-1]) + 1,
+            y0 + int(rows[-1]) + 1,
+        )
 
 
 def face_region(

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facecloak.errors import FacecloakError
+from facecloak.images import read_image
+from facecloak.protect.files import discover_inputs, output_path, write_like_input
+
+
+def _photo(path: Path, **save_options) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((16, 24, 3), 100, dtype=np.uint8)).save(path, **save_options)
+    return path
+
+
+def test_folders_are_searched_recursively_and_keep_their_layout(tmp_path: Path) -> None:
+    _photo(tmp_path / "in" / "a.jpg")
+    _photo(tmp_path / "in" / "trip" / "b.png")
+    (tmp_path / "in" / "notes.txt").write_text("not a photo")
+    found = discover_inputs([tmp_path / "in"])
+    assert [str(rel) for _, rel in found] == ["a.jpg", "trip/b.png"]
+
+
+def test_missing_input_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FacecloakError, match="no such file"):
+        discover_inputs([tmp_path / "nope"])
+
+
+def test_outputs_never_replace_inputs_or_existing_files(tmp_path: Path) -> None:
+    source = _photo(tmp_path / "a.jpg")
+    with pytest.raises(FacecloakError, match="overwrite an input"):
+        output_path(tmp_path, Path("a.jpg"), [source], overwrite=True)
+    existing = _photo(tmp_path / "out" / "a.jpg")
+    with pytest.raises(FacecloakError, match="--overwrite"):
+        output_path(tmp_path / "out", Path("a.jpg"), [source], overwrite=False)
+    assert output_path(tmp_path / "out", Path("a.jpg"), [source], overwrite=True) == existing
+
+
+def test_gps_metadata_is_dropped_unless_kept(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # camera make
+    exif[0x8825] = {1: "N", 2: (52.0, 22.0, 0.0)}  # GPS IFD
+    loaded = read_image(_photo(tmp_path / "gps.jpg", exif=exif.tobytes()))
+    stripped = write_like_input(loaded.rgb, loaded, tmp_path / "out" / "stripped.jpg")
+    kept = write_like_input(loaded.rgb, loaded, tmp_path / "out" / "kept.jpg", keep_metadata=True)
+    assert not Image.open(stripped).getexif()
+    assert Image.open(kept).getexif().get(0x010F) == "PhoneMaker"
+
+
+def test_png_stays_lossless_and_jpeg_keeps_its_format(tmp_path: Path) -> None:
+    rgb = np.random.default_rng(0).integers(0, 255, (16, 24, 3), dtype=np.uint8)
+    loaded = read_image(_photo(tmp_path / "a.png"))
+    written = write_like_input(rgb, loaded, tmp_path / "out" / "a.png")
+    np.testing.assert_array_equal(np.asarray(Image.open(written)), rgb)
+    jpeg = write_like_input(rgb, read_image(_photo(tmp_path / "b.jpg")), tmp_path / "out" / "b.jpg")
+    assert Image.open(jpeg).format == "JPEG"
+    assert not list((tmp_path / "out").glob(".*partial"))
