@@ -216,7 +216,10 @@ def to_markdown(results: list[dict], pairs: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=0, help="use only N pairs (0: all 1000)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     lfw = require_shared_faces() / "lfw"
     pairs = read_pairs(lfw, args.limit or None)
     pipelines = [

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import pytest
+
+import facecloak
+
+
+def test_top_level_api_loads_lazily() -> None:
+    recognizer = facecloak.load_recognizer("dlib")
+    assert recognizer.input_size == 150 and recognizer.threshold == pytest.approx(0.6)
+    assert callable(facecloak.detect) and callable(facecloak.protect)
+    with pytest.raises(AttributeError):
+        _ = facecloak.not_a_thing
+
+
+def test_unknown_recognizer_lists_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="dlib"):
+        facecloak.load_recognizer("vggface")
