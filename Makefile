@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(PY) -m facecloak.data $(DEMO)
 	$(BIN)/facecloak detect $(DEMO)/astronaut.png --draw $(DEMO)/astronaut_faces.png
 	$(BIN)/facecloak detect $(DEMO)/grace_hopper.jpg --draw $(DEMO)/grace_hopper_faces.png
+	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/grace_hopper_reshared.jpg
 	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png
 
 test: $(STAMP)

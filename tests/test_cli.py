@@ -15,7 +15,7 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from facecloak.data import write_samples
 
     folder = tmp_path_factory.mktemp("photos")
-    astronaut, hopper = write_samples(folder)
+    astronaut, hopper, _ = write_samples(folder)
     blank = folder / "blank.png"
     Image.fromarray(np.full((200, 300, 3), 90, dtype=np.uint8)).save(blank)
     text = folder / "notes.jpg"

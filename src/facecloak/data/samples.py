@@ -33,11 +33,17 @@ def grace_hopper() -> np.ndarray:
 
 
 def write_samples(outdir: str | Path) -> list[Path]:
-    """Write ``astronaut.png`` and ``grace_hopper.jpg`` into ``outdir`` and return their paths."""
+    """Write ``astronaut.png``, ``grace_hopper.jpg`` and a smaller re-compressed copy of the latter
+    (``grace_hopper_reshared.jpg``) into ``outdir`` and return their paths."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     astronaut_path = outdir / "astronaut.png"
     Image.fromarray(astronaut()).save(astronaut_path)
     hopper_path = outdir / "grace_hopper.jpg"
     hopper_path.write_bytes(grace_hopper_path().read_bytes())
-    return [astronaut_path, hopper_path]
+    # The same photo as a social network might serve it: smaller and re-compressed.
+    reshared_path = outdir / "grace_hopper_reshared.jpg"
+    with Image.open(hopper_path) as hopper:
+        smaller = hopper.resize((hopper.width * 3 // 4, hopper.height * 3 // 4))
+        smaller.save(reshared_path, quality=80)
+    return [astronaut_path, hopper_path, reshared_path]
