@@ -3,12 +3,14 @@ from __future__ import annotations
 import pytest
 
 import facecloak
+import facecloak.protect
 
 
 def test_top_level_api_loads_lazily() -> None:
     recognizer = facecloak.load_recognizer("dlib")
     assert recognizer.input_size == 150 and recognizer.threshold == pytest.approx(0.6)
-    assert callable(facecloak.detect) and callable(facecloak.protect)
+    assert callable(facecloak.detect) and callable(facecloak.load_image)
+    assert callable(facecloak.protect.protect)
     with pytest.raises(AttributeError):
         _ = facecloak.not_a_thing
 

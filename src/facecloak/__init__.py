@@ -20,8 +20,8 @@ _LAZY = {
     "Face": "facecloak.faces",
     "load_image": "facecloak.images",
     "load_recognizer": "facecloak.models",
-    "protect": "facecloak.protect",
 }
+# ``facecloak.protect`` is the subpackage; its function is ``facecloak.protect.protect``.
 
 __all__ = ["__version__", *_LAZY]
 
