@@ -12,26 +12,16 @@ import csv
 import logging
 import random
 import time
-from collections import defaultdict
 from pathlib import Path
 
 from tqdm import tqdm
 
 from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
-from facecloak.evaluate.detection import detection_metrics
+from facecloak.evaluate.detection import detection_metrics, read_box_labels
 from facecloak.faces.detectors import get_detector
 from facecloak.images import load_image
 
 logger = logging.getLogger("benchmarks.detectors")
-
-
-def labelled_boxes(folder: Path) -> dict[str, list[tuple[float, float, float, float]]]:
-    truth: dict[str, list] = defaultdict(list)
-    with open(folder / "boxes.csv") as handle:
-        for row in csv.DictReader(handle):
-            left, top, width, height = (float(row[k]) for k in ("left", "top", "width", "height"))
-            truth[row["path"]].append((left, top, left + width, top + height))
-    return dict(truth)
 
 
 def photo_paths(folder: Path, sample: int | None, seed: int = 0) -> list[Path]:
@@ -64,7 +54,7 @@ def evaluate_detector(name: str, faces_dir: Path, lfw_sample: int | None) -> dic
     detector(load_image(faces_dir / "lfw" / "AJ_Lamas" / "AJ_Lamas_0001.jpg"))  # warm-up
     timer = Timer()
     dlib_dir = faces_dir / "dlib_faces"
-    truth = labelled_boxes(dlib_dir)
+    truth = read_box_labels(dlib_dir / "boxes.csv")
     found = {}
     for image in [*truth, "dogs.jpg"]:
         faces = timer.run(detector, load_image(dlib_dir / image))

@@ -27,3 +27,13 @@ def test_average_precision_rewards_ranking_hits_first() -> None:
     good = average_precision([(0.9, True), (0.1, False)], total_truth=1)
     bad = average_precision([(0.9, False), (0.1, True)], total_truth=1)
     assert good == 1.0 and bad == pytest.approx(0.5)
+
+
+def test_box_labels_are_read_as_corner_boxes(tmp_path) -> None:
+    from facecloak.evaluate.detection import read_box_labels
+
+    labels = tmp_path / "boxes.csv"
+    labels.write_text(
+        "path,split,left,top,width,height\na.jpg,test,10,20,30,40\na.jpg,test,0,0,5,5\n"
+    )
+    assert read_box_labels(labels) == {"a.jpg": [(10, 20, 40, 60), (0, 0, 5, 5)]}

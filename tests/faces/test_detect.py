@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facecloak.evaluate.detection import detection_metrics
+from facecloak.evaluate.detection import detection_metrics, read_box_labels
 from facecloak.faces import DETECTORS, detect, largest_face
 from facecloak.faces.detectors import box_iou
 from facecloak.images import load_image
@@ -57,14 +57,8 @@ def test_large_photo_is_downscaled_and_boxes_mapped_back(astronaut: np.ndarray) 
 
 
 def test_centerface_recall_on_hand_labelled_faces(shared_faces) -> None:
-    import csv
-
     folder = shared_faces / "dlib_faces"
-    truth: dict[str, list] = {}
-    with open(folder / "boxes.csv") as handle:
-        for row in csv.DictReader(handle):
-            left, top, width, height = (float(row[k]) for k in ("left", "top", "width", "height"))
-            truth.setdefault(row["path"], []).append((left, top, left + width, top + height))
+    truth = read_box_labels(folder / "boxes.csv")
     found = {
         image: [(f.box, f.score) for f in detect(load_image(folder / image), landmarks=False)]
         for image in [*truth, "dogs.jpg"]

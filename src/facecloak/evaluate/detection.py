@@ -10,8 +10,11 @@ Example:
 
 from __future__ import annotations
 
+import csv
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -99,3 +102,16 @@ def average_precision(outcomes: Sequence[tuple[float, bool]], total_truth: int) 
     precision = np.maximum.accumulate(precision[::-1])[::-1]
     recall_steps = np.diff(np.concatenate([[0.0], recall]))
     return float(np.sum(recall_steps * precision))
+
+
+def read_box_labels(csv_path: str | Path) -> dict[str, list[Box]]:
+    """Hand-labelled boxes per image from a CSV with ``path,left,top,width,height`` columns.
+
+    Returns ``{path: [(x0, y0, x1, y1), ...]}`` with paths as written in the file.
+    """
+    truth: dict[str, list[Box]] = defaultdict(list)
+    with open(csv_path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            left, top, width, height = (float(row[k]) for k in ("left", "top", "width", "height"))
+            truth[row["path"]].append((left, top, left + width, top + height))
+    return dict(truth)
