@@ -58,6 +58,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_detect(commands)
     _add_compare(commands)
     _add_protect(commands)
+    _add_evaluate(commands)
     return parser
 
 
@@ -147,6 +148,61 @@ def _add_protect(commands: argparse._SubParsersAction) -> None:
     )
     _add_common(sub)
     sub.set_defaults(run=_run_protect)
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    from facecloak.protect import ATTACK_METHODS, CLASSICAL_METHODS, DEFAULT_STRENGTH, PRESETS
+
+    sub = commands.add_parser(
+        "evaluate",
+        help="measure protection on a labelled folder of photos",
+        description="DIR holds labels.csv (path,identity) or one sub-folder per identity.",
+    )
+    sub.add_argument("folder", type=Path, metavar="DIR")
+    sub.add_argument("--method", choices=ATTACK_METHODS + CLASSICAL_METHODS, default="pgd")
+    sub.add_argument("--strength", choices=sorted(PRESETS), default=DEFAULT_STRENGTH)
+    sub.add_argument("--robust", action=argparse.BooleanOptionalAction, default=True)
+    sub.add_argument("--limit", type=int, default=0, help="evaluate only the first N photos")
+    sub.add_argument(
+        "--report",
+        type=Path,
+        metavar="OUTDIR",
+        help="write report.json, report.md and grid.png there",
+    )
+    sub.add_argument("--detector", default=None, help="face detector (default: centerface)")
+    _add_common(sub)
+    sub.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from facecloak.evaluate.protection import evaluate_protection, write_report
+    from facecloak.faces import DEFAULT_DETECTOR
+
+    report = evaluate_protection(
+        args.folder,
+        method=args.method,
+        strength=args.strength,
+        robust=args.robust,
+        detector=args.detector or DEFAULT_DETECTOR,
+        limit=args.limit or None,
+    )
+    summary = report.summary()
+    written = write_report(report, args.report) if args.report else {}
+    if args.json:
+        _print_json({"ok": True, **summary, "report": {k: str(v) for k, v in written.items()}})
+    else:
+        protected = summary["verification_protected"]
+        missed = summary["identification_miss_rate"]
+        print(
+            f"{summary['photos']} photos, {args.method}/{args.strength}: "
+            f"no longer matched {protected['clean']:.1%} (JPEG q75 {protected['jpeg75']:.1%}, "
+            f"0.5x {protected['resize50']:.1%}); rank-1 missed {missed['clean']:.1%} "
+            f"(unprotected {missed['unprotected']:.1%}); face SSIM "
+            f"{summary['face_ssim_mean']:.4f}; {summary['seconds_per_face']:.2f} s per face"
+        )
+        if written:
+            print(f"report: {written['markdown']}")
+    return EXIT_OK
 
 
 def _index_list(text: str) -> list[int]:

@@ -67,7 +67,7 @@ def image_change(
 
 def to_unit_tensor(rgb: np.ndarray) -> torch.Tensor:
     """``(H, W, 3)`` uint8 -> ``(1, 3, H, W)`` float64 in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].double() / 255.0
+    return torch.from_numpy(np.array(rgb, dtype=np.float64)).permute(2, 0, 1)[None] / 255.0
 
 
 def ssim(a: torch.Tensor, b: torch.Tensor, window: int = 11) -> float:
