@@ -19,12 +19,19 @@ from torch import nn
 
 from facecloak.attacks import EmbeddingTargeted, EmbeddingUntargeted, make_attack
 from facecloak.attacks.base import StepInfo
-from facecloak.attacks.transforms import eot_transform
+from facecloak.attacks.transforms import RandomJPEG, eot_transform
 from facecloak.errors import NoFaceError
 from facecloak.evaluate.quality import image_change
 from facecloak.faces import DEFAULT_DETECTOR, Face, detect
 from facecloak.faces.align import extract_chips, to_tensor
 from facecloak.faces.landmarks import predict_landmarks
+from facecloak.protect.perceptual import (
+    PerceptualOptions,
+    coarse_shape,
+    differentiable_ssim,
+    perceptual_cloak,
+    texture_budget,
+)
 from facecloak.protect.presets import DEFAULT_STRENGTH, Strength, get_strength
 from facecloak.protect.regions import FaceRegion, face_region
 
@@ -137,15 +144,19 @@ def protect(
     Args:
         image: the photo.
         method: ``pgd``, ``ifgsm``, ``ifgvm`` or ``pfgvm`` (see :mod:`facecloak.attacks`); or a
-            classical ``blur``, ``pixelate``, ``mask`` (see :mod:`facecloak.obfuscate`).
+            classical ``blur``, ``pixelate``, ``mask`` (see :mod:`facecloak.obfuscate`). With
+            ``pgd`` and a preset whose ``optimizer`` is ``perceptual`` (all built-in presets),
+            the SSIM-aware optimiser of :mod:`facecloak.protect.perceptual` runs instead of
+            sign-gradient PGD.
         strength: a preset name (``low``, ``mid``, ``high``) or a :class:`Strength`.
         faces: indices (left to right, as :func:`facecloak.faces.detect` orders them) of the faces
             to protect; default all.
         largest: protect only the largest face.
         target: ``(K, 128)`` embeddings of a target identity to look like (targeted cloak);
             ``None`` pushes away from the person's own face (untargeted).
-        robust: average gradients over random JPEG / resize / blur / shift so the cloak survives
-            re-encoding.
+        robust: average gradients over the preset's random post-release transforms (its
+            ``eot``: JPEG / resize / blur / shift) so the cloak survives re-encoding. The built-in
+            presets use ``eot="none"``: their margin measured more robust to JPEG than EOT.
         eps, steps, step_size, lam: override the preset.
         detected: faces already detected on ``image`` (skips detection).
         progress: called as ``progress(done_steps, total_steps)``.
@@ -202,7 +213,9 @@ def protect(
             "step_size": settings.step_size,
             "ssim_floor": settings.ssim_floor,
             "margin": settings.margin,
+            "optimizer": settings.optimizer if method == "pgd" else "sign",
             "robust": robust,
+            **({"eot": settings.eot} if robust else {}),
             "targeted": target is not None,
             **({"lam": settings.lam} if method == "pfgvm" else {}),
         },
@@ -238,15 +251,13 @@ def _cloak_region(
     clean_model = ChipEmbedder(recognizer, region.chip_to_crop)
     with torch.no_grad():
         clean_embedding = clean_model(crop)
-    transform = (
-        eot_transform(
-            jpeg_quality=(60.0, 95.0), resize_scale=(0.5, 1.0), blur_sigma=(0.3, 0.8), max_shift=1.0
-        )
-        if robust
-        else None
-    )
+    transform = _robustness_transform(settings.eot) if robust else None
     model = ChipEmbedder(recognizer, region.chip_to_crop, transform)
     threshold = float(recognizer.threshold)
+    if method == "pgd" and settings.optimizer == "perceptual":
+        return _cloak_perceptually(
+            crop, region, model, clean_embedding, target, settings, threshold, ticker
+        )
     if target is None:
         objective = EmbeddingUntargeted(threshold, settings.margin, anchor=clean_embedding)
     else:
@@ -269,16 +280,82 @@ def _cloak_region(
     return crop, result.adversarial, int(result.steps[0])
 
 
+def _robustness_transform(kind: str) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """Random post-release transforms on the chip: ``mixed`` (JPEG / resize / blur / shift, each
+    half the time), ``jpeg`` (differentiable JPEG at quality 60-90 on every call) or ``none``
+    (robustness from the margin alone: on the perceptual optimiser, EOT measured worse)."""
+    if kind == "none":
+        return None
+    if kind == "jpeg":
+        return RandomJPEG((60.0, 90.0))
+    if kind == "mixed":
+        return eot_transform(
+            jpeg_quality=(60.0, 95.0), resize_scale=(0.5, 1.0), blur_sigma=(0.3, 0.8), max_shift=1.0
+        )
+    raise ValueError(f"unknown robustness transform {kind!r}; choose mixed, jpeg or none")
+
+
+def _cloak_perceptually(
+    crop: torch.Tensor,
+    region: FaceRegion,
+    model: ChipEmbedder,
+    clean_embedding: torch.Tensor,
+    target: torch.Tensor | None,
+    settings: Strength,
+    threshold: float,
+    ticker: _Ticker,
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """A cloak with the SSIM floor inside the loss (see :mod:`.perceptual`): away from the clean
+    face, or toward the centroid of ``target``'s embeddings."""
+    budget = region.mask
+    if settings.texture_floor is not None:
+        budget = texture_budget(crop, region.mask, floor=settings.texture_floor)
+    options = PerceptualOptions(
+        eps=settings.eps,
+        steps=settings.steps,
+        step_size=settings.step_size,
+        ssim_target=min(settings.ssim_floor + settings.ssim_slack, 0.9999),
+        goal=threshold + settings.margin if target is None else threshold - settings.margin,
+        ssim_weight=settings.ssim_weight,
+        toward=target is not None,
+    )
+    reference = clean_embedding if target is None else target.mean(0, keepdim=True)
+    grid = (
+        coarse_shape(crop, region.chip_to_crop, settings.min_spacing) if settings.coarse else None
+    )
+    box = _box_in_crop(region)
+    result = perceptual_cloak(
+        crop,
+        model,
+        reference.to(crop.dtype),
+        budget,
+        box,
+        options,
+        grid=grid,
+        callback=lambda step: ticker.step(_progress_info(step, settings.steps)),
+    )
+    ticker.finish_face(settings.steps)
+    return crop, result.cloaked, result.steps
+
+
+def _progress_info(step: int, total: int) -> StepInfo:
+    empty = torch.zeros(1)
+    return StepInfo(step, total, empty, empty.bool(), empty.bool())
+
+
 def _scale_to_ssim_floor(
     crop: torch.Tensor, cloaked: torch.Tensor, region: FaceRegion, floor: float, rounds: int = 8
 ) -> float:
     """The largest share of the cloak (bisection) that keeps the face region's SSIM >= floor."""
-    original = to_uint8_image(crop)
-    box = _box_in_crop(region)
+    x0, y0, x1, y1 = _box_in_crop(region)
+    original = _quantised(crop)[..., y0:y1, x0:x1]
+    change = (cloaked - crop)[..., y0:y1, x0:x1]
+    clean = crop[..., y0:y1, x0:x1]
 
     def ssim_at(scale: float) -> float:
-        candidate = to_uint8_image(crop + scale * (cloaked - crop))
-        return image_change(original, candidate, box=box).ssim
+        # The same SSIM as image_change on the 8-bit result, with a faster separable filter.
+        candidate = _quantised(clean + scale * change)
+        return float(differentiable_ssim(original, candidate))
 
     if ssim_at(1.0) >= floor:
         return 1.0
@@ -288,6 +365,11 @@ def _scale_to_ssim_floor(
         low, high = (middle, high) if ssim_at(middle) >= floor else (low, middle)
     logger.info("cloak scaled to %.2f to keep SSIM >= %.3f", low, floor)
     return low
+
+
+def _quantised(tensor: torch.Tensor) -> torch.Tensor:
+    """What :func:`to_uint8_image` would store, back as float64 in [0, 1]."""
+    return (tensor.detach().clamp(0, 1) * 255.0).round().double() / 255.0
 
 
 def _box_in_crop(region: FaceRegion) -> tuple[int, int, int, int]:

@@ -1,0 +1,277 @@
+"""SSIM-aware cloak optimisation: spend the change where the face's texture hides it.
+
+Plain PGD moves every pixel of the mask by the full budget (sign steps), which SSIM punishes
+most in smooth skin. This optimiser instead
+
+- keeps a differentiable SSIM of the face region (the same measure as
+  :func:`facecloak.evaluate.quality.image_change`) inside the loss, as a hinge on the floor whose
+  weight grows by dual ascent while the floor is violated (a Lagrangian),
+- can give each pixel its own budget (:func:`texture_budget`: the mask times the local texture;
+  measured no better than the mask alone once SSIM is in the loss),
+- can let the cloak live on a grid as coarse as the recognizer's chip (``grid``,
+  :func:`coarse_shape`): on large photos the recognizer only sees a downsampled face anyway, so
+  the optimiser has ~150x150 unknowns instead of millions,
+- takes Adam steps in that box and keeps the best iterate that meets the floor.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+logger = logging.getLogger(__name__)
+
+SSIM_WINDOW = 11
+SSIM_SIGMA = 1.5
+_C1 = 0.01**2
+_C2 = 0.03**2
+SSIM_SAMPLED_SIDE = 150
+"""Face regions larger than this (short side, pixels) get SSIM estimated on strided windows."""
+SSIM_MAX_STRIDE = 8  # below the window size: every pixel still gets a gradient
+
+
+@dataclass(frozen=True)
+class PerceptualOptions:
+    """Knobs of :func:`perceptual_cloak`.
+
+    Attributes:
+        eps: L-inf budget on [0, 1] pixels where the per-pixel budget is 1.
+        steps: maximum optimiser steps.
+        step_size: Adam learning rate on [0, 1] pixels.
+        ssim_target: the SSIM the hinge aims for (a little above the floor: rounding to 8 bits
+            costs some).
+        ssim_weight: initial weight of the SSIM hinge.
+        ssim_weight_growth: dual-ascent rate: the weight grows by ``growth * deficit / 0.001``
+            times itself per step while SSIM is below target.
+        goal: embedding distance at which the face counts as protected: at least this far from
+            the reference (threshold + margin), or with ``toward`` at most this far.
+        toward: pull toward the reference (a target identity) instead of pushing away.
+    """
+
+    eps: float
+    steps: int
+    step_size: float
+    ssim_target: float
+    goal: float
+    ssim_weight: float = 20.0
+    ssim_weight_growth: float = 0.5
+    toward: bool = False
+
+
+@dataclass(frozen=True)
+class PerceptualResult:
+    """The cloaked crop, the steps run, the distance / SSIM the optimiser saw there, and the
+    latent cloak (to continue from)."""
+
+    cloaked: Tensor
+    steps: int
+    distance: float
+    ssim: float
+    latent: Tensor
+
+
+def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> Tensor:
+    """The normalised 1-D Gaussian SSIM uses (kornia's, sigma 1.5)."""
+    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    weights = torch.exp(-(coords**2) / (2 * sigma**2))
+    return weights / weights.sum()
+
+
+def differentiable_ssim(
+    a: Tensor,
+    b: Tensor,
+    window: int = SSIM_WINDOW,
+    stride: int = 1,
+    offset: tuple[int, int] = (0, 0),
+) -> Tensor:
+    """Mean SSIM of two ``(1, C, H, W)`` images in [0, 1], differentiable in both.
+
+    Same definition as :func:`facecloak.evaluate.quality.ssim` (Gaussian window, sigma 1.5,
+    ``valid`` padding), computed with a separable filter. With ``stride > 1`` only every
+    ``stride``-th window (from ``offset``) is averaged: an estimate that costs about ``stride``
+    times less on large face regions, and still touches every pixel when ``stride < window``.
+    """
+    if stride > 1:
+        a, b = a[..., offset[0] :, offset[1] :], b[..., offset[0] :, offset[1] :]
+    window = min(window, _largest_odd_at_most(min(a.shape[-2:])))
+    channels = a.shape[1]
+    kernel = gaussian_window(window).to(a.dtype)
+    row = kernel.view(1, 1, 1, window).repeat(channels, 1, 1, 1)
+    column = kernel.view(1, 1, window, 1).repeat(channels, 1, 1, 1)
+
+    # One grouped convolution for all five moments: much faster than five on the CPU.
+    stacked = torch.cat([a, b, a * a, b * b, a * b], dim=1)
+    row, column = row.repeat(5, 1, 1, 1), column.repeat(5, 1, 1, 1)
+    rows_blurred = F.conv2d(stacked, row, stride=(1, stride), groups=5 * channels)
+    blurred = F.conv2d(rows_blurred, column, stride=(stride, 1), groups=5 * channels)
+    mu_a, mu_b, mean_aa, mean_bb, mean_ab = blurred.split(channels, dim=1)
+    var_a = mean_aa - mu_a**2
+    var_b = mean_bb - mu_b**2
+    cov = mean_ab - mu_a * mu_b
+    numerator = (2 * mu_a * mu_b + _C1) * (2 * cov + _C2)
+    denominator = (mu_a**2 + mu_b**2 + _C1) * (var_a + var_b + _C2)
+    return (numerator / denominator).mean()
+
+
+def _largest_odd_at_most(value: int) -> int:
+    return value if value % 2 else value - 1
+
+
+def texture_budget(crop: Tensor, mask: Tensor, floor: float = 0.2, window: int = 7) -> Tensor:
+    """Per-pixel budget: ``mask * clamp(local_std / median_std, floor, 1)``.
+
+    Local standard deviation of the grey image over a ``window`` box; the median is taken inside
+    the mask, so a face's own texture sets the scale.
+    """
+    grey = crop.mean(1, keepdim=True)
+    pad = window // 2
+    padded = F.pad(grey, (pad, pad, pad, pad), mode="reflect")
+    mean = F.avg_pool2d(padded, window, stride=1)
+    mean_sq = F.avg_pool2d(padded * padded, window, stride=1)
+    local_std = (mean_sq - mean * mean).clamp_min(0).sqrt()
+    inside = local_std[mask > 0.5]
+    scale = float(inside.median()) if inside.numel() else float(local_std.median())
+    weight = (local_std / max(scale, 1e-6)).clamp(floor, 1.0)
+    return mask * weight
+
+
+def coarse_shape(
+    crop: Tensor, chip_to_crop: Tensor | object, min_spacing: float = 1.0
+) -> tuple[int, int]:
+    """The crop's size on the chip's pixel grid, or coarser when ``min_spacing`` (crop pixels
+    per grid cell) says so; never larger than the crop.
+
+    A grid coarser than the photo's pixels keeps the cloak smooth, which JPEG re-encoding
+    (that drops high frequencies first) leaves more of.
+    """
+    import numpy as np
+
+    linear = np.asarray(chip_to_crop, dtype=np.float64).reshape(2, 3)[:, :2]
+    chip_spacing = float(np.sqrt(abs(np.linalg.det(linear))))
+    spacing = max(1.0, min_spacing, chip_spacing)
+    height, width = crop.shape[-2:]
+    return max(2, math.ceil(height / spacing - 1e-6)), max(2, math.ceil(width / spacing - 1e-6))
+
+
+def perceptual_cloak(
+    crop: Tensor,
+    embed: Callable[[Tensor], Tensor],
+    reference: Tensor,
+    budget: Tensor,
+    box: tuple[int, int, int, int],
+    options: PerceptualOptions,
+    *,
+    grid: tuple[int, int] | None = None,
+    start: Tensor | None = None,
+    callback: Callable[[int], None] | None = None,
+) -> PerceptualResult:
+    """Lower SSIM-hinged ``-distance`` (``+distance`` toward a target) over a cloak bounded by
+    ``eps * budget``.
+
+    Args:
+        crop: ``(1, 3, h, w)`` the clean crop in [0, 1].
+        embed: crop -> ``(1, D)`` embedding (differentiable; may be random, e.g. EOT).
+        reference: ``(1, D)`` the clean face's embedding (or, with ``options.toward``, the
+            target identity's).
+        budget: ``(1, 1, h, w)`` per-pixel share of ``eps`` (0 outside the mask).
+        box: ``(x0, y0, x1, y1)`` of the face region in crop pixels, where SSIM is measured.
+        options: see :class:`PerceptualOptions`.
+        grid: size of the grid the cloak lives on (``None``: the crop's own pixels).
+        start: a latent to continue from (a previous result's ``latent``, same grid).
+        callback: called with the step number after every step.
+    """
+    crop = crop.detach()
+    shape = grid if grid is not None else tuple(crop.shape[-2:])
+    # A tiny random start: the distance has no gradient at the clean crop itself.
+    if start is None:
+        start = (torch.rand((1, 3, *shape), dtype=crop.dtype) * 2 - 1) * min(options.eps, 1 / 255)
+    latent = start.detach().clone().requires_grad_(True)
+    optimiser = _Adam(latent, options.step_size)
+    x0, y0, x1, y1 = box
+    clean_box = crop[..., y0:y1, x0:x1]
+    weight = options.ssim_weight
+    sampler = _SSIMSampler(clean_box)
+    goal = -options.goal if options.toward else options.goal
+    best = (-math.inf, crop, 1.0, latent.detach().clone())  # score, cloaked crop, ssim, latent
+    score = ssim = 0.0
+    steps_run = 0
+    for step in range(1, options.steps + 1):
+        cloaked = _apply(crop, latent, budget)
+        embedding = embed(cloaked)
+        distance_t = torch.linalg.vector_norm(embedding - reference, dim=-1).mean()
+        score_t = -distance_t if options.toward else distance_t
+        ssim_t = sampler(cloaked[..., y0:y1, x0:x1])
+        distance, ssim = float(distance_t.detach()), float(ssim_t.detach())
+        score = float(score_t.detach())
+        if ssim >= options.ssim_target and score > best[0]:
+            best = (score, cloaked.detach(), ssim, latent.detach().clone())
+        if score >= goal and ssim >= options.ssim_target:
+            break
+        deficit = options.ssim_target - ssim
+        weight *= 1.0 + options.ssim_weight_growth * max(deficit, -0.5e-3) / 1e-3
+        weight = min(max(weight, 1.0), 1e5)
+        loss = -score_t.clamp(max=goal) + weight * F.relu(options.ssim_target - ssim_t)
+        (grad,) = torch.autograd.grad(loss, latent)
+        optimiser.step(grad)
+        with torch.no_grad():
+            latent.clamp_(-options.eps, options.eps)
+        steps_run = step
+        if callback is not None:
+            callback(step)
+    if best[0] == -math.inf:  # never met the SSIM target: the last iterate (the caller scales)
+        best = (score, _apply(crop, latent, budget).detach(), ssim, latent.detach())
+    distance = -best[0] if options.toward else best[0]
+    logger.debug(
+        "perceptual cloak: %d steps, distance %.3f, SSIM %.4f", steps_run, distance, best[2]
+    )
+    return PerceptualResult(
+        cloaked=best[1], steps=steps_run, distance=distance, ssim=best[2], latent=best[3]
+    )
+
+
+class _Adam:
+    """Adam on one tensor, in place (torch.optim's first use costs seconds of imports)."""
+
+    def __init__(self, param: Tensor, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> None:
+        self.param, self.lr, self.betas = param, lr, betas
+        self.first = torch.zeros_like(param)
+        self.second = torch.zeros_like(param)
+        self.count = 0
+
+    @torch.no_grad()
+    def step(self, grad: Tensor) -> None:
+        beta1, beta2 = self.betas
+        self.count += 1
+        self.first.mul_(beta1).add_(grad, alpha=1 - beta1)
+        self.second.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        first = self.first / (1 - beta1**self.count)
+        second = self.second / (1 - beta2**self.count)
+        self.param.sub_(self.lr * first / (second.sqrt() + 1e-8))
+
+
+class _SSIMSampler:
+    """SSIM of the face region against the clean one: exact on small regions; on large ones
+    estimated from every ``stride``-th window, from a random offset per call."""
+
+    def __init__(self, clean: Tensor) -> None:
+        self.clean = clean
+        side = min(clean.shape[-2:])
+        self.stride = min(SSIM_MAX_STRIDE, max(1, math.ceil(side / SSIM_SAMPLED_SIDE)))
+
+    def __call__(self, cloaked: Tensor) -> Tensor:
+        offset = tuple(int(v) for v in torch.randint(self.stride, (2,)))
+        return differentiable_ssim(cloaked, self.clean, stride=self.stride, offset=offset)
+
+
+def _apply(crop: Tensor, latent: Tensor, budget: Tensor) -> Tensor:
+    """The crop plus the latent cloak, brought to the crop's grid and scaled by the budget."""
+    change = latent
+    if change.shape[-2:] != crop.shape[-2:]:
+        change = F.interpolate(change, size=crop.shape[-2:], mode="bilinear", align_corners=False)
+    return (crop + budget * change).clamp(0.0, 1.0)
