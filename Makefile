@@ -1,5 +1,6 @@
-# facecloak: `make demo` sets everything up and runs the main job on public-domain photos;
-# `make test` sets everything up and runs the tests. Both create .venv on first use.
+# facecloak: `make demo` sets everything up, then detects, compares and protects faces in
+# public-domain photos; `make test` sets everything up and runs the tests.
+# Both create .venv on first use.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -25,6 +26,9 @@ demo: $(STAMP)
 	$(BIN)/facecloak detect $(DEMO)/grace_hopper.jpg --draw $(DEMO)/grace_hopper_faces.png
 	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/grace_hopper_reshared.jpg
 	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png
+	$(BIN)/facecloak protect $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png -o $(DEMO)/protected --overwrite
+	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/protected/grace_hopper.jpg
+	$(BIN)/facecloak compare $(DEMO)/astronaut.png $(DEMO)/protected/astronaut.png
 
 test: $(STAMP)
 	$(PY) -m pytest -q
