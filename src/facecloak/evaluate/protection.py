@@ -117,7 +117,7 @@ class ProtectionReport:
 
 
 def evaluate_protection(
-    folder: str | Path,
+    folder: str | Path | list[LabelledPhoto],
     *,
     method: str = "pgd",
     strength: str | Strength = "mid",
@@ -126,11 +126,12 @@ def evaluate_protection(
     limit: int | None = None,
     keep_images: int = 4,
 ) -> ProtectionReport:
-    """Protect every labelled photo of ``folder`` and measure what a recognizer still finds."""
+    """Protect every labelled photo of ``folder`` (or the given photos) and measure what a
+    recognizer still finds; the gallery is the other clean photos of the same set."""
     from facecloak.recognition import default_recognizer
 
     recognizer = default_recognizer()
-    photos = read_labelled_folder(folder)
+    photos = list(folder) if isinstance(folder, list) else read_labelled_folder(folder)
     if limit:
         photos = photos[:limit]
     clean, skipped = _clean_embeddings(photos, detector, recognizer)
