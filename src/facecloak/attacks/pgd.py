@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from torch import Tensor
-
-from facecloak.attacks.base import Attack, AttackOptions, Model
+from facecloak.attacks.base import AttackOptions, Model
+from facecloak.attacks.ifgsm import IFGSM
 from facecloak.attacks.objectives import Objective
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 
-class PGD(Attack):
+class PGD(IFGSM):
     """Projected gradient descent in the L-inf ball (Madry et al.).
 
-    Starts at a uniform random point of the ``eps`` ball, then repeats
+    I-FGSM's step from a random start: a uniform point of the ``eps`` ball, then repeats
     ``x <- clip(project(x - step_size * sign(grad)))``. Targeted or untargeted is the
     objective's business (:class:`~facecloak.attacks.objectives.EmbeddingTargeted`,
     :class:`~facecloak.attacks.objectives.ClassifierUntargeted`, ...).
@@ -51,6 +50,3 @@ class PGD(Attack):
             random_start=random_start,
             **options,
         )
-
-    def descent_step(self, grad: Tensor, x_adv: Tensor, x: Tensor) -> Tensor:
-        return self.step_size * grad.sign()
