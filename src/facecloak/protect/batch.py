@@ -65,6 +65,8 @@ def _protect_one(
             lam=args.lam,
             detector=detector,
             progress=lambda done, total: bar.set_postfix_str(f"step {done}/{total}"),
+            against=getattr(args, "against", "recognition"),
+            evasion_detectors=tuple(getattr(args, "evade", None) or ("centerface",)),
         )
     except NoFaceError as exc:
         return {**item, **_no_face(path, relative, args, str(exc))}

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -159,6 +159,11 @@ def coarse_shape(
     return max(2, math.ceil(height / spacing - 1e-6)), max(2, math.ceil(width / spacing - 1e-6))
 
 
+Box = tuple[int, int, int, int]
+Score = Callable[[Tensor], Tensor]
+"""cloaked crop -> a differentiable scalar to raise; the optimiser stops at its goal."""
+
+
 def perceptual_cloak(
     crop: Tensor,
     embed: Callable[[Tensor], Tensor],
@@ -186,37 +191,71 @@ def perceptual_cloak(
         start: a latent to continue from (a previous result's ``latent``, same grid).
         callback: called with the step number after every step.
     """
+    sign = -1.0 if options.toward else 1.0
+
+    def score(cloaked: Tensor) -> Tensor:
+        return sign * torch.linalg.vector_norm(embed(cloaked) - reference, dim=-1).mean()
+
+    result = ssim_constrained_ascent(
+        crop,
+        score,
+        sign * options.goal,
+        budget,
+        box,
+        options,
+        grid=grid,
+        start=start,
+        callback=callback,
+    )
+    return replace(result, distance=sign * result.distance)
+
+
+def ssim_constrained_ascent(
+    crop: Tensor,
+    score: Score,
+    goal: float,
+    budget: Tensor,
+    box: Box | Sequence[Box],
+    options: PerceptualOptions,
+    *,
+    grid: tuple[int, int] | None = None,
+    start: Tensor | None = None,
+    callback: Callable[[int], None] | None = None,
+) -> PerceptualResult:
+    """Raise ``score(cloaked crop)`` up to ``goal`` with Adam on a cloak bounded by
+    ``eps * budget``, the SSIM of the face region ``box`` (or of each of several boxes) hinged
+    at ``options.ssim_target``; keep the best iterate that meets the target. (``options.goal`` and
+    ``options.toward`` are not used here: the result's ``distance`` is the score, its ``ssim`` the
+    lowest over the boxes.)
+    """
     crop = crop.detach()
     shape = grid if grid is not None else tuple(crop.shape[-2:])
-    # A tiny random start: the distance has no gradient at the clean crop itself.
+    # A tiny random start: a distance has no gradient at the clean crop itself.
     if start is None:
         start = (torch.rand((1, 3, *shape), dtype=crop.dtype) * 2 - 1) * min(options.eps, 1 / 255)
     latent = start.detach().clone().requires_grad_(True)
     optimiser = _Adam(latent, options.step_size)
-    x0, y0, x1, y1 = box
-    clean_box = crop[..., y0:y1, x0:x1]
+    boxes = [box] if isinstance(box[0], int) else list(box)
     weight = options.ssim_weight
-    sampler = _SSIMSampler(clean_box)
-    goal = -options.goal if options.toward else options.goal
+    samplers = [_SSIMSampler(_cut(crop, b)) for b in boxes]
     best = (-math.inf, crop, 1.0, latent.detach().clone())  # score, cloaked crop, ssim, latent
-    score = ssim = 0.0
+    value = ssim = 0.0
     steps_run = 0
     for step in range(1, options.steps + 1):
         cloaked = _apply(crop, latent, budget)
-        embedding = embed(cloaked)
-        distance_t = torch.linalg.vector_norm(embedding - reference, dim=-1).mean()
-        score_t = -distance_t if options.toward else distance_t
-        ssim_t = sampler(cloaked[..., y0:y1, x0:x1])
-        distance, ssim = float(distance_t.detach()), float(ssim_t.detach())
-        score = float(score_t.detach())
-        if ssim >= options.ssim_target and score > best[0]:
-            best = (score, cloaked.detach(), ssim, latent.detach().clone())
-        if score >= goal and ssim >= options.ssim_target:
+        score_t = score(cloaked)
+        ssims = torch.stack(
+            [sample(_cut(cloaked, b)) for sample, b in zip(samplers, boxes, strict=True)]
+        )
+        value, ssim = float(score_t.detach()), float(ssims.detach().min())
+        if ssim >= options.ssim_target and value > best[0]:
+            best = (value, cloaked.detach(), ssim, latent.detach().clone())
+        if value >= goal and ssim >= options.ssim_target:
             break
         deficit = options.ssim_target - ssim
         weight *= 1.0 + options.ssim_weight_growth * max(deficit, -0.5e-3) / 1e-3
         weight = min(max(weight, 1.0), 1e5)
-        loss = -score_t.clamp(max=goal) + weight * F.relu(options.ssim_target - ssim_t)
+        loss = -score_t.clamp(max=goal) + weight * F.relu(options.ssim_target - ssims).sum()
         (grad,) = torch.autograd.grad(loss, latent)
         optimiser.step(grad)
         with torch.no_grad():
@@ -225,13 +264,10 @@ def perceptual_cloak(
         if callback is not None:
             callback(step)
     if best[0] == -math.inf:  # never met the SSIM target: the last iterate (the caller scales)
-        best = (score, _apply(crop, latent, budget).detach(), ssim, latent.detach())
-    distance = -best[0] if options.toward else best[0]
-    logger.debug(
-        "perceptual cloak: %d steps, distance %.3f, SSIM %.4f", steps_run, distance, best[2]
-    )
+        best = (value, _apply(crop, latent, budget).detach(), ssim, latent.detach())
+    logger.debug("SSIM-constrained ascent: %d steps, score %.3f, SSIM %.4f", steps_run, *best[::2])
     return PerceptualResult(
-        cloaked=best[1], steps=steps_run, distance=distance, ssim=best[2], latent=best[3]
+        cloaked=best[1], steps=steps_run, distance=best[0], ssim=best[2], latent=best[3]
     )
 
 
@@ -267,6 +303,11 @@ class _SSIMSampler:
     def __call__(self, cloaked: Tensor) -> Tensor:
         offset = tuple(int(v) for v in torch.randint(self.stride, (2,)))
         return differentiable_ssim(cloaked, self.clean, stride=self.stride, offset=offset)
+
+
+def _cut(image: Tensor, box: Box) -> Tensor:
+    x0, y0, x1, y1 = box
+    return image[..., y0:y1, x0:x1]
 
 
 def _apply(crop: Tensor, latent: Tensor, budget: Tensor) -> Tensor:

@@ -10,7 +10,7 @@ import io
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -25,6 +25,11 @@ from facecloak.evaluate.quality import image_change
 from facecloak.faces import DEFAULT_DETECTOR, Face, detect
 from facecloak.faces.align import extract_chips, to_tensor
 from facecloak.faces.landmarks import predict_landmarks
+from facecloak.protect.evasion import (
+    EvasionSettings,
+    HiddenFace,
+    hide_faces,
+)
 from facecloak.protect.perceptual import (
     PerceptualOptions,
     coarse_shape,
@@ -38,6 +43,9 @@ from facecloak.protect.regions import FaceRegion, face_region
 logger = logging.getLogger(__name__)
 
 ATTACK_METHODS = ("pgd", "ifgsm", "ifgvm", "pfgvm")
+AGAINST = ("recognition", "detection", "both")
+DEFAULT_EVASION = EvasionSettings(eps=0.03, steps=40, robust=True)
+"""The evasion cloak ``protect(..., against="detection")`` runs (see ``BENCHMARKS.md``)."""
 
 
 class ChipEmbedder(nn.Module):
@@ -109,6 +117,8 @@ class ProtectResult:
     method: str
     settings: dict = field(default_factory=dict)
     seconds: float = 0.0
+    hidden: list[HiddenFace] = field(default_factory=list)
+    """Per face hidden from detectors (``against`` detection or both)."""
 
     def to_dict(self) -> dict:
         return {
@@ -116,6 +126,7 @@ class ProtectResult:
             "settings": self.settings,
             "faces_found": len(self.faces),
             "faces_protected": [o.to_dict() for o in self.outcomes],
+            **({"faces_hidden": [h.to_dict() for h in self.hidden]} if self.hidden else {}),
             "seconds": round(self.seconds, 3),
         }
 
@@ -138,8 +149,12 @@ def protect(
     detected: list[Face] | None = None,
     progress: Callable[[int, int], None] | None = None,
     seed: int = 0,
+    against: str = "recognition",
+    evasion: EvasionSettings | None = None,
+    evasion_detectors: Sequence[str] = ("centerface",),
 ) -> ProtectResult:
-    """Cloak the faces of a ``(H, W, 3)`` uint8 photo against face recognition.
+    """Cloak the faces of a ``(H, W, 3)`` uint8 photo against face recognition, face detection
+    or both.
 
     Args:
         image: the photo.
@@ -160,6 +175,13 @@ def protect(
         eps, steps, step_size, lam: override the preset.
         detected: faces already detected on ``image`` (skips detection).
         progress: called as ``progress(done_steps, total_steps)``.
+        against: ``recognition`` (the identity cloak), ``detection`` (hide the faces from face
+            detectors: :mod:`facecloak.protect.evasion`) or ``both`` (the identity cloak, then
+            the evasion cloak on top; their budgets add up).
+        evasion: settings of the evasion cloak (default :data:`DEFAULT_EVASION`, with ``robust``
+            from above). With ``against="detection"``, ``eps``, ``steps`` and ``step_size``
+            override it; with ``both`` they apply to the identity cloak.
+        evasion_detectors: the detectors the evasion cloak differentiates through.
 
     Raises:
         NoFaceError: no face was found (or none of the requested indices exist).
@@ -173,8 +195,33 @@ def protect(
     started = time.perf_counter()
     settings = strength if isinstance(strength, Strength) else get_strength(strength)
     settings = settings.with_overrides(eps=eps, steps=steps, step_size=step_size, lam=lam)
+    if against not in AGAINST:
+        raise ValueError(f"against must be one of {', '.join(AGAINST)}, got {against!r}")
     all_faces = detected if detected is not None else detect(image, detector=detector)
     chosen = select_faces(all_faces, faces, largest)
+    if against != "recognition":
+        hiding = evasion or replace(DEFAULT_EVASION, robust=robust)
+        if against == "detection":
+            overrides = {"eps": eps, "steps": steps, "step_size": step_size}
+            hiding = replace(hiding, **{k: v for k, v in overrides.items() if v is not None})
+            return _hide(image, image, all_faces, chosen, hiding, evasion_detectors, progress)
+        cloaked = protect(
+            image,
+            method=method,
+            strength=settings,
+            faces=chosen,
+            target=target,
+            robust=robust,
+            recognizer=recognizer,
+            detected=all_faces,
+            progress=progress,
+            seed=seed,
+        )
+        hidden = _hide(image, cloaked.image, all_faces, chosen, hiding, evasion_detectors, None)
+        cloaked.image, cloaked.hidden = hidden.image, hidden.hidden
+        cloaked.settings["evasion"] = hidden.settings
+        cloaked.seconds = time.perf_counter() - started
+        return cloaked
     if method in CLASSICAL_METHODS:
         return _protect_classically(image, all_faces, chosen, method, started)
     if method not in ATTACK_METHODS:
@@ -220,6 +267,30 @@ def protect(
             **({"lam": settings.lam} if method == "pfgvm" else {}),
         },
         seconds=time.perf_counter() - started,
+    )
+
+
+def _hide(
+    original: np.ndarray,
+    image: np.ndarray,
+    faces: list[Face],
+    chosen: list[int],
+    settings: EvasionSettings,
+    detectors: Sequence[str],
+    progress: Callable[[int, int], None] | None,
+) -> ProtectResult:
+    """Hide ``chosen`` faces of ``image`` from ``detectors`` (the evasion cloak)."""
+    started = time.perf_counter()
+    hidden_image, hidden = hide_faces(image, faces, chosen, settings, detectors, progress)
+    return ProtectResult(
+        image=hidden_image,
+        original=original,
+        faces=faces,
+        outcomes=[],
+        method="evasion",
+        settings={**asdict(settings), "detectors": list(detectors)},
+        seconds=time.perf_counter() - started,
+        hidden=hidden,
     )
 
 

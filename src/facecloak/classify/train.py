@@ -1,0 +1,451 @@
+"""Training identity classifiers on aligned face chips.
+
+``small-cnn`` and ``resnet18`` train on the chips resized once to ``image_size``, with random
+flips and small random crops every batch. ``dlib-head`` trains only its head, on dlib descriptors
+computed once for every training chip and its mirror image (a flip picks one of the two); the
+saved model still runs the frozen dlib network, so it classifies (and is attacked) from pixels.
+
+Every epoch reports the training loss and accuracy and, with a validation set, its accuracy; the
+epoch with the best validation accuracy (ties: lower validation loss) is the one kept and, with
+``output``, saved as soon as it is reached.
+
+Example::
+
+    train, val = split_per_identity(load_chip_set("faces/"), fraction=0.2)
+    result = train_classifier(train, val, TrainConfig(arch="small-cnn"), output="model.pt")
+    print(result.best_val_accuracy)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from facecloak.classify.augment import augment_batch
+from facecloak.classify.checkpoint import save_classifier
+from facecloak.classify.data import ChipSet
+from facecloak.classify.model import ClassifierModel, resize_chips
+from facecloak.models.classifiers import (
+    ARCHITECTURES,
+    DlibClassifier,
+    build_network,
+    decayed_parameters,
+)
+
+logger = logging.getLogger(__name__)
+
+ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
+    "small-cnn": {"image_size": 64, "epochs": 40, "lr": 1e-3, "l2": 1e-3, "optimizer": "adam"},
+    "resnet18": {"image_size": 64, "epochs": 30, "lr": 0.05, "l2": 2.5e-4, "optimizer": "sgd"},
+    "dlib-head": {"image_size": 150, "epochs": 60, "lr": 1e-3, "l2": 1e-3, "optimizer": "adam"},
+}
+"""Per-architecture defaults for the settings :class:`TrainConfig` leaves at ``None``."""
+
+_EVAL_BATCH = 64
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings; ``None`` takes the architecture's default from :data:`ARCH_DEFAULTS`.
+
+    Attributes:
+        arch: ``small-cnn``, ``resnet18`` or ``dlib-head``.
+        epochs: passes over the training chips.
+        lr: peak learning rate (one warm-up epoch, then cosine decay to 0).
+        batch_size: chips per step.
+        image_size: side the network sees (``dlib-head``: 150).
+        l2: weight penalty ``l2 * sum(w ** 2)`` on conv and linear weights (Keras-style; Model A's
+            1e-3), applied as ``weight_decay = 2 * l2``.
+        optimizer: ``adam`` or ``sgd`` (Nesterov momentum 0.9).
+        augment: random flips and crops.
+        min_scale: smallest random crop side (fraction of the image).
+        max_shift: largest random crop shift (fraction of the image).
+        seed: seeds the weights, batches and augmentation.
+    """
+
+    arch: str = "small-cnn"
+    epochs: int | None = None
+    lr: float | None = None
+    batch_size: int = 32
+    image_size: int | None = None
+    l2: float | None = None
+    optimizer: str | None = None
+    augment: bool = True
+    min_scale: float = 0.9
+    max_shift: float = 0.05
+    seed: int = 0
+
+    def resolved(self) -> TrainConfig:
+        """This config with every ``None`` replaced by the architecture's default."""
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(
+                f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}"
+            )
+        defaults = ARCH_DEFAULTS[self.arch]
+        filled = {k: v for k, v in asdict(self).items() if v is None and k in defaults}
+        config = replace(self, **{k: defaults[k] for k in filled})
+        if config.arch == "dlib-head" and config.image_size != 150:
+            raise ValueError(f"dlib-head works on 150 px chips, got image size {config.image_size}")
+        if config.epochs < 1 or config.batch_size < 2 or config.lr <= 0:
+            raise ValueError("need epochs >= 1, batch size >= 2 and a positive learning rate")
+        if config.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {config.optimizer!r}")
+        return config
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """What one epoch achieved (validation fields are ``None`` without a validation set)."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    """The best model, its epoch, the full history and where it was saved (or ``None``)."""
+
+    model: ClassifierModel
+    config: TrainConfig
+    output: Path | None = None
+    history: list[EpochStats] = field(default_factory=list)
+    best_epoch: int = 0
+    seconds: float = 0.0
+
+    @property
+    def best(self) -> EpochStats:
+        return self.history[self.best_epoch - 1]
+
+    @property
+    def best_val_accuracy(self) -> float | None:
+        return self.best.val_accuracy
+
+    def record(self) -> dict[str, Any]:
+        """JSON-ready settings and history (stored in the checkpoint)."""
+        return {
+            "config": asdict(self.config),
+            "history": [asdict(stats) for stats in self.history],
+            "best_epoch": self.best_epoch,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def train_classifier(
+    train: ChipSet,
+    val: ChipSet | None = None,
+    config: TrainConfig | None = None,
+    *,
+    output: str | Path | None = None,
+    progress: bool = True,
+    on_epoch: Callable[[EpochStats], None] | None = None,
+    backbone: nn.Module | None = None,
+) -> TrainResult:
+    """Train a classifier of ``config.arch`` on ``train``, keeping the best epoch on ``val``.
+
+    Args:
+        train: training chips; its class names become the classifier's.
+        val: validation chips with the same class names, or ``None`` (the last epoch is kept).
+        config: settings (default :class:`TrainConfig`).
+        output: save the best model here, as soon as each new best is reached.
+        progress: show a progress bar over the training steps.
+        on_epoch: called with each epoch's :class:`EpochStats`.
+        backbone: dlib's network for ``dlib-head`` (default: loaded from the installed model).
+
+    Returns:
+        The best model (eval mode, frozen) and the history.
+    """
+    config = (config or TrainConfig()).resolved()
+    _check_sets(train, val)
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    if config.arch == "dlib-head":
+        model = ClassifierModel(
+            DlibClassifier(train.num_classes, backbone),
+            arch=config.arch,
+            class_names=train.class_names,
+            image_size=150,
+        )
+        task = _EmbeddingTask(model, train, val, progress)
+    else:
+        network = build_network(config.arch, train.num_classes, config.image_size)
+        task = _PixelTask(network, train, val, config, progress)
+        model = task.model
+    trainable = task.trainable
+    optimizer = _optimizer(trainable, config)
+    steps_per_epoch = _batches_per_epoch(len(train), config.batch_size)
+    result = TrainResult(
+        model=model, config=config, output=None if output is None else Path(output)
+    )
+    best_key: tuple[float, float] | None = None
+    best_state: dict[str, Tensor] = model.trainable_state()
+    bar = tqdm(
+        total=config.epochs * steps_per_epoch,
+        desc=f"train {config.arch}",
+        unit="step",
+        disable=not progress,
+        leave=False,
+    )
+    step = 0
+    for epoch in range(1, config.epochs + 1):
+        epoch_start = time.perf_counter()
+        trainable.train()
+        total_loss, correct, seen = 0.0, 0, 0
+        for inputs, labels in task.batches(config, generator):
+            _set_lr(optimizer, _lr_at(step, steps_per_epoch, config))
+            logits = task.train_logits(inputs, generator)
+            loss = F.cross_entropy(logits, labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            total_loss += float(loss.detach()) * len(labels)
+            correct += int((logits.argmax(1) == labels).sum())
+            seen += len(labels)
+            bar.update(1)
+            bar.set_postfix(epoch=epoch, loss=f"{float(loss.detach()):.3f}")
+        trainable.eval()
+        val_loss, val_accuracy = task.validate()
+        stats = EpochStats(
+            epoch=epoch,
+            train_loss=total_loss / max(seen, 1),
+            train_accuracy=correct / max(seen, 1),
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            seconds=time.perf_counter() - epoch_start,
+        )
+        result.history.append(stats)
+        logger.info(
+            "epoch %d: loss %.4f, accuracy %.3f, val accuracy %s",
+            epoch,
+            stats.train_loss,
+            stats.train_accuracy,
+            "n/a" if val_accuracy is None else f"{val_accuracy:.3f}",
+        )
+        key = (epoch, 0.0) if val_accuracy is None else (val_accuracy, -(val_loss or 0.0))
+        if best_key is None or key > best_key:
+            best_key, result.best_epoch = key, epoch
+            best_state = model.trainable_state()
+            if output is not None:
+                result.seconds = time.perf_counter() - started
+                save_classifier(model, output, result.record())
+        if on_epoch is not None:
+            on_epoch(stats)
+    bar.close()
+    model.load_trainable_state(best_state)
+    model.requires_grad_(False).eval()
+    result.seconds = time.perf_counter() - started
+    if output is not None:
+        save_classifier(model, output, result.record())
+    return result
+
+
+def evaluate_accuracy(model: nn.Module, chips: ChipSet, batch_size: int = _EVAL_BATCH) -> float:
+    """Top-1 accuracy of ``model`` (chips in [0, 1] -> logits) on ``chips``."""
+    return float((predict_labels(model, chips, batch_size) == chips.labels).float().mean())
+
+
+def predict_labels(model: nn.Module, chips: ChipSet, batch_size: int = _EVAL_BATCH) -> Tensor:
+    """``(N,)`` arg-max class of every chip."""
+    was_training = model.training
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(chips), batch_size):
+            index = torch.arange(start, min(start + batch_size, len(chips)))
+            out.append(model(chips.float_chips(index)).argmax(1))
+    model.train(was_training)
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+class _PixelTask:
+    """small-cnn / resnet18: chips resized once, normalised with the training set's statistics."""
+
+    def __init__(
+        self,
+        network: nn.Module,
+        train: ChipSet,
+        val: ChipSet | None,
+        config: TrainConfig,
+        progress: bool,
+    ) -> None:
+        self.config = config
+        self.train_images = _resized(train, config.image_size, progress)
+        mean = self.train_images.mean(dim=(0, 2, 3))
+        std = float((self.train_images - mean.view(1, 3, 1, 1)).square().mean().sqrt())
+        self.model = ClassifierModel(
+            network,
+            arch=config.arch,
+            class_names=train.class_names,
+            image_size=config.image_size,
+            mean=mean.tolist(),
+            std=std,
+        )
+        self.train_labels = train.labels
+        self.val_images = None if val is None else _resized(val, config.image_size, progress)
+        self.val_labels = None if val is None else val.labels
+        self.trainable: nn.Module = network
+
+    def batches(self, config: TrainConfig, generator: torch.Generator) -> Iterator:
+        yield from _shuffled_batches(self.train_images, self.train_labels, config, generator)
+
+    def train_logits(self, images: Tensor, generator: torch.Generator) -> Tensor:
+        if self.config.augment:
+            images = augment_batch(
+                images,
+                generator,
+                min_scale=self.config.min_scale,
+                max_shift=self.config.max_shift,
+            )
+        return self.trainable(self.model.normalize(images))
+
+    def validate(self) -> tuple[float | None, float | None]:
+        if self.val_images is None or self.val_labels is None:
+            return None, None
+        with torch.no_grad():
+            logits = torch.cat(
+                [
+                    self.trainable(self.model.normalize(batch))
+                    for batch in self.val_images.split(_EVAL_BATCH)
+                ]
+            )
+        return _loss_and_accuracy(logits, self.val_labels)
+
+
+class _EmbeddingTask:
+    """dlib-head: the head trains on frozen descriptors of each chip and of its mirror image."""
+
+    def __init__(
+        self, model: ClassifierModel, train: ChipSet, val: ChipSet | None, progress: bool
+    ) -> None:
+        self.model = model
+        network = model.network
+        assert isinstance(network, DlibClassifier)
+        self.trainable: nn.Module = network.head
+        self.train_embeddings = _embeddings(network, train, flips=True, progress=progress)
+        self.train_labels = train.labels
+        self.val_embeddings = (
+            None if val is None else _embeddings(network, val, flips=False, progress=progress)
+        )
+        self.val_labels = None if val is None else val.labels
+
+    def batches(self, config: TrainConfig, generator: torch.Generator) -> Iterator:
+        yield from _shuffled_batches(self.train_embeddings, self.train_labels, config, generator)
+
+    def train_logits(self, embeddings: Tensor, generator: torch.Generator) -> Tensor:
+        flipped = torch.randint(0, 2, (embeddings.shape[0],), generator=generator)
+        return self.trainable(embeddings[torch.arange(embeddings.shape[0]), flipped])
+
+    def validate(self) -> tuple[float | None, float | None]:
+        if self.val_embeddings is None or self.val_labels is None:
+            return None, None
+        with torch.no_grad():
+            logits = self.trainable(self.val_embeddings[:, 0])
+        return _loss_and_accuracy(logits, self.val_labels)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_sets(train: ChipSet, val: ChipSet | None) -> None:
+    if train.num_classes < 2 or len(train) < 2:
+        raise ValueError("training needs at least 2 identities and 2 chips")
+    if val is not None and val.class_names != train.class_names:
+        raise ValueError("the validation chips must have the training chips' class names")
+
+
+def _resized(chips: ChipSet, size: int, progress: bool) -> Tensor:
+    """Every chip as float in [0, 1], resized as :class:`ClassifierModel` resizes its input."""
+    out = []
+    with torch.no_grad():
+        for start in tqdm(
+            range(0, len(chips), _EVAL_BATCH),
+            desc=f"resize to {size}px",
+            disable=not progress,
+            leave=False,
+        ):
+            index = torch.arange(start, min(start + _EVAL_BATCH, len(chips)))
+            out.append(resize_chips(chips.float_chips(index), size))
+    return torch.cat(out)
+
+
+def _embeddings(network: DlibClassifier, chips: ChipSet, flips: bool, progress: bool) -> Tensor:
+    """``(N, V, 128)`` descriptors: ``V = 2`` (chip, mirror) with ``flips``, else 1."""
+    out = []
+    with torch.no_grad():
+        for start in tqdm(
+            range(0, len(chips), _EVAL_BATCH // 2),
+            desc="dlib descriptors",
+            disable=not progress,
+            leave=False,
+        ):
+            index = torch.arange(start, min(start + _EVAL_BATCH // 2, len(chips)))
+            batch = chips.float_chips(index)
+            views = [batch, batch.flip(-1)] if flips else [batch]
+            out.append(torch.stack([network.embed(v) for v in views], dim=1))
+    return torch.cat(out)
+
+
+def _shuffled_batches(
+    inputs: Tensor, labels: Tensor, config: TrainConfig, generator: torch.Generator
+) -> Iterator[tuple[Tensor, Tensor]]:
+    order = torch.randperm(len(labels), generator=generator)
+    for start in range(0, len(order), config.batch_size):
+        index = order[start : start + config.batch_size]
+        if len(index) < 2:  # batch norm needs two samples
+            continue
+        yield inputs[index], labels[index]
+
+
+def _batches_per_epoch(n: int, batch_size: int) -> int:
+    full, rest = divmod(n, batch_size)
+    return max(1, full + (rest >= 2))
+
+
+def _optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    decay, no_decay = decayed_parameters(module)
+    groups = [
+        {"params": decay, "weight_decay": 2 * config.l2},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=0.9, nesterov=True)
+    return torch.optim.Adam(groups, lr=config.lr)
+
+
+def _lr_at(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
+    """One epoch of linear warm-up, then cosine decay to zero at the last step."""
+    total = config.epochs * steps_per_epoch
+    warmup = min(steps_per_epoch, total // 2) if config.epochs > 1 else 0
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    progress = (step - warmup) / max(total - warmup, 1)
+    return config.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def _loss_and_accuracy(logits: Tensor, labels: Tensor) -> tuple[float, float]:
+    loss = float(F.cross_entropy(logits, labels))
+    accuracy = float((logits.argmax(1) == labels).float().mean())
+    return loss, accuracy
