@@ -149,6 +149,13 @@ def _add_protect(commands: argparse._SubParsersAction) -> None:
         help="survive JPEG re-compression and resizing (default: on)",
     )
     sub.add_argument(
+        "--ensemble",
+        type=_name_list,
+        default=[],
+        metavar="NAME,...",
+        help="also beat these recognizers (mobilefacenet: weights from <shared>/models)",
+    )
+    sub.add_argument(
         "--against",
         choices=AGAINST,
         default="recognition",

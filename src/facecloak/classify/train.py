@@ -185,8 +185,7 @@ def train_classifier(
         network = build_network(config.arch, train.num_classes, config.image_size)
         task = _PixelTask(network, train, val, config, progress)
         model = task.model
-    trainable = task.trainable
-    optimizer = _optimizer(trainable, config)
+    optimizer = _optimizer(task.trainable, config)
     steps_per_epoch = _batches_per_epoch(len(train), config.batch_size)
     result = TrainResult(
         model=model, config=config, output=None if output is None else Path(output)
@@ -203,27 +202,14 @@ def train_classifier(
     step = 0
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
-        trainable.train()
-        total_loss, correct, seen = 0.0, 0, 0
-        for inputs, labels in task.batches(config, generator):
-            _set_lr(optimizer, _lr_at(step, steps_per_epoch, config))
-            logits = task.train_logits(inputs, generator)
-            loss = F.cross_entropy(logits, labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            total_loss += float(loss.detach()) * len(labels)
-            correct += int((logits.argmax(1) == labels).sum())
-            seen += len(labels)
-            bar.update(1)
-            bar.set_postfix(epoch=epoch, loss=f"{float(loss.detach()):.3f}")
-        trainable.eval()
+        train_loss, train_accuracy, step = _train_epoch(
+            task, optimizer, config, generator, step, steps_per_epoch, bar
+        )
         val_loss, val_accuracy = task.validate()
         stats = EpochStats(
             epoch=epoch,
-            train_loss=total_loss / max(seen, 1),
-            train_accuracy=correct / max(seen, 1),
+            train_loss=train_loss,
+            train_accuracy=train_accuracy,
             val_loss=val_loss,
             val_accuracy=val_accuracy,
             seconds=time.perf_counter() - epoch_start,
@@ -252,6 +238,35 @@ def train_classifier(
     if output is not None:
         save_classifier(model, output, result.record())
     return result
+
+
+def _train_epoch(
+    task: _PixelTask | _EmbeddingTask,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    generator: torch.Generator,
+    step: int,
+    steps_per_epoch: int,
+    bar: tqdm,
+) -> tuple[float, float, int]:
+    """One pass over the training data: ``(mean loss, accuracy, global step after it)``."""
+    task.trainable.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    for inputs, labels in task.batches(config, generator):
+        _set_lr(optimizer, _lr_at(step, steps_per_epoch, config))
+        logits = task.train_logits(inputs, generator)
+        loss = F.cross_entropy(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        total_loss += float(loss.detach()) * len(labels)
+        correct += int((logits.argmax(1) == labels).sum())
+        seen += len(labels)
+        bar.update(1)
+        bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+    task.trainable.eval()
+    return total_loss / max(seen, 1), correct / max(seen, 1), step
 
 
 def evaluate_accuracy(model: nn.Module, chips: ChipSet, batch_size: int = _EVAL_BATCH) -> float:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +72,46 @@ class PhotoEvaluation:
     protected_image: np.ndarray | None = field(default=None, repr=False)
     original_image: np.ndarray | None = field(default=None, repr=False)
     face_box: tuple[float, float, float, float] | None = None
+    other_embeddings: dict[str, dict[str, torch.Tensor | None]] = field(default_factory=dict)
+    """Per extra recognizer (see :class:`Judge`), what it sees per variant."""
+
+
+@dataclass(frozen=True)
+class Judge:
+    """A second recognizer that checks the protection: ArcFace-aligned, cosine distance (e.g.
+    MobileFaceNet). ``attacked``: it was in the cloak's ensemble (white-box), else transfer."""
+
+    name: str
+    model: torch.nn.Module
+    attacked: bool
+
+    @property
+    def threshold(self) -> float:
+        return float(self.model.distance_threshold)
+
+    def embed(self, rgb: np.ndarray, face: Face) -> torch.Tensor:
+        from facecloak.faces.align import to_tensor
+        from facecloak.faces.align_arcface import arcface_points, warp_to_template
+
+        aligned = warp_to_template(to_tensor(rgb), arcface_points(rgb, face))
+        with torch.no_grad():
+            return self.model.embed_normalized(aligned)[0]
+
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> float:
+        return float(self.model.distance(a, b))
+
+
+def load_judges(names: Sequence[str], attacked: bool) -> list[Judge]:
+    """Extra recognizers by name (``mobilefacenet``); raises ``ModelNotFoundError`` when their
+    weights are absent."""
+    judges = []
+    for name in names:
+        if name != "mobilefacenet":
+            raise ValueError(f"unknown recognizer {name!r}; choose mobilefacenet")
+        from facecloak.models.mobilefacenet import load_mobilefacenet
+
+        judges.append(Judge(name, load_mobilefacenet(), attacked))
+    return judges
 
 
 @dataclass
@@ -85,6 +125,8 @@ class ProtectionReport:
     skipped: list[str]
     verification: dict[str, list[bool]]
     identification: dict[str, list[bool]]
+    others: dict[str, dict] = field(default_factory=dict)
+    """Per extra recognizer: ``role`` and its verification / identification flags."""
 
     def summary(self) -> dict:
         def share(flags: list[bool]) -> float:
@@ -113,6 +155,18 @@ class ProtectionReport:
             "seconds_per_face": float(np.mean([p.seconds for p in self.photos]))
             if self.photos
             else float("nan"),
+            "other_recognizers": {
+                name: {
+                    "role": other["role"],
+                    "verification_protected": {
+                        v: share(f) for v, f in other["verification"].items()
+                    },
+                    "identification_miss_rate": {
+                        v: share(f) for v, f in other["identification"].items()
+                    },
+                }
+                for name, other in self.others.items()
+            },
         }
 
 
@@ -125,9 +179,14 @@ def evaluate_protection(
     detector: str = DEFAULT_DETECTOR,
     limit: int | None = None,
     keep_images: int = 4,
+    judges: Sequence[Judge] = (),
 ) -> ProtectionReport:
     """Protect every labelled photo of ``folder`` (or the given photos) and measure what a
-    recognizer still finds; the gallery is the other clean photos of the same set."""
+    recognizer still finds; the gallery is the other clean photos of the same set.
+
+    ``judges`` are extra recognizers that check the result too; those marked ``attacked`` join
+    the cloak's ensemble (white-box), the others measure transfer.
+    """
     from facecloak.recognition import default_recognizer
 
     recognizer = default_recognizer()
@@ -135,6 +194,12 @@ def evaluate_protection(
     if limit:
         photos = photos[:limit]
     clean, skipped = _clean_embeddings(photos, detector, recognizer)
+    judge_clean = {
+        judge.name: {
+            photo: judge.embed(load_image(photo.path), face) for photo, (_, face) in clean.items()
+        }
+        for judge in judges
+    }
     evaluations = []
     for index, (photo, (embedding, face)) in enumerate(
         tqdm(list(clean.items()), desc=f"{method}/{strength}", unit="photo", leave=False)
@@ -150,9 +215,27 @@ def evaluate_protection(
                 detector,
                 recognizer,
                 keep_image=index < keep_images,
+                judges=judges,
             )
         )
-    verification, identification = _verdicts(evaluations, clean, float(recognizer.threshold))
+    verification, identification = _verdicts(
+        evaluations,
+        {p: e for p, (e, _) in clean.items()},
+        float(recognizer.threshold),
+        lambda e: e.protected_embeddings,
+        lambda a, b: float(torch.dist(a, b)),
+    )
+    others = {}
+    for judge in judges:
+        flags = _verdicts(
+            evaluations,
+            judge_clean[judge.name],
+            judge.threshold,
+            lambda e, name=judge.name: e.other_embeddings[name],
+            judge.distance,
+        )
+        role = "ensemble (white-box)" if judge.attacked else "transfer"
+        others[judge.name] = {"role": role, "verification": flags[0], "identification": flags[1]}
     name = strength if isinstance(strength, str) else strength.name
     return ProtectionReport(
         method,
@@ -162,6 +245,7 @@ def evaluate_protection(
         [str(p.path) for p in skipped],
         verification,
         identification,
+        others,
     )
 
 
@@ -193,8 +277,10 @@ def _evaluate_photo(
     detector: str,
     recognizer: torch.nn.Module,
     keep_image: bool,
+    judges: Sequence[Judge] = (),
 ) -> PhotoEvaluation:
     from facecloak.protect import protect
+    from facecloak.recognition import embed_faces
 
     rgb = load_image(photo.path)
     started = time.perf_counter()
@@ -206,14 +292,18 @@ def _evaluate_photo(
         detected=[face],
         faces=[0],
         recognizer=recognizer,
+        ensemble=[judge.model for judge in judges if judge.attacked],
     )
     seconds = time.perf_counter() - started
-    seen = {
-        variant: _embed_as_recognizer(
-            VARIANT_TRANSFORMS[variant](result.image), detector, recognizer
-        )
-        for variant in VARIANTS
-    }
+    seen: dict[str, torch.Tensor | None] = {}
+    others: dict[str, dict[str, torch.Tensor | None]] = {j.name: {} for j in judges}
+    for variant in VARIANTS:
+        # Detect and align anew, as a scraper would; a face nobody finds stays None.
+        published = VARIANT_TRANSFORMS[variant](result.image)
+        found = largest_face(detect(published, detector=detector))
+        seen[variant] = None if found is None else embed_faces(published, [found], recognizer)[0]
+        for judge in judges:
+            others[judge.name][variant] = None if found is None else judge.embed(published, found)
     box = tuple(round(v) for v in face.box)
     return PhotoEvaluation(
         photo=photo,
@@ -225,46 +315,40 @@ def _evaluate_photo(
         protected_image=result.image if keep_image else None,
         original_image=rgb if keep_image else None,
         face_box=face.box,
+        other_embeddings=others,
     )
-
-
-def _embed_as_recognizer(
-    rgb: np.ndarray, detector: str, recognizer: torch.nn.Module
-) -> torch.Tensor | None:
-    """Detect and align anew, as a scraper would; ``None`` when no face is found."""
-    from facecloak.recognition import embed_faces
-
-    face = largest_face(detect(rgb, detector=detector))
-    return None if face is None else embed_faces(rgb, [face], recognizer)[0]
 
 
 def _verdicts(
     evaluations: list[PhotoEvaluation],
-    clean: dict[LabelledPhoto, tuple[torch.Tensor, Face]],
+    clean: dict[LabelledPhoto, torch.Tensor],
     threshold: float,
+    seen_of: Callable[[PhotoEvaluation], dict[str, torch.Tensor | None]],
+    distance: Callable[[torch.Tensor, torch.Tensor], float],
 ) -> tuple[dict[str, list[bool]], dict[str, list[bool]]]:
+    """Per variant, whether each protected face no longer verifies (``distance >= threshold``)
+    and whether rank-1 identification misses it. Gallery search is Euclidean: for unit-length
+    embeddings that ranks as cosine does."""
     verification: dict[str, list[bool]] = {v: [] for v in VARIANTS}
     identification: dict[str, list[bool]] = {"unprotected": [], **{v: [] for v in VARIANTS}}
     photos = list(clean)
-    gallery_all = torch.stack([clean[p][0] for p in photos]) if photos else torch.empty(0, 128)
+    gallery_all = torch.stack([clean[p] for p in photos]) if photos else torch.empty(0, 128)
     for evaluation in evaluations:
+        own = clean[evaluation.photo]
         others = [i for i, p in enumerate(photos) if p != evaluation.photo]
         gallery = gallery_all[others]
         names = [photos[i].identity for i in others]
         has_gallery_match = evaluation.photo.identity in names
         if has_gallery_match:
-            baseline = rank1_hits(
-                evaluation.clean_embedding[None], [evaluation.photo.identity], gallery, names
-            )[0]
+            baseline = rank1_hits(own[None], [evaluation.photo.identity], gallery, names)[0]
             identification["unprotected"].append(not baseline)
-        for variant, seen in evaluation.protected_embeddings.items():
+        for variant, seen in seen_of(evaluation).items():
             if seen is None:  # a face nobody finds is a face nobody recognizes
                 verification[variant].append(True)
                 if has_gallery_match:
                     identification[variant].append(True)
                 continue
-            distance = float(torch.dist(seen, evaluation.clean_embedding))
-            verification[variant].append(distance >= threshold)
+            verification[variant].append(distance(seen, own) >= threshold)
             if has_gallery_match:
                 hit = rank1_hits(seen[None], [evaluation.photo.identity], gallery, names)[0]
                 identification[variant].append(not hit)
@@ -324,6 +408,17 @@ def _markdown(summary: dict, grid_name: str | None) -> str:
             f"| {variant} | {pct(summary['verification_protected'][variant])} | "
             f"{pct(summary['identification_miss_rate'][variant])} |"
         )
+    for name, other in summary.get("other_recognizers", {}).items():
+        lines += ["", f"**{name}** ({other['role']}):", ""]
+        lines += ["| seen as | verification | identification: rank-1 miss |", "|---|---|---|"]
+        lines.append(
+            f"| unprotected | - | {pct(other['identification_miss_rate']['unprotected'])} |"
+        )
+        for variant in VARIANTS:
+            lines.append(
+                f"| {variant} | {pct(other['verification_protected'][variant])} | "
+                f"{pct(other['identification_miss_rate'][variant])} |"
+            )
     lines += [
         "",
         f"Face region: SSIM mean {summary['face_ssim_mean']:.4f} "

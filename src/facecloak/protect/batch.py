@@ -27,12 +27,15 @@ def protect_files(args: argparse.Namespace) -> dict:
         raise FacecloakError("no photos found in the inputs (JPEG, PNG, WebP, TIFF, BMP)")
     detector = args.detector or DEFAULT_DETECTOR
     target = _target_embeddings(args.target, detector) if args.target else None
+    ensemble = _ensemble(getattr(args, "ensemble", None) or [])
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else int(args.max_pixels)
     reports = []
     with tqdm(total=len(photos), unit="photo", disable=args.json, leave=False) as bar:
         for path, relative in photos:
             bar.set_description(path.name)
-            reports.append(_protect_one(path, relative, args, detector, target, max_pixels, bar))
+            reports.append(
+                _protect_one(path, relative, args, detector, target, max_pixels, bar, ensemble)
+            )
             bar.update(1)
     return {"ok": True, "photos": reports}
 
@@ -45,6 +48,7 @@ def _protect_one(
     target: torch.Tensor | None,
     max_pixels: int,
     bar: tqdm,
+    ensemble: list[torch.nn.Module],
 ) -> dict:
     started = time.perf_counter()
     item: dict = {"input": str(path)}
@@ -66,6 +70,7 @@ def _protect_one(
             detector=detector,
             progress=lambda done, total: bar.set_postfix_str(f"step {done}/{total}"),
             against=getattr(args, "against", "recognition"),
+            ensemble=ensemble,
             evasion_detectors=tuple(getattr(args, "evade", None) or ("centerface",)),
         )
     except NoFaceError as exc:
@@ -107,3 +112,10 @@ def _target_embeddings(target: Path, detector: str) -> torch.Tensor:
     if not embeddings:
         raise NoFaceError(f"{target}: no face found in the target photos; give clear portraits")
     return torch.stack(embeddings)
+
+
+def _ensemble(names: list[str]) -> list[torch.nn.Module]:
+    """Extra recognizers for the cloak (``--ensemble``)."""
+    from facecloak.evaluate.protection import load_judges
+
+    return [judge.model for judge in load_judges(names, attacked=True)]

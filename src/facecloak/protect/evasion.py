@@ -36,7 +36,11 @@ from facecloak.faces import Face
 from facecloak.faces.align import to_tensor
 from facecloak.faces.detectors import box_iou, get_detector
 from facecloak.models.centerface import FaceCandidates
-from facecloak.protect.perceptual import PerceptualOptions, ssim_constrained_ascent
+from facecloak.protect.perceptual import (
+    PerceptualOptions,
+    scale_to_ssim_floor,
+    ssim_constrained_ascent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +199,8 @@ def hide_faces(
             callback=_progress_from(progress, steps_run, total),
         )
         latent, steps_run = result.latent, steps_run + result.steps
-        photo[..., y0:y1, x0:x1] = result.cloaked
+        scale = scale_to_ssim_floor(crop, result.cloaked, work.face_boxes, settings.ssim_floor)
+        photo[..., y0:y1, x0:x1] = crop + scale * (result.cloaked - crop)
         protected = _to_uint8(photo)
         still_found = sum(_found(protected, face, detectors) for face in chosen)
         if not still_found:

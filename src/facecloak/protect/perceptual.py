@@ -271,6 +271,33 @@ def ssim_constrained_ascent(
     )
 
 
+def scale_to_ssim_floor(
+    crop: Tensor, cloaked: Tensor, boxes: Sequence[Box], floor: float, rounds: int = 8
+) -> float:
+    """The largest share of the cloak (bisection) that keeps every box's SSIM >= ``floor``, as
+    measured on the 8-bit result (the same SSIM as :func:`facecloak.evaluate.quality.ssim`)."""
+    original = _quantised(crop)
+    change = cloaked.detach() - crop.detach()
+
+    def lowest_ssim_at(scale: float) -> float:
+        candidate = _quantised(crop.detach() + scale * change)
+        return min(float(differentiable_ssim(_cut(original, b), _cut(candidate, b))) for b in boxes)
+
+    if lowest_ssim_at(1.0) >= floor:
+        return 1.0
+    low, high = 0.0, 1.0
+    for _ in range(rounds):
+        middle = (low + high) / 2
+        low, high = (middle, high) if lowest_ssim_at(middle) >= floor else (low, middle)
+    logger.info("cloak scaled to %.2f to keep SSIM >= %.3f", low, floor)
+    return low
+
+
+def _quantised(tensor: Tensor) -> Tensor:
+    """What an 8-bit photo would store, back as float64 in [0, 1]."""
+    return (tensor.detach().clamp(0, 1) * 255.0).round().double() / 255.0
+
+
 class _Adam:
     """Adam on one tensor, in place (torch.optim's first use costs seconds of imports)."""
 

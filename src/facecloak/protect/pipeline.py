@@ -33,8 +33,9 @@ from facecloak.protect.evasion import (
 from facecloak.protect.perceptual import (
     PerceptualOptions,
     coarse_shape,
-    differentiable_ssim,
     perceptual_cloak,
+    scale_to_ssim_floor,
+    ssim_constrained_ascent,
     texture_budget,
 )
 from facecloak.protect.presets import DEFAULT_STRENGTH, Strength, get_strength
@@ -72,6 +73,42 @@ class ChipEmbedder(nn.Module):
         if self.transform is not None:
             chips = self.transform(chips)
         return self.recognizer(chips)
+
+
+class ArcFaceEmbedder(nn.Module):
+    """Crop -> unit-length embedding of an ArcFace-aligned recognizer (e.g. MobileFaceNet),
+    through a differentiable similarity warp of the face's five points onto the template."""
+
+    def __init__(self, recognizer: nn.Module, points_in_crop: np.ndarray) -> None:
+        super().__init__()
+        from facecloak.faces.align_arcface import (
+            arcface_template,
+            invert_affine,
+            similarity_transform,
+        )
+
+        self.recognizer = recognizer
+        size = int(recognizer.input_size)
+        self.size = size
+        self.chip_to_crop = invert_affine(
+            similarity_transform(np.asarray(points_in_crop), arcface_template(size))
+        )
+
+    def forward(self, crop: torch.Tensor) -> torch.Tensor:
+        from facecloak.faces.align_arcface import sample_chip
+
+        return self.recognizer.embed_normalized(sample_chip(crop, self.chip_to_crop, self.size))
+
+
+@dataclass
+class _Judge:
+    """One recognizer the cloak must beat: its embedder on the crop, the clean embedding, its
+    distance and threshold."""
+
+    embed: nn.Module
+    clean: torch.Tensor
+    distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    threshold: float
 
 
 @dataclass
@@ -150,6 +187,7 @@ def protect(
     progress: Callable[[int, int], None] | None = None,
     seed: int = 0,
     against: str = "recognition",
+    ensemble: Sequence[nn.Module] = (),
     evasion: EvasionSettings | None = None,
     evasion_detectors: Sequence[str] = ("centerface",),
 ) -> ProtectResult:
@@ -175,6 +213,10 @@ def protect(
         eps, steps, step_size, lam: override the preset.
         detected: faces already detected on ``image`` (skips detection).
         progress: called as ``progress(done_steps, total_steps)``.
+        ensemble: more recognizers the identity cloak must beat at the same time (ArcFace-
+            aligned ones with ``embed_normalized``, ``distance`` and ``distance_threshold``,
+            e.g. :func:`facecloak.models.mobilefacenet.load_mobilefacenet`); each counts in units
+            of its own threshold. Untargeted ``pgd`` with a perceptual preset only.
         against: ``recognition`` (the identity cloak), ``detection`` (hide the faces from face
             detectors: :mod:`facecloak.protect.evasion`) or ``both`` (the identity cloak, then
             the evasion cloak on top; their budgets add up).
@@ -216,6 +258,7 @@ def protect(
             detected=all_faces,
             progress=progress,
             seed=seed,
+            ensemble=ensemble,
         )
         hidden = _hide(image, cloaked.image, all_faces, chosen, hiding, evasion_detectors, None)
         cloaked.image, cloaked.hidden = hidden.image, hidden.hidden
@@ -237,8 +280,9 @@ def protect(
     for index in chosen:
         face_started = time.perf_counter()
         region = face_region(all_faces[index], *image.shape[:2], size=recognizer.input_size)
+        extra = [_arcface_judge(m, image, all_faces[index], photo, region) for m in ensemble]
         crop, cloaked, steps_taken = _cloak_region(
-            photo, region, recognizer, method, settings, target, robust, ticker
+            photo, region, recognizer, method, settings, target, robust, ticker, extra
         )
         scale = _scale_to_ssim_floor(crop, cloaked, region, settings.ssim_floor)
         _write_back(photo, region, crop + scale * (cloaked - crop))
@@ -317,6 +361,7 @@ def _cloak_region(
     target: torch.Tensor | None,
     robust: bool,
     ticker: _Ticker,
+    extra: Sequence[_Judge] = (),
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     crop = region.take(photo)
     clean_model = ChipEmbedder(recognizer, region.chip_to_crop)
@@ -327,8 +372,10 @@ def _cloak_region(
     threshold = float(recognizer.threshold)
     if method == "pgd" and settings.optimizer == "perceptual":
         return _cloak_perceptually(
-            crop, region, model, clean_embedding, target, settings, threshold, ticker
+            crop, region, model, clean_embedding, target, settings, threshold, ticker, extra
         )
+    if extra:
+        raise ValueError("an ensemble needs method='pgd' with a perceptual preset")
     if target is None:
         objective = EmbeddingUntargeted(threshold, settings.margin, anchor=clean_embedding)
     else:
@@ -375,9 +422,11 @@ def _cloak_perceptually(
     settings: Strength,
     threshold: float,
     ticker: _Ticker,
+    extra: Sequence[_Judge] = (),
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """A cloak with the SSIM floor inside the loss (see :mod:`.perceptual`): away from the clean
-    face, or toward the centroid of ``target``'s embeddings."""
+    face, or toward the centroid of ``target``'s embeddings. With ``extra`` recognizers
+    (untargeted only), away from the clean face in every recognizer at once."""
     budget = region.mask
     if settings.texture_floor is not None:
         budget = texture_budget(crop, region.mask, floor=settings.texture_floor)
@@ -395,18 +444,62 @@ def _cloak_perceptually(
         coarse_shape(crop, region.chip_to_crop, settings.min_spacing) if settings.coarse else None
     )
     box = _box_in_crop(region)
-    result = perceptual_cloak(
-        crop,
-        model,
-        reference.to(crop.dtype),
-        budget,
-        box,
-        options,
-        grid=grid,
-        callback=lambda step: ticker.step(_progress_info(step, settings.steps)),
-    )
+    callback = lambda step: ticker.step(_progress_info(step, settings.steps))  # noqa: E731
+    if extra:
+        if target is not None:
+            raise ValueError("an ensemble cloak is untargeted; drop the target or the ensemble")
+        judges = [_Judge(model, clean_embedding, _euclidean, threshold), *extra]
+        score, goal = _ensemble_score(judges, 1.0 + settings.margin / threshold)
+        result = ssim_constrained_ascent(
+            crop, score, goal, budget, box, options, grid=grid, callback=callback
+        )
+    else:
+        result = perceptual_cloak(
+            crop,
+            model,
+            reference.to(crop.dtype),
+            budget,
+            box,
+            options,
+            grid=grid,
+            callback=callback,
+        )
     ticker.finish_face(settings.steps)
     return crop, result.cloaked, result.steps
+
+
+def _ensemble_score(
+    judges: Sequence[_Judge], goal_ratio: float
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], float]:
+    """Sum over recognizers of distance / threshold, each capped at ``goal_ratio`` (so one
+    recognizer far past its goal cannot hide another still short of it); the goal is every
+    recognizer at its cap."""
+
+    def score(cloaked: torch.Tensor) -> torch.Tensor:
+        total = cloaked.new_zeros(())
+        for judge in judges:
+            ratio = judge.distance(judge.embed(cloaked), judge.clean).mean() / judge.threshold
+            total = total + ratio.clamp(max=goal_ratio)
+        return total
+
+    return score, goal_ratio * len(judges) - 1e-6
+
+
+def _euclidean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.vector_norm(a - b, dim=-1)
+
+
+def _arcface_judge(
+    recognizer: nn.Module, image: np.ndarray, face: Face, photo: torch.Tensor, region: FaceRegion
+) -> _Judge:
+    """An ArcFace-aligned recognizer as seen on ``region``'s crop of ``photo``."""
+    from facecloak.faces.align_arcface import arcface_points
+
+    points = arcface_points(image, face) - np.asarray(region.crop[:2], dtype=np.float64)
+    embed = ArcFaceEmbedder(recognizer, points)
+    with torch.no_grad():
+        clean = embed(region.take(photo))
+    return _Judge(embed, clean, recognizer.distance, float(recognizer.distance_threshold))
 
 
 def _progress_info(step: int, total: int) -> StepInfo:
@@ -415,36 +508,14 @@ def _progress_info(step: int, total: int) -> StepInfo:
 
 
 def _scale_to_ssim_floor(
-    crop: torch.Tensor, cloaked: torch.Tensor, region: FaceRegion, floor: float, rounds: int = 8
+    crop: torch.Tensor, cloaked: torch.Tensor, region: FaceRegion, floor: float
 ) -> float:
-    """The largest share of the cloak (bisection) that keeps the face region's SSIM >= floor."""
-    x0, y0, x1, y1 = _box_in_crop(region)
-    original = _quantised(crop)[..., y0:y1, x0:x1]
-    change = (cloaked - crop)[..., y0:y1, x0:x1]
-    clean = crop[..., y0:y1, x0:x1]
-
-    def ssim_at(scale: float) -> float:
-        # The same SSIM as image_change on the 8-bit result, with a faster separable filter.
-        candidate = _quantised(clean + scale * change)
-        return float(differentiable_ssim(original, candidate))
-
-    if ssim_at(1.0) >= floor:
-        return 1.0
-    low, high = 0.0, 1.0
-    for _ in range(rounds):
-        middle = (low + high) / 2
-        low, high = (middle, high) if ssim_at(middle) >= floor else (low, middle)
-    logger.info("cloak scaled to %.2f to keep SSIM >= %.3f", low, floor)
-    return low
-
-
-def _quantised(tensor: torch.Tensor) -> torch.Tensor:
-    """What :func:`to_uint8_image` would store, back as float64 in [0, 1]."""
-    return (tensor.detach().clamp(0, 1) * 255.0).round().double() / 255.0
+    """The largest share of the cloak that keeps the face region's SSIM >= floor."""
+    return scale_to_ssim_floor(crop, cloaked, [_box_in_crop(region)], floor)
 
 
 def _box_in_crop(region: FaceRegion) -> tuple[int, int, int, int]:
-    x0, y0, x1, y1 = region.mask_box
+    x0, y0, x1, y1 = region.face_box
     return (x0 - region.crop[0], y0 - region.crop[1], x1 - region.crop[0], y1 - region.crop[1])
 
 
@@ -476,7 +547,7 @@ def _measure(
     clean = _embed_with_fresh_landmarks(original, face, recognizer)
     after = _embed_with_fresh_landmarks(protected, face, recognizer)
     after_jpeg = _embed_with_fresh_landmarks(jpeg_roundtrip(protected, 75), face, recognizer)
-    change = image_change(original, protected, box=draft.region.mask_box)
+    change = image_change(original, protected, box=draft.region.face_box)
     return FaceOutcome(
         index=draft.index,
         box=face.box,

@@ -55,6 +55,14 @@ class FaceRegion:
         return photo[..., y0:y1, x0:x1].clone()
 
     @property
+    def face_box(self) -> tuple[int, int, int, int]:
+        """The detector's face box in integer photo pixels (rounded, as ``evaluate`` measures
+        SSIM), inside the crop: where the SSIM floor is kept."""
+        x0, y0, x1, y1 = (round(v) for v in self.face.box)
+        cx0, cy0, cx1, cy1 = self.crop
+        return (max(x0, cx0), max(y0, cy0), min(x1, cx1), min(y1, cy1))
+
+    @property
     def mask_box(self) -> tuple[int, int, int, int]:
         """Photo-pixel box of the mask's support, for quality measurements of the face region."""
         rows = torch.nonzero(self.mask[0, 0].sum(1) > 0).flatten()
