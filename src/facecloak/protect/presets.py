@@ -33,6 +33,8 @@ class Strength:
         coarse: perceptual: the cloak lives on the recognizer chip's pixel grid.
         min_spacing: perceptual, with ``coarse``: at least this many photo pixels per grid cell.
         eot: post-release transforms when ``robust``: ``mixed``, ``jpeg`` or ``none``.
+        retries: perceptual: extra rounds of ``steps`` (from where the last ended) for a face
+            whose cloak has not reached its goal.
     """
 
     name: str
@@ -50,6 +52,7 @@ class Strength:
     coarse: bool = False
     min_spacing: float = 1.0
     eot: str = "mixed"
+    retries: int = 0
 
     def with_overrides(self, **overrides: float | int | None) -> Strength:
         """A copy with every non-``None`` override applied."""
@@ -68,6 +71,7 @@ def _perceptual(name: str, eps: float, steps: int, ssim_floor: float, margin: fl
         optimizer="perceptual",
         coarse=True,
         eot="none",
+        retries=1,
     )
 
 
