@@ -383,12 +383,22 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "--val-split", type=float, default=0.2, help="share of each identity held out (0: none)"
     )
     sub.add_argument("--image-size", type=int, help="network input side (default: per arch)")
-    sub.add_argument("--min-per-identity", type=int, default=2, metavar="N")
+    sub.add_argument(
+        "--min-per-identity",
+        type=int,
+        default=2,
+        metavar="N",
+        help="leave out identities with fewer photos with a face (default 2)",
+    )
     sub.add_argument(
         "--aligned", action="store_true", help="photos already are face chips: skip detection"
     )
     sub.add_argument(
-        "--cache", type=Path, default=DEFAULT_CACHE_DIR, metavar="DIR", help="chip cache folder"
+        "--cache",
+        type=Path,
+        default=DEFAULT_CACHE_DIR,
+        metavar="DIR",
+        help=f"where aligned chips are cached (default {DEFAULT_CACHE_DIR})",
     )
     sub.add_argument("--seed", type=int, default=0)
     sub.add_argument("--detector", default=None, help="face detector (default: centerface)")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from facecloak.faces import detect
 from facecloak.faces.detectors import box_iou, get_detector
@@ -68,3 +69,16 @@ def test_unknown_against_and_detector_are_refused(grace_hopper):
         protect(grace_hopper, against="everything")
     with pytest.raises(ValueError, match="cannot attack"):
         differentiable_detector("hog")
+
+
+def test_resize_eot_keeps_the_face_hidden_at_three_quarter_size(astronaut):
+    from PIL import Image
+
+    faces = detect(astronaut)
+    torch.manual_seed(0)
+    settings = EvasionSettings(eps=0.03, steps=40, robust=True, robust_resize=True)
+    protected, reports = hide_faces(astronaut, faces, [0], settings)
+    smaller = np.asarray(Image.fromarray(protected).resize((384, 384), Image.Resampling.LANCZOS))
+    assert not _found(protected, faces[0])
+    assert not get_detector("centerface")(smaller)
+    assert reports[0].ssim >= 0.95

@@ -74,6 +74,9 @@ class EvasionSettings:
         mask_growth: see ``region``.
         robust: on every other step the detector sees the photo after a random differentiable
             JPEG (quality 60-95), so the face stays hidden after re-encoding.
+        robust_resize: also, on every third step, a random antialiased downscale (0.5-1x) of
+            what the detector sees (faces must then hide at smaller scales too: it costs some
+            strength at full size, so it is off by default).
     """
 
     eps: float = 0.02
@@ -87,6 +90,7 @@ class EvasionSettings:
     region: str = "faces"
     mask_growth: float = 0.5
     robust: bool = False
+    robust_resize: bool = False
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
@@ -183,7 +187,9 @@ def hide_faces(
         ssim_target=settings.ssim_floor + 0.002,
         goal=0.0,
     )
-    score = _evasion_score(models, work, settings.goal_share, settings.robust)
+    score = _evasion_score(
+        models, work, settings.goal_share, settings.robust, settings.robust_resize
+    )
     total = settings.steps * settings.rounds
     latent, steps_run = None, 0
     for round_number in range(settings.rounds):
@@ -197,6 +203,7 @@ def hide_faces(
             grid=work.grid,
             start=latent,
             callback=_progress_from(progress, steps_run, total),
+            min_steps=settings.steps // 2 if settings.robust_resize else 0,
         )
         latent, steps_run = result.latent, steps_run + result.steps
         scale = scale_to_ssim_floor(crop, result.cloaked, work.face_boxes, settings.ssim_floor)
@@ -308,7 +315,11 @@ def _face_mask(face: Face, crop: tuple[int, int, int, int], grow: float) -> Tens
 
 
 def _evasion_score(
-    models: Sequence[DifferentiableDetector], work: _WorkArea, goal_share: float, robust: bool
+    models: Sequence[DifferentiableDetector],
+    work: _WorkArea,
+    goal_share: float,
+    robust: bool,
+    robust_resize: bool = False,
 ) -> Callable[[Tensor], Tensor]:
     calls = 0
 
@@ -316,6 +327,8 @@ def _evasion_score(
         nonlocal calls
         calls += 1
         view = _detector_view(cloaked, work)
+        if robust_resize and calls % 3 == 0:
+            view = _random_downscale(view)  # _near_faces rescales the face boxes to match
         if robust and calls % 2 == 0:
             view = _random_jpeg(view)
         total = cloaked.new_zeros(())
@@ -336,6 +349,12 @@ def _random_jpeg(view: Tensor) -> Tensor:
     height, width = view.shape[-2:]
     padded = F.pad(view, (0, -width % 16, 0, -height % 16), mode="replicate")
     return RandomJPEG((60.0, 95.0))(padded)[..., :height, :width]
+
+
+def _random_downscale(view: Tensor, low: float = 0.5) -> Tensor:
+    factor = low + (1.0 - low) * float(torch.rand(()))
+    size = (max(8, round(view.shape[-2] * factor)), max(8, round(view.shape[-1] * factor)))
+    return F.interpolate(view, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
 def _detector_view(crop: Tensor, work: _WorkArea) -> Tensor:

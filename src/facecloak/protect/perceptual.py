@@ -221,12 +221,14 @@ def ssim_constrained_ascent(
     grid: tuple[int, int] | None = None,
     start: Tensor | None = None,
     callback: Callable[[int], None] | None = None,
+    min_steps: int = 0,
 ) -> PerceptualResult:
     """Raise ``score(cloaked crop)`` up to ``goal`` with Adam on a cloak bounded by
     ``eps * budget``, the SSIM of the face region ``box`` (or of each of several boxes) hinged
     at ``options.ssim_target``; keep the best iterate that meets the target. (``options.goal`` and
     ``options.toward`` are not used here: the result's ``distance`` is the score, its ``ssim`` the
-    lowest over the boxes.)
+    lowest over the boxes.) With a random ``score`` (transforms), ``min_steps`` keeps going
+    past a lucky draw that meets the goal once.
     """
     crop = crop.detach()
     shape = grid if grid is not None else tuple(crop.shape[-2:])
@@ -250,7 +252,7 @@ def ssim_constrained_ascent(
         value, ssim = float(score_t.detach()), float(ssims.detach().min())
         if ssim >= options.ssim_target and value > best[0]:
             best = (value, cloaked.detach(), ssim, latent.detach().clone())
-        if value >= goal and ssim >= options.ssim_target:
+        if value >= goal and ssim >= options.ssim_target and step > min_steps:
             break
         deficit = options.ssim_target - ssim
         weight *= 1.0 + options.ssim_weight_growth * max(deficit, -0.5e-3) / 1e-3
