@@ -149,6 +149,13 @@ def _add_protect(commands: argparse._SubParsersAction) -> None:
         help="survive JPEG re-compression and resizing (default: on)",
     )
     sub.add_argument(
+        "--model",
+        type=Path,
+        metavar="MODEL.pt",
+        help="cloak against this identity classifier (from `facecloak train`); --target then "
+        "names one of its classes",
+    )
+    sub.add_argument(
         "--ensemble",
         type=_name_list,
         default=[],
@@ -557,6 +564,11 @@ def _protect_summary(item: dict) -> str:
             f"{safe}/{len(faces)} faces no longer match "
             f"(closest distance {worst:.3f}, threshold 0.6)"
         )
+    classified = item.get("faces_classified", [])
+    if classified:
+        fooled = sum(c["protected"] for c in classified)
+        answers = ", ".join(f"{c['before']} -> {c['after']}" for c in classified)
+        parts.append(f"{fooled}/{len(classified)} faces fool the classifier ({answers})")
     hidden = item.get("faces_hidden", [])
     if hidden:
         gone = sum(h["protected"] for h in hidden)

@@ -26,15 +26,20 @@ def protect_files(args: argparse.Namespace) -> dict:
     if not photos:
         raise FacecloakError("no photos found in the inputs (JPEG, PNG, WebP, TIFF, BMP)")
     detector = args.detector or DEFAULT_DETECTOR
-    target = _target_embeddings(args.target, detector) if args.target else None
+    classifier = _classifier(getattr(args, "model", None))
+    target_class = str(args.target) if classifier is not None and args.target else None
+    target = (
+        _target_embeddings(args.target, detector) if args.target and classifier is None else None
+    )
     ensemble = _ensemble(getattr(args, "ensemble", None) or [])
+    extra = {"ensemble": ensemble, "classifier": classifier, "target_class": target_class}
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else int(args.max_pixels)
     reports = []
     with tqdm(total=len(photos), unit="photo", disable=args.json, leave=False) as bar:
         for path, relative in photos:
             bar.set_description(path.name)
             reports.append(
-                _protect_one(path, relative, args, detector, target, max_pixels, bar, ensemble)
+                _protect_one(path, relative, args, detector, target, max_pixels, bar, extra)
             )
             bar.update(1)
     return {"ok": True, "photos": reports}
@@ -48,7 +53,7 @@ def _protect_one(
     target: torch.Tensor | None,
     max_pixels: int,
     bar: tqdm,
-    ensemble: list[torch.nn.Module],
+    extra: dict,
 ) -> dict:
     started = time.perf_counter()
     item: dict = {"input": str(path)}
@@ -70,7 +75,7 @@ def _protect_one(
             detector=detector,
             progress=lambda done, total: bar.set_postfix_str(f"step {done}/{total}"),
             against=getattr(args, "against", "recognition"),
-            ensemble=ensemble,
+            **extra,
             evasion_detectors=tuple(getattr(args, "evade", None) or ("centerface",)),
         )
     except NoFaceError as exc:
@@ -119,3 +124,12 @@ def _ensemble(names: list[str]) -> list[torch.nn.Module]:
     from facecloak.evaluate.protection import load_judges
 
     return [judge.model for judge in load_judges(names, attacked=True)]
+
+
+def _classifier(path: Path | None) -> torch.nn.Module | None:
+    """The identity classifier of ``--model`` (a ``facecloak train`` checkpoint), if any."""
+    if path is None:
+        return None
+    from facecloak.classify import load_classifier
+
+    return load_classifier(path)

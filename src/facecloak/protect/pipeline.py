@@ -25,6 +25,7 @@ from facecloak.evaluate.quality import image_change
 from facecloak.faces import DEFAULT_DETECTOR, Face, detect
 from facecloak.faces.align import extract_chips, to_tensor
 from facecloak.faces.landmarks import predict_landmarks
+from facecloak.protect.classifier import ClassifiedFace, cloak_against_classifier
 from facecloak.protect.evasion import (
     EvasionSettings,
     HiddenFace,
@@ -156,6 +157,8 @@ class ProtectResult:
     seconds: float = 0.0
     hidden: list[HiddenFace] = field(default_factory=list)
     """Per face hidden from detectors (``against`` detection or both)."""
+    classified: list[ClassifiedFace] = field(default_factory=list)
+    """Per face cloaked against a classifier (``classifier=``)."""
 
     def to_dict(self) -> dict:
         return {
@@ -164,6 +167,11 @@ class ProtectResult:
             "faces_found": len(self.faces),
             "faces_protected": [o.to_dict() for o in self.outcomes],
             **({"faces_hidden": [h.to_dict() for h in self.hidden]} if self.hidden else {}),
+            **(
+                {"faces_classified": [c.to_dict() for c in self.classified]}
+                if self.classified
+                else {}
+            ),
             "seconds": round(self.seconds, 3),
         }
 
@@ -188,6 +196,8 @@ def protect(
     seed: int = 0,
     against: str = "recognition",
     ensemble: Sequence[nn.Module] = (),
+    classifier: nn.Module | None = None,
+    target_class: str | None = None,
     evasion: EvasionSettings | None = None,
     evasion_detectors: Sequence[str] = ("centerface",),
 ) -> ProtectResult:
@@ -217,6 +227,11 @@ def protect(
             aligned ones with ``embed_normalized``, ``distance`` and ``distance_threshold``,
             e.g. :func:`facecloak.models.mobilefacenet.load_mobilefacenet`); each counts in units
             of its own threshold. Untargeted ``pgd`` with a perceptual preset only.
+        classifier: cloak against this closed-set identity classifier instead of the
+            recognizer (:func:`facecloak.classify.load_classifier`; see
+            :mod:`facecloak.protect.classifier`), away from its answer on the clean face or,
+            with ``target_class``, toward that class.
+        target_class: a class name of ``classifier``.
         against: ``recognition`` (the identity cloak), ``detection`` (hide the faces from face
             detectors: :mod:`facecloak.protect.evasion`) or ``both`` (the identity cloak, then
             the evasion cloak on top; their budgets add up).
@@ -241,6 +256,12 @@ def protect(
         raise ValueError(f"against must be one of {', '.join(AGAINST)}, got {against!r}")
     all_faces = detected if detected is not None else detect(image, detector=detector)
     chosen = select_faces(all_faces, faces, largest)
+    if classifier is not None:
+        return _cloak_against_classifier(
+            image, all_faces, chosen, classifier, settings, target_class, progress, started
+        )
+    if target_class is not None:
+        raise ValueError("target_class names a classifier's class: pass classifier too")
     if against != "recognition":
         hiding = evasion or replace(DEFAULT_EVASION, robust=robust)
         if against == "detection":
@@ -311,6 +332,38 @@ def protect(
             **({"lam": settings.lam} if method == "pfgvm" else {}),
         },
         seconds=time.perf_counter() - started,
+    )
+
+
+def _cloak_against_classifier(
+    image: np.ndarray,
+    faces: list[Face],
+    chosen: list[int],
+    classifier: nn.Module,
+    settings: Strength,
+    target_class: str | None,
+    progress: Callable[[int, int], None] | None,
+    started: float,
+) -> ProtectResult:
+    protected, classified = cloak_against_classifier(
+        image, faces, chosen, classifier, settings, target_class, progress
+    )
+    return ProtectResult(
+        image=protected,
+        original=image,
+        faces=faces,
+        outcomes=[],
+        method="pgd",
+        settings={
+            "strength": settings.name,
+            "eps": settings.eps,
+            "steps": settings.steps,
+            "ssim_floor": settings.ssim_floor,
+            "classifier": getattr(classifier, "arch", type(classifier).__name__),
+            "target_class": target_class,
+        },
+        seconds=time.perf_counter() - started,
+        classified=classified,
     )
 
 
