@@ -23,6 +23,7 @@ from facecloak.evaluate.quality import image_change
 from facecloak.faces import Face
 from facecloak.faces.align import face_chips, to_tensor
 from facecloak.faces.landmarks import predict_landmarks
+from facecloak.protect.outcomes import rounded_fields
 from facecloak.protect.perceptual import (
     PerceptualOptions,
     scale_to_ssim_floor,
@@ -58,10 +59,7 @@ class ClassifiedFace:
         return self.after == self.target if self.target else self.after != self.before
 
     def to_dict(self) -> dict:
-        values = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        values["box"] = [round(v, 1) for v in self.box]
-        values = {k: round(v, 6) if isinstance(v, float) else v for k, v in values.items()}
-        return {**values, "protected": self.protected}
+        return rounded_fields(self)
 
 
 def cloak_against_classifier(

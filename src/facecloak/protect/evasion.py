@@ -36,6 +36,7 @@ from facecloak.faces import Face
 from facecloak.faces.align import to_tensor
 from facecloak.faces.detectors import box_iou, get_detector
 from facecloak.models.centerface import FaceCandidates
+from facecloak.protect.outcomes import rounded_fields
 from facecloak.protect.perceptual import (
     PerceptualOptions,
     scale_to_ssim_floor,
@@ -130,10 +131,7 @@ class HiddenFace:
         return not self.found_after
 
     def to_dict(self) -> dict:
-        values = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        values["box"] = [round(v, 1) for v in self.box]
-        values = {k: round(v, 6) if isinstance(v, float) else v for k, v in values.items()}
-        return {**values, "protected": self.protected}
+        return rounded_fields(self)
 
 
 @cache

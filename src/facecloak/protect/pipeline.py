@@ -31,6 +31,7 @@ from facecloak.protect.evasion import (
     HiddenFace,
     hide_faces,
 )
+from facecloak.protect.outcomes import rounded_fields
 from facecloak.protect.perceptual import (
     PerceptualOptions,
     coarse_shape,
@@ -134,12 +135,8 @@ class FaceOutcome:
         return self.distance >= self.threshold
 
     def to_dict(self) -> dict:
-        values = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        values["box"] = [round(v, 1) for v in self.box]
-        values = {k: round(v, 6) if isinstance(v, float) else v for k, v in values.items()}
         return {
-            **values,
-            "protected": self.protected,
+            **rounded_fields(self),
             "protected_after_jpeg75": self.distance_jpeg75 >= self.threshold,
         }
 
