@@ -391,8 +391,12 @@ def to_markdown(results: dict, skipped: dict[str, str], args: argparse.Namespace
 
 def results_name(args: argparse.Namespace) -> str:
     """``detection_evasion`` (its BENCHMARKS.md section: ``detection-evasion``); the blur baseline
-    gets its own, so it never replaces the cloak's numbers."""
-    return "detection_evasion" + ("_blur" if args.protector == "blur" else "")
+    and a cloak that attacks more detectors than CenterFace get their own, so neither replaces
+    the white-box CenterFace numbers."""
+    if args.protector == "blur":
+        return "detection_evasion_blur"
+    attacked = args.attack_detectors.split(",")
+    return "detection_evasion" + ("" if attacked == ["centerface"] else "_ensemble")
 
 
 def parse_args() -> argparse.Namespace:

@@ -17,6 +17,7 @@ whose cloak attacks dlib's ResNet and MobileFaceNet together (``protect(ensemble
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
@@ -118,6 +119,11 @@ def main() -> None:
     parser.add_argument("--datasets", default="deepface,lfw")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--no-write", action="store_true", help="print only (for trial runs)")
+    parser.add_argument(
+        "--section",
+        default="protection",
+        help="BENCHMARKS.md section and results name (to run configurations in parallel)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -146,16 +152,16 @@ def main() -> None:
             rows.append(row(dataset, method, strength, summary))
             print(markdown_table(HEADER, rows[-1:]), flush=True)
             if not args.no_write:  # after every configuration: a long run cut short keeps its rows
-                publish(results, rows)
+                publish(results, rows, args.section)
 
 
-def publish(results: list[dict], rows: list[list[object]]) -> None:
+def publish(results: list[dict], rows: list[list[object]], section: str) -> None:
     markdown = "\n".join(
         [
-            "## Protection (verification and identification by dlib's recognizer)",
+            f"## Protection (verification and identification by dlib's recognizer): {section}",
             "",
-            "Command: `python benchmarks/protection.py` (results in "
-            "`benchmarks/results/protection.json`, plot `benchmarks/results/protection.png`).",
+            f"Command: `python benchmarks/protection.py {' '.join(sys.argv[1:])}` (results in "
+            f"`benchmarks/results/{section}.json`, plot `benchmarks/results/{section}.png`).",
             f"Machine: {machine_line()}.",
             "",
             markdown_table(HEADER, rows),
@@ -168,9 +174,9 @@ def publish(results: list[dict], rows: list[list[object]]) -> None:
             "dlib alone) or ensemble (it attacked both; `+mfn`), at cosine 0.28.",
         ]
     )
-    save_json("protection", {"machine": machine_line(), "results": results})
-    plot(results, RESULTS_DIR / "protection.png")
-    write_section("protection", markdown)
+    save_json(section, {"machine": machine_line(), "results": results})
+    plot(results, RESULTS_DIR / f"{section}.png")
+    write_section(section, markdown)
 
 
 HEADER = [
