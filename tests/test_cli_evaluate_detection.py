@@ -122,7 +122,7 @@ def test_cloak_settings_reach_protect(folder, capsys, monkeypatch) -> None:
         capsys,
     )
     assert code == 0
-    assert calls[0] == ("both", 0.03, 40, False, ("centerface",)) and len(calls) == 3
+    assert calls[0] == ("both", 0.03, 40, True, ("centerface",)) and len(calls) == 3
     payload = json.loads(out)
     assert payload["settings"]["eps"] == 0.03
     roles = {name: entry["role"] for name, entry in payload["detectors"].items()}

@@ -212,15 +212,28 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         metavar="OUTDIR",
         help="write report.json, report.md and grid.png there",
     )
+    sub.add_argument(
+        "--check-with",
+        type=_name_list,
+        default=[],
+        metavar="NAME,...",
+        help="more recognizers to check the result with (mobilefacenet): transfer, unless "
+        "--ensemble",
+    )
+    sub.add_argument(
+        "--ensemble", action="store_true", help="the cloak attacks the --check-with ones too"
+    )
     sub.add_argument("--detector", default=None, help="face detector (default: centerface)")
     _add_common(sub)
     sub.set_defaults(run=_run_evaluate)
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from facecloak.evaluate.protection import evaluate_protection, write_report
+    from facecloak.evaluate.protection import evaluate_protection, load_judges, write_report
     from facecloak.faces import DEFAULT_DETECTOR
 
+    if args.ensemble and not args.check_with:
+        raise FacecloakError("--ensemble needs --check-with NAME (e.g. mobilefacenet)")
     report = evaluate_protection(
         args.folder,
         method=args.method,
@@ -228,6 +241,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         robust=args.robust,
         detector=args.detector or DEFAULT_DETECTOR,
         limit=args.limit or None,
+        judges=load_judges(args.check_with, attacked=args.ensemble),
     )
     summary = report.summary()
     written = write_report(report, args.report) if args.report else {}
@@ -243,13 +257,20 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             f"(unprotected {missed['unprotected']:.1%}); face SSIM "
             f"{summary['face_ssim_mean']:.4f}; {summary['seconds_per_face']:.2f} s per face"
         )
+        for name, other in summary["other_recognizers"].items():
+            print(
+                f"  {name} ({other['role']}): no longer matched "
+                f"{other['verification_protected']['clean']:.1%} (JPEG q75 "
+                f"{other['verification_protected']['jpeg75']:.1%}); rank-1 missed "
+                f"{other['identification_miss_rate']['clean']:.1%}"
+            )
         if written:
             print(f"report: {written['markdown']}")
     return EXIT_OK
 
 
 def _add_evaluate_detection(commands: argparse._SubParsersAction) -> None:
-    from facecloak.protect import CLASSICAL_METHODS
+    from facecloak.protect import CLASSICAL_METHODS, DEFAULT_EVASION
 
     sub = commands.add_parser(
         "evaluate-detection",
@@ -274,9 +295,16 @@ def _add_evaluate_detection(commands: argparse._SubParsersAction) -> None:
         help="the detector-evasion cloak (default) or a classical baseline",
     )
     sub.add_argument("--against", choices=("detection", "both"), default="detection")
-    sub.add_argument("--eps", type=float, default=0.02, help="L-inf budget, [0, 1] scale")
-    sub.add_argument("--steps", type=int, default=10, help="attack iterations")
-    sub.add_argument("--robust", action=argparse.BooleanOptionalAction, default=False)
+    sub.add_argument(
+        "--eps", type=float, default=DEFAULT_EVASION.eps, help="L-inf budget, [0, 1] scale"
+    )
+    sub.add_argument("--steps", type=int, default=DEFAULT_EVASION.steps, help="attack iterations")
+    sub.add_argument(
+        "--robust",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="survive JPEG re-compression (default: on)",
+    )
     sub.add_argument(
         "--detectors",
         type=_name_list,

@@ -45,3 +45,26 @@ def test_report_files(blur_report, tmp_path: Path) -> None:
     assert "| jpeg75 |" in paths["markdown"].read_text()
     grid = Image.open(paths["grid"])
     assert grid.size[0] == 3 * 224 and grid.size[1] >= 224
+
+
+def test_a_second_recognizer_checks_the_result_too(labelled_folder, tmp_path: Path) -> None:
+    from facecloak.errors import ModelNotFoundError
+    from facecloak.evaluate.protection import load_judges
+
+    try:
+        judges = load_judges(["mobilefacenet"], attacked=False)
+    except ModelNotFoundError as exc:
+        pytest.skip(f"MobileFaceNet weights absent: {exc}")
+    report = evaluate_protection(labelled_folder, method="blur", judges=judges)
+    other = report.summary()["other_recognizers"]["mobilefacenet"]
+    assert other["role"] == "transfer"
+    assert other["identification_miss_rate"]["unprotected"] == 0.0
+    assert other["verification_protected"]["clean"] == 1.0  # a blurred face matches nobody
+    assert "**mobilefacenet** (transfer)" in write_report(report, tmp_path)["markdown"].read_text()
+
+
+def test_unknown_second_recognizer_is_refused() -> None:
+    from facecloak.evaluate.protection import load_judges
+
+    with pytest.raises(ValueError, match="unknown recognizer"):
+        load_judges(["arcface-r100"], attacked=False)
