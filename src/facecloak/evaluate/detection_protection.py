@@ -55,6 +55,7 @@ from facecloak.evaluate.detection import Box, detection_metrics, match_image, re
 from facecloak.evaluate.quality import image_change
 from facecloak.faces.face import Face
 from facecloak.images import IMAGE_SUFFIXES, load_image
+from facecloak.protect.evasion import SSIM_BOX_PADDING
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ DEFAULT_DETECTORS = ("centerface", "hog", "cnn", "haar", "ultralight", "yunet", 
 """Every detector the evaluation knows of; unregistered or uninstalled ones are skipped."""
 
 DEFAULT_IOU = 0.5
-FACE_PADDING = 0.1
+FACE_PADDING = SSIM_BOX_PADDING  # where the evasion cloak keeps its SSIM floor
 """Face regions for SSIM/PSNR: the face box grown by this share of its size on every side."""
 
 

