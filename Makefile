@@ -1,4 +1,4 @@
-# facecloak: `make demo` sets everything up, then detects, compares and protects faces in
+# facecloak: `make demo` sets everything up, then detects, compares, cloaks and hides faces in
 # public-domain photos; `make test` sets everything up and runs the tests.
 # Both create .venv on first use.
 PYTHON ?= python3
@@ -29,6 +29,8 @@ demo: $(STAMP)
 	$(BIN)/facecloak protect $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png -o $(DEMO)/protected --overwrite
 	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/protected/grace_hopper.jpg
 	$(BIN)/facecloak compare $(DEMO)/astronaut.png $(DEMO)/protected/astronaut.png
+	$(BIN)/facecloak protect $(DEMO)/astronaut.png -o $(DEMO)/hidden --against detection --overwrite
+	$(BIN)/facecloak detect $(DEMO)/hidden/astronaut.png
 
 test: $(STAMP)
 	$(PY) -m pytest -q
