@@ -340,7 +340,12 @@ def to_markdown(results: dict, skipped: dict[str, str], args: argparse.Namespace
     )
     sizes = ", ".join(f"{name} {result['photos']}" for name, result in results.items())
     lines = [
-        "## Detector evasion (issue 5)",
+        "## Detector evasion (issue 5)"
+        + {
+            "detection_evasion": ": white-box CenterFace",
+            "detection_evasion_ensemble": ": a cloak against four detectors at once",
+            "detection_evasion_blur": ": the blur baseline",
+        }[results_name(args)],
         "",
         f"Command: `nice -n 19 python benchmarks/detection_evasion.py {' '.join(sys.argv[1:])}`"
         f" (results in `benchmarks/results/{results_name(args)}.json`).",
