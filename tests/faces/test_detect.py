@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from facecloak.errors import ModelNotFoundError
 from facecloak.evaluate.detection import detection_metrics, read_box_labels
 from facecloak.faces import DETECTORS, detect, largest_face
 from facecloak.faces.detectors import box_iou
@@ -12,9 +13,17 @@ from facecloak.images import load_image
 ASTRONAUT_FACE = (175, 76, 266, 167)  # dlib HOG's box, checked by eye
 
 
+def _detect_or_skip(rgb: np.ndarray, detector: str) -> list:
+    """Detect; skip when the detector's weights are absent (the shared models are optional)."""
+    try:
+        return detect(rgb, detector=detector)
+    except ModelNotFoundError as exc:
+        pytest.skip(f"{detector}: {exc}")
+
+
 @pytest.mark.parametrize("detector", sorted(DETECTORS))
 def test_each_detector_finds_the_astronaut(astronaut: np.ndarray, detector: str) -> None:
-    faces = detect(astronaut, detector=detector)
+    faces = _detect_or_skip(astronaut, detector)
     best = max(faces, key=lambda face: box_iou(face.box, ASTRONAUT_FACE))
     assert box_iou(best.box, ASTRONAUT_FACE) > 0.5
     assert best.detector == detector
@@ -33,7 +42,7 @@ def test_grace_hopper_has_one_face(grace_hopper: np.ndarray) -> None:
 @pytest.mark.parametrize("detector", sorted(DETECTORS))
 def test_no_face_in_a_plain_picture(detector: str) -> None:
     gradient = np.tile(np.linspace(0, 255, 320, dtype=np.uint8)[None, :, None], (240, 1, 3))
-    assert detect(gradient, detector=detector) == []
+    assert _detect_or_skip(gradient, detector) == []
 
 
 def test_faces_are_ordered_left_to_right_and_largest_is_found(astronaut: np.ndarray) -> None:
