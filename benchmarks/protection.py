@@ -93,7 +93,7 @@ def plot(results: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure, axes = plt.subplots(figsize=(5, 3.5))
     for result in results:
         summary = result["summary"]
         label = f"{result['dataset']} {result['method']}" + (
@@ -109,7 +109,17 @@ def plot(results: list[dict], path: Path) -> None:
     axes.set_ylabel("faces no longer matched after JPEG q75")
     axes.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    # Small and palette-quantised: a plot, kept well under 20 KB in the repository.
+    figure.savefig(path, dpi=72)
+    _quantise_png(path)
+
+
+def _quantise_png(path: Path) -> None:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=32)
+    small.save(path, optimize=True)
 
 
 def main() -> None:
