@@ -80,13 +80,13 @@ def test_missing_weights_raise_only_when_used(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, astronaut: np.ndarray
 ) -> None:
     monkeypatch.setenv("FACECLOAK_SHARED", str(tmp_path))  # an empty shared folder
-    detectors._torch_port.cache_clear()
+    detectors.torch_port_network.cache_clear()
     try:
         detector = DETECTORS[name]()  # creating it loads nothing
         with pytest.raises(ModelNotFoundError, match=str(tmp_path)):
             detector(astronaut)
     finally:
-        detectors._torch_port.cache_clear()
+        detectors.torch_port_network.cache_clear()
 
 
 def test_haar_without_cascades_says_how_to_get_them(monkeypatch: pytest.MonkeyPatch) -> None:

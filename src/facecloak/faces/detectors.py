@@ -16,9 +16,9 @@ stays bounded; the working sizes below were chosen with ``benchmarks/detectors.p
 
 from __future__ import annotations
 
+import importlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
@@ -143,8 +143,9 @@ class _TorchPortDetector(FaceDetector):
         self.threshold = self.default_threshold if threshold is None else threshold
         self.nms_iou = self.default_nms_iou if nms_iou is None else nms_iou
 
-    @abstractmethod
-    def _find(self, rgb: np.ndarray) -> Detections: ...
+    def _find(self, rgb: np.ndarray) -> Detections:
+        module = importlib.import_module(f"facecloak.models.{self.name}")
+        return module.detect_faces(torch_port_network(self.name), rgb, self.threshold, self.nms_iou)
 
     def _detect(self, rgb: np.ndarray) -> list[Face]:
         with torch.inference_mode():
@@ -169,11 +170,6 @@ class UltraLightDetector(_TorchPortDetector):
     default_threshold = 0.7
     default_nms_iou = 0.3
 
-    def _find(self, rgb: np.ndarray) -> Detections:
-        from facecloak.models.ultralight import detect_faces
-
-        return detect_faces(_torch_port("ultralight"), rgb, self.threshold, self.nms_iou)
-
 
 class YuNetDetector(_TorchPortDetector):
     """YuNet-n (OpenCV's ``FaceDetectorYN`` model) with 5 keypoints, at the photo's own size."""
@@ -182,11 +178,6 @@ class YuNetDetector(_TorchPortDetector):
     max_megapixels = 4.0
     default_threshold = 0.7
     default_nms_iou = 0.3
-
-    def _find(self, rgb: np.ndarray) -> Detections:
-        from facecloak.models.yunet import detect_faces
-
-        return detect_faces(_torch_port("yunet"), rgb, self.threshold, self.nms_iou)
 
 
 class RetinaFaceDetector(_TorchPortDetector):
@@ -197,41 +188,13 @@ class RetinaFaceDetector(_TorchPortDetector):
     default_threshold = 0.6
     default_nms_iou = 0.4
 
-    def _find(self, rgb: np.ndarray) -> Detections:
-        from facecloak.models.retinaface import detect_faces
-
-        return detect_faces(_torch_port("retinaface"), rgb, self.threshold, self.nms_iou)
-
-
-def _load_ultralight() -> nn.Module:
-    from facecloak.models.ultralight import load_ultralight
-
-    return load_ultralight()
-
-
-def _load_yunet() -> nn.Module:
-    from facecloak.models.yunet import load_yunet
-
-    return load_yunet(variant="n")
-
-
-def _load_retinaface() -> nn.Module:
-    from facecloak.models.retinaface import load_retinaface
-
-    return load_retinaface()
-
-
-_TORCH_PORT_LOADERS: dict[str, Callable[[], nn.Module]] = {
-    "ultralight": _load_ultralight,
-    "yunet": _load_yunet,
-    "retinaface": _load_retinaface,
-}
-
 
 @cache
-def _torch_port(name: str) -> nn.Module:
-    """The shared network of a torch-port detector (a failed load is retried on the next call)."""
-    return _TORCH_PORT_LOADERS[name]()
+def torch_port_network(name: str) -> nn.Module:
+    """The shared network of torch-port detector ``name`` (``facecloak.models.<name>``'s
+    ``load_<name>()``); a failed load is retried on the next call."""
+    module = importlib.import_module(f"facecloak.models.{name}")
+    return getattr(module, f"load_{name}")()
 
 
 HAAR_CASCADE_FILE = "haarcascade_frontalface_default.xml"

@@ -34,7 +34,7 @@ from torch import Tensor
 
 from facecloak.faces import Face
 from facecloak.faces.align import to_tensor
-from facecloak.faces.detectors import box_iou, get_detector
+from facecloak.faces.detectors import box_iou, get_detector, torch_port_network
 from facecloak.models.centerface import FaceCandidates
 from facecloak.protect.outcomes import rounded_fields
 from facecloak.protect.perceptual import (
@@ -151,7 +151,7 @@ def differentiable_detector(name: str) -> DifferentiableDetector:
             f"cannot attack detector {name!r}; choose from {', '.join(EVASION_DETECTORS)}"
         )
     module = importlib.import_module(f"facecloak.models.{name}")
-    net = getattr(module, f"load_{name}")()
+    net = torch_port_network(name)  # the same network the detector uses
     threshold = float(get_detector(name).threshold)
 
     def candidates(x: Tensor) -> FaceCandidates:
