@@ -24,11 +24,10 @@ from torch import nn
 
 from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
 from facecloak.attacks import PGD, ClassifierUntargeted
-from facecloak.evaluate.datasets import read_labelled_folder
-from facecloak.faces import detect, largest_face
+from facecloak.datasets import read_labelled_folder
 from facecloak.faces.align import face_chips, to_tensor
 from facecloak.images import load_image
-from facecloak.models import load_recognizer
+from facecloak.models import detect, largest_face, load_recognizer
 
 
 class NearestCentroidClassifier(nn.Module):

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import torch
 
-from facecloak.faces import detect
 from facecloak.images import load_image
+from facecloak.models import detect
 from facecloak.protect import PRESETS, Strength, protect
 from facecloak.recognition import default_recognizer
 

@@ -34,8 +34,8 @@ from _report import (
 )
 from facecloak.errors import ModelNotFoundError
 from facecloak.evaluate.detection import detection_metrics, read_box_labels
-from facecloak.faces.detectors import get_detector
 from facecloak.images import load_image
+from facecloak.models.detectors import get_detector
 
 logger = logging.getLogger("benchmarks.detectors")
 

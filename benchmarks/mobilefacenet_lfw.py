@@ -1,6 +1,6 @@
 """MobileFaceNet on LFW View-1 devtest pairs (500 same + 500 different) with facecloak's alignment.
 
-Pipeline per photo: CenterFace (``facecloak.faces.detect``, the face nearest the photo centre) ->
+Pipeline per photo: CenterFace (``facecloak.models.detect``, the face nearest the photo centre) ->
 its five keypoints -> ``warp_to_template`` (112x112 ArcFace crop) -> ``embed_normalized`` (flip
 sum, L2 norm) -> cosine distance. A pair with an unfound face counts as "different".
 
@@ -32,10 +32,10 @@ from tqdm import tqdm
 
 from _report import machine_line, markdown_table, require_shared_faces
 from facecloak.evaluate.verification import accuracy_at, best_accuracy, roc_auc
-from facecloak.faces import detect
 from facecloak.faces.align_arcface import arcface_points, warp_to_template
 from facecloak.faces.face import Face
 from facecloak.images import load_image
+from facecloak.models import detect
 from facecloak.models.mobilefacenet import (
     IMAGENET_MEAN,
     IMAGENET_STD,

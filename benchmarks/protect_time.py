@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
-from facecloak.evaluate.datasets import read_labelled_folder
-from facecloak.faces import detect, largest_face
+from facecloak.datasets import read_labelled_folder
 from facecloak.images import load_image
+from facecloak.models import detect, largest_face
 from facecloak.protect import protect
 
 

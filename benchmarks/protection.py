@@ -30,8 +30,8 @@ from _report import (
     save_json,
     write_section,
 )
+from facecloak.datasets import LabelledPhoto, read_labelled_folder
 from facecloak.errors import ModelNotFoundError
-from facecloak.evaluate.datasets import LabelledPhoto, read_labelled_folder
 from facecloak.evaluate.protection import Judge, evaluate_protection, load_judges
 
 DEFAULT_CONFIGS = "pgd:low,pgd:mid,pgd:high,pgd:mid+mfn,pgd:high+mfn,blur:mid,pixelate:mid,mask:mid"

@@ -59,8 +59,8 @@ from facecloak.classify import (
     train_classifier,
     training_info,
 )
-from facecloak.evaluate.datasets import read_labelled_folder
-from facecloak.evaluate.quality import image_change
+from facecloak.datasets import read_labelled_folder
+from facecloak.quality import image_change
 
 logger = logging.getLogger("reproduce_seed_tables")
 
@@ -630,7 +630,7 @@ def pfgvm_markdown(payload: dict) -> str:
             f"{rms_a * scale_64:.2f} at 64x64x3); at CelebA's aligned 178x218x3 it is an RMS of "
             f"{255 * 3.38 / (178 * 218 * 3) ** 0.5:.1f}/255. **MSSIM** is the mean over chips of "
             "SSIM on the 150 px chip (Gaussian window 11, sigma 1.5, channels averaged; "
-            "`facecloak.evaluate.quality.ssim`). **MR** is the share of attacked chips the "
+            "`facecloak.quality.ssim`). **MR** is the share of attacked chips the "
             "classifier gets wrong afterwards (float chips); **MR after 8-bit** re-classifies the "
             "rounded chips.",
             "",

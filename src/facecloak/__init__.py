@@ -16,7 +16,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "detect": "facecloak.faces",
+    "detect": "facecloak.models",
     "Face": "facecloak.faces",
     "load_image": "facecloak.images",
     "load_recognizer": "facecloak.models",

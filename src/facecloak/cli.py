@@ -78,7 +78,7 @@ def _add_common(sub: argparse.ArgumentParser) -> None:
 
 
 def _add_detect(commands: argparse._SubParsersAction) -> None:
-    from facecloak.faces.detectors import DETECTORS
+    from facecloak.models.detectors import DETECTORS
 
     sub = commands.add_parser("detect", help="find faces: boxes, scores, landmarks")
     sub.add_argument("image", type=Path, help="a photo (JPEG, PNG, WebP, TIFF, BMP)")
@@ -230,7 +230,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     from facecloak.evaluate.protection import evaluate_protection, load_judges, write_report
-    from facecloak.faces import DEFAULT_DETECTOR
+    from facecloak.models import DEFAULT_DETECTOR
 
     if args.ensemble and not args.check_with:
         raise FacecloakError("--ensemble needs --check-with NAME (e.g. mobilefacenet)")
@@ -453,7 +453,7 @@ def _run_train(args: argparse.Namespace) -> int:
         split_per_identity,
         train_classifier,
     )
-    from facecloak.faces import DEFAULT_DETECTOR
+    from facecloak.models import DEFAULT_DETECTOR
 
     if args.output.exists() and not args.overwrite:
         raise FacecloakError(f"{args.output}: already exists; pass --overwrite to replace it")
@@ -535,7 +535,7 @@ def _add_classify(commands: argparse._SubParsersAction) -> None:
 
 def _run_classify(args: argparse.Namespace) -> int:
     from facecloak.classify import classify, load_classifier
-    from facecloak.faces import DEFAULT_DETECTOR
+    from facecloak.models import DEFAULT_DETECTOR
 
     if args.top < 1:
         raise FacecloakError(f"--top must be at least 1, got {args.top}")
@@ -615,8 +615,8 @@ def _load(path: Path, args: argparse.Namespace):
 
 
 def _run_detect(args: argparse.Namespace) -> int:
-    from facecloak.faces import DEFAULT_DETECTOR, detect
     from facecloak.faces.draw import draw_faces
+    from facecloak.models import DEFAULT_DETECTOR, detect
 
     rgb = _load(args.image, args)
     detector = args.detector or DEFAULT_DETECTOR
@@ -646,7 +646,7 @@ def _run_detect(args: argparse.Namespace) -> int:
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    from facecloak.faces import DEFAULT_DETECTOR
+    from facecloak.models import DEFAULT_DETECTOR
     from facecloak.recognition import compare_embeddings, embed_largest_face
 
     detector = args.detector or DEFAULT_DETECTOR

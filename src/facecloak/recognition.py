@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from facecloak.errors import NoFaceError
-from facecloak.faces import DEFAULT_DETECTOR, Face, detect, largest_face
+from facecloak.faces import Face
+from facecloak.models import DEFAULT_DETECTOR, detect, largest_face
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import torch
 
 from facecloak.classify import load_classifier
 from facecloak.cli import main
-from facecloak.faces import detect
 from facecloak.faces.align import face_chips
+from facecloak.models import detect
 from facecloak.protect import protect
 
 

@@ -11,8 +11,8 @@ from PIL import Image
 
 from facecloak.errors import FacecloakError, ModelNotFoundError, NoFaceError
 from facecloak.evaluate import detection_protection as dp
-from facecloak.faces import detectors as detector_registry
 from facecloak.faces.face import Face
+from facecloak.models import detectors as detector_registry
 
 # The astronaut's face, labelled by hand (x0, y0, x1, y1); CenterFace and HOG both find it.
 ASTRONAUT_FACE = (176, 68, 268, 172)

@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
+from facecloak.datasets import read_labelled_folder
 from facecloak.errors import FacecloakError
-from facecloak.evaluate.datasets import read_labelled_folder
 from facecloak.evaluate.identification import miss_rate, nearest_identities, rank1_hits
 
 

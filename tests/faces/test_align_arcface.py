@@ -13,7 +13,6 @@ import pytest
 import torch
 from skimage import transform as sktransform
 
-from facecloak.faces import detect
 from facecloak.faces.align_arcface import (
     ARCFACE_TEMPLATE,
     arcface_points,
@@ -25,6 +24,7 @@ from facecloak.faces.align_arcface import (
 )
 from facecloak.faces.face import Face
 from facecloak.images import load_image
+from facecloak.models import detect
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ import pytest
 import torch
 
 from facecloak.errors import ModelNotFoundError
-from facecloak.faces import detect
 from facecloak.faces.align_arcface import arcface_points, warp_to_template
 from facecloak.faces.face import Face
 from facecloak.images import load_image
+from facecloak.models import detect
 from facecloak.models.mobilefacenet import (
     IMAGENET_MEAN,
     IMAGENET_STD,

@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facecloak.faces import detect
+from facecloak.faces.regions import face_region
+from facecloak.models import detect
 from facecloak.obfuscate import OBFUSCATIONS, obfuscate_faces
-from facecloak.protect.regions import face_region
 
 
 @pytest.mark.parametrize("method", sorted(OBFUSCATIONS))

@@ -5,7 +5,7 @@ import torch
 
 from facecloak.errors import ModelNotFoundError
 from facecloak.evaluate.protection import Judge
-from facecloak.faces import detect
+from facecloak.models import detect
 from facecloak.protect import protect
 
 

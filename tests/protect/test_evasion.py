@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from facecloak.faces import detect
-from facecloak.faces.detectors import box_iou, get_detector
+from facecloak.models import detect
+from facecloak.models.detectors import box_iou, get_detector
 from facecloak.protect import DEFAULT_EVASION, EvasionSettings, hide_faces, protect
 from facecloak.protect.evasion import _face_mask, differentiable_detector
 

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 
-from facecloak.evaluate.quality import ssim
 from facecloak.protect.perceptual import (
     PerceptualOptions,
     coarse_shape,
@@ -12,6 +11,7 @@ from facecloak.protect.perceptual import (
     perceptual_cloak,
     texture_budget,
 )
+from facecloak.quality import ssim
 
 
 @pytest.fixture
@@ -87,9 +87,9 @@ def test_perceptual_cloak_stops_at_the_goal():
 
 
 def test_pipeline_runs_the_perceptual_optimiser_within_the_floor(grace_hopper):
-    from facecloak.faces import detect
+    from facecloak.faces.regions import face_region
+    from facecloak.models import detect
     from facecloak.protect import Strength, protect
-    from facecloak.protect.regions import face_region
 
     quick = Strength(
         "quick",

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from facecloak.errors import NoFaceError
-from facecloak.faces import detect
+from facecloak.faces.regions import face_region
+from facecloak.models import detect
 from facecloak.protect import Strength, protect
-from facecloak.protect.regions import face_region
 
 QUICK = Strength("quick", eps=4 / 255, steps=4, step_size=1 / 255, ssim_floor=0.9, margin=0.3)
 

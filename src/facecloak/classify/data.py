@@ -27,8 +27,8 @@ from PIL import Image
 from torch import Tensor
 from tqdm import tqdm
 
+from facecloak.datasets import LabelledPhoto, read_labelled_folder
 from facecloak.errors import FacecloakError
-from facecloak.evaluate.datasets import LabelledPhoto, read_labelled_folder
 from facecloak.faces.face import Face
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def load_chip_set(
         folder: ``labels.csv`` (``path,identity``) or one sub-folder per identity.
         min_per_identity: leave out identities with fewer chips (after face detection).
         cache_dir: folder for the chip cache; ``None`` disables caching.
-        detector: face detector for :func:`facecloak.faces.detect`.
+        detector: face detector for :func:`facecloak.models.detect`.
         aligned: the photos already are aligned face chips: resize them to 150x150 instead of
             detecting faces.
         progress: show a progress bar while extracting chips.
@@ -239,8 +239,8 @@ def photo_chip(
         if image.size != (CHIP_SIZE, CHIP_SIZE):
             image = image.resize((CHIP_SIZE, CHIP_SIZE), Image.Resampling.BILINEAR)
         return np.array(image, dtype=np.uint8)
-    from facecloak.faces import detect
     from facecloak.faces.align import face_chips, to_uint8
+    from facecloak.models import detect
 
     face = pick_face(detect(rgb, detector=detector), rgb.shape[1], rgb.shape[0], how)
     if face is None:

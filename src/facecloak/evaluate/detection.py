@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facecloak.faces.detectors import box_iou
+from facecloak.models.detectors import box_iou
 
 Box = tuple[float, float, float, float]
 ScoredBox = tuple[Box, float]

@@ -22,7 +22,7 @@ Per detector and image it reports:
 - faces found, and seconds per photo for the detector.
 
 Per photo it also measures the protection's time and its change to each face region (SSIM, PSNR
-and the rest of :func:`facecloak.evaluate.quality.image_change` over each face box padded by 10%
+and the rest of :func:`facecloak.quality.image_change` over each face box padded by 10%
 on every side): the labelled boxes where there are labels, else the faces the protector reports
 (``ProtectResult.faces``), else the first detector's faces on the original.
 
@@ -52,10 +52,10 @@ from tqdm import tqdm
 
 from facecloak.errors import FacecloakError, ModelNotFoundError, NoFaceError
 from facecloak.evaluate.detection import Box, detection_metrics, match_image, read_box_labels
-from facecloak.evaluate.quality import image_change
 from facecloak.faces.face import Face
 from facecloak.images import IMAGE_SUFFIXES, load_image
 from facecloak.protect.evasion import SSIM_BOX_PADDING
+from facecloak.quality import image_change
 
 logger = logging.getLogger(__name__)
 
@@ -285,7 +285,7 @@ def load_detectors(
     logged warning. An unknown name is an error, unless ``skip_unknown`` (for default lists that
     name detectors a version may not have).
     """
-    from facecloak.faces.detectors import DETECTORS, get_detector
+    from facecloak.models.detectors import DETECTORS, get_detector
 
     available: dict[str, Callable[[np.ndarray], list[Face]]] = {}
     skipped: dict[str, str] = {}
@@ -516,7 +516,7 @@ def evaluate_detection_protection(
     Args:
         photos: the photos (see :func:`photos_from_folder`).
         protector: a :class:`Protector` or a callable ``rgb -> protected rgb | ProtectResult``.
-        detectors: detector names (see :mod:`facecloak.faces.detectors`); those whose models are
+        detectors: detector names (see :mod:`facecloak.models.detectors`); those whose models are
             absent are skipped with a warning.
         attacked: the detectors the protection was computed against (reported as white-box);
             default: the protector's ``attacked``.

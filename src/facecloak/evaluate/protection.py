@@ -28,12 +28,13 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from facecloak.evaluate.datasets import LabelledPhoto, read_labelled_folder
+from facecloak.datasets import LabelledPhoto, read_labelled_folder
 from facecloak.evaluate.identification import rank1_hits
-from facecloak.evaluate.quality import image_change
-from facecloak.faces import DEFAULT_DETECTOR, Face, detect, largest_face
+from facecloak.faces import Face
 from facecloak.images import load_image
+from facecloak.models import DEFAULT_DETECTOR, detect, largest_face
 from facecloak.protect.presets import Strength
+from facecloak.quality import image_change
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,11 @@
-"""Face detection, landmarks and alignment."""
+"""Faces in photos: the :class:`Face` result, landmarks, alignment and face regions.
+
+Detectors live in :mod:`facecloak.models` (they are models); this layer holds what every
+detector, recognizer and protection step shares about a face.
+"""
 
 from __future__ import annotations
 
-from facecloak.faces.detect import DEFAULT_DETECTOR, detect, largest_face
-from facecloak.faces.detectors import DETECTORS, get_detector
 from facecloak.faces.face import Face
 
-__all__ = ["DEFAULT_DETECTOR", "DETECTORS", "Face", "detect", "get_detector", "largest_face"]
+__all__ = ["Face"]

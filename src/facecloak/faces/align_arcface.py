@@ -73,7 +73,7 @@ def arcface_points(rgb: np.ndarray, face: Face) -> np.ndarray:
 
     Example:
         >>> from skimage.data import astronaut
-        >>> from facecloak.faces import detect
+        >>> from facecloak.models import detect
         >>> rgb = astronaut()
         >>> arcface_points(rgb, detect(rgb)[0]).shape
         (5, 2)
@@ -186,7 +186,7 @@ def warp_to_template(
 
     Example:
         >>> from skimage.data import astronaut
-        >>> from facecloak.faces import detect
+        >>> from facecloak.models import detect
         >>> rgb = astronaut()
         >>> photo = torch.from_numpy(rgb).permute(2, 0, 1).float().div(255).requires_grad_()
         >>> aligned = warp_to_template(photo, arcface_points(rgb, detect(rgb)[0]))

@@ -1,7 +1,17 @@
-"""Differentiable face models (recognizers) loaded from their original weight files."""
+"""Face models behind one contract per kind: detectors (``detect``) and recognizers
+(``load_recognizer``), loaded from their original weight files."""
 
 from __future__ import annotations
 
+from facecloak.models.detect import DEFAULT_DETECTOR, detect, largest_face
+from facecloak.models.detectors import DETECTORS, get_detector
 from facecloak.models.recognizers import load_recognizer
 
-__all__ = ["load_recognizer"]
+__all__ = [
+    "DEFAULT_DETECTOR",
+    "DETECTORS",
+    "detect",
+    "get_detector",
+    "largest_face",
+    "load_recognizer",
+]

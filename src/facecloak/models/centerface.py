@@ -423,7 +423,7 @@ def face_candidates(net: CenterFaceNet, x: Tensor, threshold: float = 0.5) -> Fa
     """Heat-map face probabilities of ``(N, 3, H, W)`` RGB ``[0, 1]`` photos of any size.
 
     The photos are zero-padded right and bottom to multiples of 32 (as
-    :class:`facecloak.faces.detectors.CenterFaceDetector` does), so cell centres are in the
+    :class:`facecloak.models.detectors.CenterFaceDetector` does), so cell centres are in the
     photos' own pixels. Gradients reach ``x``.
     """
     height, width = x.shape[-2:]

@@ -309,12 +309,12 @@ class DlibResNet(nn.Module):
 
         ``image`` is ``(H, W, 3)`` uint8 RGB or a ``(3, H, W)`` / ``(1, 3, H, W)`` float tensor in
         [0, 1]; with a tensor that requires grad, the gradient reaches the photo's pixels.
-        ``face.landmarks`` must hold dlib's 5 points (``facecloak.faces.detect`` fills them).
+        ``face.landmarks`` must hold dlib's 5 points (``facecloak.models.detect`` fills them).
         """
         from facecloak.faces.align import face_chips, to_tensor
 
         if face.landmarks is None:
-            raise ValueError("face has no landmarks; detect it with facecloak.faces.detect")
+            raise ValueError("face has no landmarks; detect it with facecloak.models.detect")
         if isinstance(image, np.ndarray):
             image = to_tensor(image)
         return self(face_chips(image, [face], size=self.input_size))[0]

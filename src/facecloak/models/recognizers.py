@@ -8,9 +8,11 @@ from pathlib import Path
 from torch import nn
 
 from facecloak.models.dlib_resnet import DlibResNet
+from facecloak.models.mobilefacenet import load_mobilefacenet
 
 _RECOGNIZER_LOADERS: dict[str, Callable[[str | Path | None], nn.Module]] = {
     "dlib": DlibResNet.from_file,
+    "mobilefacenet": load_mobilefacenet,
 }
 
 

@@ -2,11 +2,11 @@
 
 These are the baselines cloaking is compared with: they defeat recognition by destroying the
 face, which a person sees at once. Each works inside the same face ellipse the cloak uses
-(:mod:`facecloak.protect.regions`), so comparisons are like for like.
+(:mod:`facecloak.faces.regions`), so comparisons are like for like.
 
 Example:
     >>> from facecloak.data import grace_hopper
-    >>> from facecloak.faces import detect
+    >>> from facecloak.models import detect
     >>> photo = grace_hopper()
     >>> hidden = obfuscate_faces(photo, detect(photo), "pixelate")
     >>> hidden.shape == photo.shape
@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from facecloak.faces.face import Face
-from facecloak.protect.regions import FaceEllipse, face_region
+from facecloak.faces.regions import FaceEllipse, face_region
 
 Obfuscation = Callable[[np.ndarray, float], np.ndarray]
 """``(crop, face_size_px) -> obfuscated crop`` of the same shape."""

@@ -12,8 +12,8 @@ import torch
 from tqdm import tqdm
 
 from facecloak.errors import FacecloakError, NoFaceError
-from facecloak.faces import DEFAULT_DETECTOR, detect
 from facecloak.images import DEFAULT_MAX_PIXELS, read_image
+from facecloak.models import DEFAULT_DETECTOR, detect
 from facecloak.protect.files import discover_inputs, output_path, write_like_input
 from facecloak.protect.pipeline import protect
 
@@ -121,9 +121,9 @@ def _target_embeddings(target: Path, detector: str) -> torch.Tensor:
 
 def _ensemble(names: list[str]) -> list[torch.nn.Module]:
     """Extra recognizers for the cloak (``--ensemble``)."""
-    from facecloak.evaluate.protection import load_judges
+    from facecloak.models import load_recognizer
 
-    return [judge.model for judge in load_judges(names, attacked=True)]
+    return [load_recognizer(name) for name in names]
 
 
 def _classifier(path: Path | None) -> torch.nn.Module | None:

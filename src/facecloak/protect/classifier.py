@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from facecloak.evaluate.quality import image_change
 from facecloak.faces import Face
 from facecloak.faces.align import face_chips, to_tensor
 from facecloak.faces.landmarks import predict_landmarks
+from facecloak.faces.regions import face_region
 from facecloak.protect.outcomes import rounded_fields
 from facecloak.protect.perceptual import (
     PerceptualOptions,
@@ -30,7 +30,7 @@ from facecloak.protect.perceptual import (
     ssim_constrained_ascent,
 )
 from facecloak.protect.presets import Strength
-from facecloak.protect.regions import face_region
+from facecloak.quality import image_change
 
 LOGIT_MARGIN = 2.0
 """How far (in logits) the wrong / target class must lead before a face counts as cloaked."""

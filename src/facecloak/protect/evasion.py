@@ -34,8 +34,8 @@ from torch import Tensor
 
 from facecloak.faces import Face
 from facecloak.faces.align import to_tensor
-from facecloak.faces.detectors import box_iou, get_detector, torch_port_network
 from facecloak.models.centerface import FaceCandidates
+from facecloak.models.detectors import box_iou, get_detector, torch_port_network
 from facecloak.protect.outcomes import rounded_fields
 from facecloak.protect.perceptual import (
     PerceptualOptions,
@@ -140,7 +140,7 @@ class HiddenFace:
 @cache
 def differentiable_detector(name: str) -> DifferentiableDetector:
     """The shared differentiable form of detector ``name`` (see :data:`EVASION_DETECTORS`), at
-    the threshold its :func:`facecloak.faces.detectors.get_detector` form reports faces."""
+    the threshold its :func:`facecloak.models.detectors.get_detector` form reports faces."""
     if name == "centerface":
         from facecloak.models.centerface import face_candidates, load_centerface
 
@@ -170,7 +170,7 @@ def hide_faces(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, list[HiddenFace]]:
     """Hide ``faces[i]`` for ``i`` in ``indices`` from ``detectors``; the protected photo and one
-    :class:`HiddenFace` per face. Faces need landmarks (:func:`facecloak.faces.detect` gives
+    :class:`HiddenFace` per face. Faces need landmarks (:func:`facecloak.models.detect` gives
     them) for the soft mask. All faces are attacked together, on one crop that holds them."""
     started = time.perf_counter()
     models = [differentiable_detector(name) for name in detectors]
@@ -427,7 +427,7 @@ def _measure(
 ) -> HiddenFace:
     """Quality over the padded face box and whether the detectors still find the face (scores, steps
     and time are filled in by the caller)."""
-    from facecloak.evaluate.quality import image_change
+    from facecloak.quality import image_change
 
     height, width = original.shape[:2]
     x0, y0, x1, y1 = _padded(face.box, SSIM_BOX_PADDING)

@@ -4,7 +4,7 @@ Plain PGD moves every pixel of the mask by the full budget (sign steps), which S
 most in smooth skin. This optimiser instead
 
 - keeps a differentiable SSIM of the face region (the same measure as
-  :func:`facecloak.evaluate.quality.image_change`) inside the loss, as a hinge on the floor whose
+  :func:`facecloak.quality.image_change`) inside the loss, as a hinge on the floor whose
   weight grows by dual ascent while the floor is violated (a Lagrangian),
 - can give each pixel its own budget (:func:`texture_budget`: the mask times the local texture;
   measured no better than the mask alone once SSIM is in the loss),
@@ -92,7 +92,7 @@ def differentiable_ssim(
 ) -> Tensor:
     """Mean SSIM of two ``(1, C, H, W)`` images in [0, 1], differentiable in both.
 
-    Same definition as :func:`facecloak.evaluate.quality.ssim` (Gaussian window, sigma 1.5,
+    Same definition as :func:`facecloak.quality.ssim` (Gaussian window, sigma 1.5,
     ``valid`` padding), computed with a separable filter. With ``stride > 1`` only every
     ``stride``-th window (from ``offset``) is averaged: an estimate that costs about ``stride``
     times less on large face regions, and still touches every pixel when ``stride < window``.
@@ -277,7 +277,7 @@ def scale_to_ssim_floor(
     crop: Tensor, cloaked: Tensor, boxes: Sequence[Box], floor: float, rounds: int = 8
 ) -> float:
     """The largest share of the cloak (bisection) that keeps every box's SSIM >= ``floor``, as
-    measured on the 8-bit result (the same SSIM as :func:`facecloak.evaluate.quality.ssim`)."""
+    measured on the 8-bit result (the same SSIM as :func:`facecloak.quality.ssim`)."""
     original = _quantised(crop)
     change = cloaked.detach() - crop.detach()
 

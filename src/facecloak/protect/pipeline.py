@@ -21,10 +21,11 @@ from facecloak.attacks import EmbeddingTargeted, EmbeddingUntargeted, make_attac
 from facecloak.attacks.base import StepInfo
 from facecloak.attacks.transforms import RandomJPEG, eot_transform
 from facecloak.errors import NoFaceError
-from facecloak.evaluate.quality import image_change
-from facecloak.faces import DEFAULT_DETECTOR, Face, detect
+from facecloak.faces import Face
 from facecloak.faces.align import extract_chips, to_tensor
 from facecloak.faces.landmarks import predict_landmarks
+from facecloak.faces.regions import FaceRegion, face_region
+from facecloak.models import DEFAULT_DETECTOR, detect
 from facecloak.protect.classifier import ClassifiedFace, cloak_against_classifier
 from facecloak.protect.evasion import (
     EvasionSettings,
@@ -41,7 +42,7 @@ from facecloak.protect.perceptual import (
     texture_budget,
 )
 from facecloak.protect.presets import DEFAULT_STRENGTH, Strength, get_strength
-from facecloak.protect.regions import FaceRegion, face_region
+from facecloak.quality import image_change
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ def protect(
             the SSIM-aware optimiser of :mod:`facecloak.protect.perceptual` runs instead of
             sign-gradient PGD.
         strength: a preset name (``low``, ``mid``, ``high``) or a :class:`Strength`.
-        faces: indices (left to right, as :func:`facecloak.faces.detect` orders them) of the faces
+        faces: indices (left to right, as :func:`facecloak.models.detect` orders them) of the faces
             to protect; default all.
         largest: protect only the largest face.
         target: ``(K, 128)`` embeddings of a target identity to look like (targeted cloak);

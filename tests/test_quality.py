@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from facecloak.evaluate.quality import image_change
+from facecloak.quality import image_change
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,9 @@ import pytest
 
 from facecloak.errors import ModelNotFoundError
 from facecloak.evaluate.detection import detection_metrics, read_box_labels
-from facecloak.faces import detectors
-from facecloak.faces.detectors import (
+from facecloak.images import load_image
+from facecloak.models import detectors
+from facecloak.models.detectors import (
     DETECTORS,
     HaarDetector,
     RetinaFaceDetector,
@@ -24,7 +25,6 @@ from facecloak.faces.detectors import (
     box_iou,
     get_detector,
 )
-from facecloak.images import load_image
 from facecloak.paths import shared_model_path
 
 logger = logging.getLogger(__name__)

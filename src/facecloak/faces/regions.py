@@ -90,14 +90,14 @@ def face_region(
 
     Example:
         >>> from facecloak.data import astronaut
-        >>> from facecloak.faces import detect
+        >>> from facecloak.models import detect
         >>> photo = astronaut()
         >>> region = face_region(detect(photo)[0], *photo.shape[:2])
         >>> region.mask.shape[:2], float(region.mask.max())
         (torch.Size([1, 1]), 1.0)
     """
     if face.landmarks is None:
-        raise ValueError("face has no landmarks; detect it with facecloak.faces.detect")
+        raise ValueError("face has no landmarks; detect it with facecloak.models.detect")
     chip_to_photo = chip_transform(face.landmarks, size, padding)
     crop = _chip_footprint(chip_to_photo, size, height, width)
     chip_to_crop = chip_to_photo.copy()

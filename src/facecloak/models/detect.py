@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from facecloak.faces.detectors import get_detector
 from facecloak.faces.face import Face
 from facecloak.faces.landmarks import predict_landmarks
 from facecloak.images import PathLike, as_rgb_array
+from facecloak.models.detectors import get_detector
 
 DEFAULT_DETECTOR = "centerface"
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facecloak.faces import detect
-from facecloak.protect.regions import JPEG_BLOCK, face_region
+from facecloak.faces.regions import JPEG_BLOCK, face_region
+from facecloak.models import detect
 
 
 @pytest.fixture(scope="module")
