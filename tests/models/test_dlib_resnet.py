@@ -219,5 +219,5 @@ def test_load_recognizer_gives_the_dlib_resnet() -> None:
 
 
 def test_load_recognizer_rejects_unknown_names() -> None:
-    with pytest.raises(ValueError, match=r"unknown recognizer 'arcface'.*\['dlib'\]"):
+    with pytest.raises(ValueError, match=r"unknown recognizer 'arcface'.*'dlib', 'mobilefacenet'"):
         load_recognizer("arcface")

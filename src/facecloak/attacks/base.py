@@ -139,16 +139,20 @@ class Attack(ABC):
     start_jitter: ClassVar[float] = 1e-3
     """Half-width of the uniform start noise used when the objective is stationary at the input
     (no gradient there) and there is no random start; below one 8-bit grey level."""
+    hyperparameters: ClassVar[tuple[str, ...]] = ()
+    """Names of an attack's own knobs (class attributes a keyword may override, e.g. ``lam``)."""
+
+    # Defaults every attack may override as class attributes (no per-attack ``__init__``).
+    eps: float | None = None
+    steps: int = 10
+    step_size: float = 1 / 255
+    random_start: bool = False
 
     def __init__(
         self,
         model: Model,
         objective: Objective | None = None,
         *,
-        eps: float | None,
-        steps: int,
-        step_size: float,
-        random_start: bool = False,
         early_stop: bool = False,
         momentum: float = 0.0,
         diversity_prob: float = 0.0,
@@ -159,14 +163,12 @@ class Attack(ABC):
         callback: Callable[[StepInfo], None] | None = None,
         generator: torch.Generator | None = None,
         forward_active_only: bool = False,
+        **settings: Any,
     ) -> None:
-        self._check_options(eps, steps, step_size, random_start, momentum, eot_samples)
+        self._apply_settings(settings)
+        self._check_options(momentum, eot_samples)
         self.model = model
         self.objective = objective
-        self.eps = None if eps is None else float(eps)
-        self.steps = int(steps)
-        self.step_size = float(step_size)
-        self.random_start = random_start
         self.early_stop = early_stop
         self.momentum = float(momentum)
         self.diversity = (
@@ -182,24 +184,28 @@ class Attack(ABC):
         self.forward_active_only = forward_active_only
         self.last_result: AttackResult | None = None
 
-    def _check_options(
-        self,
-        eps: float | None,
-        steps: int,
-        step_size: float,
-        random_start: bool,
-        momentum: float,
-        eot_samples: int,
-    ) -> None:
-        if eps is None and (self.needs_eps or random_start):
-            what = "a random start" if random_start else self.name
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        """``eps``, ``steps``, ``step_size``, ``random_start`` and the attack's
+        :attr:`hyperparameters` override the class defaults; anything else is refused."""
+        known = ("eps", "steps", "step_size", "random_start", *self.hyperparameters)
+        unknown = sorted(set(settings) - set(known))
+        if unknown:
+            raise TypeError(f"{self.name} got unknown option(s) {unknown}; it takes {known}")
+        for key, value in settings.items():
+            setattr(self, key, value)
+        self.eps = None if self.eps is None else float(self.eps)
+        self.steps, self.step_size = int(self.steps), float(self.step_size)
+
+    def _check_options(self, momentum: float, eot_samples: int) -> None:
+        if self.eps is None and (self.needs_eps or self.random_start):
+            what = "a random start" if self.random_start else self.name
             raise ValueError(f"{what} needs an eps budget, got eps=None")
-        if eps is not None and eps <= 0:
-            raise ValueError(f"eps must be positive or None, got {eps}")
-        if steps < 0:
-            raise ValueError(f"steps must be >= 0, got {steps}")
-        if step_size <= 0:
-            raise ValueError(f"step_size must be positive, got {step_size}")
+        if self.eps is not None and not self.eps > 0:
+            raise ValueError(f"eps must be positive or None, got {self.eps}")
+        if self.steps < 0:
+            raise ValueError(f"steps must be >= 0, got {self.steps}")
+        if not self.step_size > 0:
+            raise ValueError(f"step_size must be positive, got {self.step_size}")
         if momentum < 0:
             raise ValueError(f"momentum must be >= 0, got {momentum}")
         if eot_samples < 1:

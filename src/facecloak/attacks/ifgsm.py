@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from torch import Tensor
 
-from facecloak.attacks.base import Attack, AttackOptions, Model
-from facecloak.attacks.objectives import Objective
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
+from facecloak.attacks.base import Attack
 
 
 class IFGSM(Attack):
@@ -28,26 +22,9 @@ class IFGSM(Attack):
     name = "ifgsm"
     needs_eps = True
 
-    def __init__(
-        self,
-        model: Model,
-        objective: Objective | None = None,
-        *,
-        eps: float = 8 / 255,
-        steps: int = 10,
-        step_size: float = 1 / 255,
-        random_start: bool = False,
-        **options: Unpack[AttackOptions],
-    ) -> None:
-        super().__init__(
-            model,
-            objective,
-            eps=eps,
-            steps=steps,
-            step_size=step_size,
-            random_start=random_start,
-            **options,
-        )
+    eps = 8 / 255
+    steps = 10
+    step_size = 1 / 255
 
     def descent_step(self, grad: Tensor, x_adv: Tensor, x: Tensor) -> Tensor:
         return self.step_size * grad.sign()

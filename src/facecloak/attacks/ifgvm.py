@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from torch import Tensor
 
-from facecloak.attacks.base import Attack, AttackOptions, Model, rms_normalized
-from facecloak.attacks.objectives import Objective
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
+from facecloak.attacks.base import Attack, rms_normalized
 
 
 class IFGVM(Attack):
@@ -33,28 +27,8 @@ class IFGVM(Attack):
 
     name = "ifgvm"
 
-    def __init__(
-        self,
-        model: Model,
-        objective: Objective | None = None,
-        *,
-        eps: float | None = None,
-        steps: int = 10,
-        step_size: float = 1 / 255,
-        random_start: bool = False,
-        normalize: bool = True,
-        **options: Unpack[AttackOptions],
-    ) -> None:
-        super().__init__(
-            model,
-            objective,
-            eps=eps,
-            steps=steps,
-            step_size=step_size,
-            random_start=random_start,
-            **options,
-        )
-        self.normalize = normalize
+    hyperparameters = ("normalize",)
+    normalize: bool = True
 
     def descent_step(self, grad: Tensor, x_adv: Tensor, x: Tensor) -> Tensor:
         return self.step_size * (rms_normalized(grad) if self.normalize else grad)

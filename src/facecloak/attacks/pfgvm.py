@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from torch import Tensor
 
-from facecloak.attacks.base import Attack, AttackOptions, Model, rms_normalized
-from facecloak.attacks.objectives import Objective
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
+from facecloak.attacks.base import Attack, rms_normalized
 
 
 class PFGVM(Attack):
@@ -32,32 +26,14 @@ class PFGVM(Attack):
 
     name = "pfgvm"
 
-    def __init__(
-        self,
-        model: Model,
-        objective: Objective | None = None,
-        *,
-        lam: float = 30.0,
-        eps: float | None = None,
-        steps: int = 10,
-        step_size: float = 1 / 255,
-        random_start: bool = False,
-        normalize: bool = True,
-        **options: Unpack[AttackOptions],
-    ) -> None:
-        if lam < 0:
-            raise ValueError(f"lam must be >= 0, got {lam}")
-        super().__init__(
-            model,
-            objective,
-            eps=eps,
-            steps=steps,
-            step_size=step_size,
-            random_start=random_start,
-            **options,
-        )
-        self.lam = float(lam)
-        self.normalize = normalize
+    hyperparameters = ("lam", "normalize")
+    lam: float = 30.0
+    normalize: bool = True
+
+    def _check_options(self, momentum: float, eot_samples: int) -> None:
+        super()._check_options(momentum, eot_samples)
+        if self.lam < 0:
+            raise ValueError(f"lam must be >= 0, got {self.lam}")
 
     def descent_step(self, grad: Tensor, x_adv: Tensor, x: Tensor) -> Tensor:
         direction = rms_normalized(grad) if self.normalize else grad

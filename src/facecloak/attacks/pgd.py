@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from facecloak.attacks.base import AttackOptions, Model
 from facecloak.attacks.ifgsm import IFGSM
-from facecloak.attacks.objectives import Objective
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
 
 
 class PGD(IFGSM):
@@ -30,23 +23,7 @@ class PGD(IFGSM):
     name = "pgd"
     needs_eps = True
 
-    def __init__(
-        self,
-        model: Model,
-        objective: Objective | None = None,
-        *,
-        eps: float = 8 / 255,
-        steps: int = 10,
-        step_size: float = 2 / 255,
-        random_start: bool = True,
-        **options: Unpack[AttackOptions],
-    ) -> None:
-        super().__init__(
-            model,
-            objective,
-            eps=eps,
-            steps=steps,
-            step_size=step_size,
-            random_start=random_start,
-            **options,
-        )
+    eps = 8 / 255
+    steps = 10
+    step_size = 2 / 255
+    random_start = True
