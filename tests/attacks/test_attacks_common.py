@@ -17,7 +17,7 @@ from facecloak.attacks import (
     make_attack,
 )
 
-ALL = sorted(ATTACKS)
+ALL = sorted(name for name, attack in ATTACKS.items() if attack.batched)
 EPS = 8 / 255
 
 

@@ -17,16 +17,18 @@ from __future__ import annotations
 from typing import Any
 
 from facecloak.attacks.base import Attack, AttackOptions, AttackResult, Model, StepInfo
+from facecloak.attacks.classifier_objectives import ClassifierTargeted, ClassifierUntargeted
+from facecloak.attacks.ensemble import EnsembleMember, EnsembleUntargeted
+from facecloak.attacks.evasion import DetectorEvasion, NearbyScores
 from facecloak.attacks.ifgsm import IFGSM
 from facecloak.attacks.ifgvm import IFGVM
 from facecloak.attacks.objectives import (
-    ClassifierTargeted,
-    ClassifierUntargeted,
     EmbeddingTargeted,
     EmbeddingUntargeted,
     Objective,
     ObjectiveResult,
 )
+from facecloak.attacks.perceptual import Perceptual, PerceptualResult
 from facecloak.attacks.pfgvm import PFGVM
 from facecloak.attacks.pgd import PGD
 from facecloak.attacks.transforms import (
@@ -39,12 +41,14 @@ from facecloak.attacks.transforms import (
     eot_transform,
 )
 
-ATTACKS: dict[str, type[Attack]] = {"pgd": PGD, "ifgsm": IFGSM, "ifgvm": IFGVM, "pfgvm": PFGVM}
+ATTACKS: dict[str, type[Attack]] = {
+    attack.name: attack for attack in (PGD, IFGSM, IFGVM, PFGVM, Perceptual)
+}
 """Attack classes by the name :func:`make_attack` takes."""
 
 
 def make_attack(name: str, model: Model, objective: Objective | None = None, **kw: Any) -> Attack:
-    """Build an attack by name: ``pgd``, ``ifgsm``, ``ifgvm`` or ``pfgvm``.
+    """Build an attack by name: ``pgd``, ``ifgsm``, ``ifgvm``, ``pfgvm`` or ``perceptual``.
 
     Case, ``-`` and ``_`` are ignored (``"I-FGSM"`` works). ``kw`` goes to the attack's
     constructor.
@@ -70,12 +74,18 @@ __all__ = [
     "AttackResult",
     "ClassifierTargeted",
     "ClassifierUntargeted",
+    "DetectorEvasion",
     "EmbeddingTargeted",
     "EmbeddingUntargeted",
+    "EnsembleMember",
+    "EnsembleUntargeted",
     "InputDiversity",
     "Model",
+    "NearbyScores",
     "Objective",
     "ObjectiveResult",
+    "Perceptual",
+    "PerceptualResult",
     "RandomCompose",
     "RandomGaussianBlur",
     "RandomJPEG",

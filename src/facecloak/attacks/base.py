@@ -139,6 +139,9 @@ class Attack(ABC):
     start_jitter: ClassVar[float] = 1e-3
     """Half-width of the uniform start noise used when the objective is stationary at the input
     (no gradient there) and there is no random start; below one 8-bit grey level."""
+    batched: ClassVar[bool] = True
+    """Whether the attack treats the rows of a batch independently (the perceptual attack
+    takes one photo crop at a time)."""
     hyperparameters: ClassVar[tuple[str, ...]] = ()
     """Names of an attack's own knobs (class attributes a keyword may override, e.g. ``lam``)."""
 

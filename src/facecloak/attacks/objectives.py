@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 OutputKey = int | str
@@ -71,6 +70,12 @@ class Objective(ABC):
 
     uses_clean_output: ClassVar[bool] = False
     stationary_at_clean: ClassVar[bool] = False
+
+    @property
+    def goal(self) -> float | None:
+        """The loss at or below which a sample succeeds, where one such value exists (``None``:
+        success is not a loss level). Attacks that cap the loss at the goal read it."""
+        return None
 
     @abstractmethod
     def __call__(
@@ -263,6 +268,10 @@ class EmbeddingUntargeted(_EmbeddingObjective):
         self.anchor = None if anchor is None else anchor.detach()
         self.uses_clean_output = anchor is None
 
+    @property
+    def goal(self) -> float | None:
+        return None if self.feature_weights else -(self.threshold + self.margin)
+
     def _clean_embedding(
         self, embedding: Tensor, clean_output: Any, index: Tensor | None
     ) -> Tensor:
@@ -336,6 +345,10 @@ class EmbeddingTargeted(_EmbeddingObjective):
         self.target = detach_output(target)
         self.target_embeddings = _as_reference_set(select_output(self.target, embedding_key))
 
+    @property
+    def goal(self) -> float | None:
+        return None if self.feature_weights or self.mode == "all" else self.threshold - self.margin
+
     def distances(self, output: Any, index: Tensor | None = None) -> Tensor:
         """``(n, ..., K)`` distances to each target embedding (``K = 1`` for the centroid)."""
         embedding = select_output(output, self.embedding_key)
@@ -363,84 +376,3 @@ class EmbeddingTargeted(_EmbeddingObjective):
         feature = select_output(output, key)
         target = select_output(self.target, key).to(feature.device, feature.dtype)
         return feature, target.mean(0, keepdim=True)
-
-
-# --------------------------------------------------------------------------- classifier objectives
-
-
-def _as_label_tensor(labels: Tensor | Sequence[int] | int) -> Tensor:
-    return torch.as_tensor(labels, dtype=torch.long).detach()
-
-
-def _label_rows(labels: Tensor, logits: Tensor, index: Tensor | None) -> Tensor:
-    labels = labels.to(logits.device)
-    if labels.ndim == 0:
-        return labels.expand(logits.shape[0])
-    return labels if index is None else labels[index]
-
-
-class _ClassifierObjective(Objective):
-    def __init__(self, labels: Tensor | Sequence[int] | int, logits_key: OutputKey | None) -> None:
-        self.labels = _as_label_tensor(labels)
-        if self.labels.ndim > 1:
-            shape = tuple(self.labels.shape)
-            raise ValueError(f"labels must be a scalar or (N,), got shape {shape}")
-        self.logits_key = logits_key
-
-    def _logits_and_labels(self, output: Any, index: Tensor | None) -> tuple[Tensor, Tensor]:
-        logits = select_output(output, self.logits_key)
-        return logits, _label_rows(self.labels, logits, index)
-
-
-class ClassifierUntargeted(_ClassifierObjective):
-    """Make a classifier miss the true class: maximise its cross-entropy.
-
-    Loss: minus the cross-entropy on ``labels``. Success: the arg-max is not the true class.
-
-    Args:
-        labels: the true class, one for the batch or ``(N,)`` per sample.
-        logits_key: where the logits are in a list/tuple/dict output.
-
-    Example::
-
-        x_adv = PGD(classifier, ClassifierUntargeted(true_ids), eps=8 / 255)(images)
-    """
-
-    def __init__(
-        self, labels: Tensor | Sequence[int] | int, logits_key: OutputKey | None = None
-    ) -> None:
-        super().__init__(labels, logits_key)
-
-    def __call__(
-        self, output: Any, clean_output: Any = None, index: Tensor | None = None
-    ) -> ObjectiveResult:
-        logits, labels = self._logits_and_labels(output, index)
-        loss = -F.cross_entropy(logits, labels, reduction="none")
-        return ObjectiveResult(loss=loss, success=logits.argmax(-1) != labels)
-
-
-class ClassifierTargeted(_ClassifierObjective):
-    """Make a classifier predict a chosen class: minimise its cross-entropy on it.
-
-    Loss: the cross-entropy on ``targets``. Success: the arg-max is the target class.
-
-    Args:
-        targets: the class to reach, one for the batch or ``(N,)`` per sample.
-        logits_key: where the logits are in a list/tuple/dict output.
-
-    Example::
-
-        x_adv = IFGSM(classifier, ClassifierTargeted(3), early_stop=True)(images)
-    """
-
-    def __init__(
-        self, targets: Tensor | Sequence[int] | int, logits_key: OutputKey | None = None
-    ) -> None:
-        super().__init__(targets, logits_key)
-
-    def __call__(
-        self, output: Any, clean_output: Any = None, index: Tensor | None = None
-    ) -> ObjectiveResult:
-        logits, targets = self._logits_and_labels(output, index)
-        loss = F.cross_entropy(logits, targets, reduction="none")
-        return ObjectiveResult(loss=loss, success=logits.argmax(-1) == targets)

@@ -1,0 +1,94 @@
+"""Untargeted objective over several recognizers at once, each in units of its own threshold.
+
+Recognizers disagree on scale (dlib: Euclidean, threshold 0.6; cosine models: ``1 - cos``), so
+each counts by its distance over its threshold. Each term is capped at the goal ratio, so one
+recognizer far past its goal cannot hide another still short of it; a sample succeeds when every
+recognizer is at its goal.
+
+Example:
+    >>> import torch
+    >>> members = [EnsembleMember(0.6), EnsembleMember(0.72, "cosine")]
+    >>> anchors = (torch.zeros(1, 4), torch.tensor([[1.0, 0, 0, 0]]))
+    >>> objective = EnsembleUntargeted(members, anchors, goal_ratio=1.5)
+    >>> far = (torch.ones(1, 4), torch.tensor([[-1.0, 0, 0, 0]]))
+    >>> bool(objective(far).success[0]), round(objective.goal, 6)
+    (True, -2.999999)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from facecloak.attacks.objectives import Objective, ObjectiveResult
+
+GOAL_SLACK = 1e-6
+"""The goal sits this far below the sum of capped ratios so rounding cannot keep it out of
+reach."""
+
+
+@dataclass(frozen=True)
+class EnsembleMember:
+    """One recognizer's scale: its threshold and how it measures distance (``euclidean`` or
+    ``cosine``: ``1 - cos``)."""
+
+    threshold: float
+    metric: str = "euclidean"
+
+    def distance(self, a: Tensor, b: Tensor) -> Tensor:
+        if self.metric == "cosine":
+            return 1.0 - F.cosine_similarity(a, b, dim=-1)
+        return torch.linalg.vector_norm(a - b, dim=-1)
+
+
+class EnsembleUntargeted(Objective):
+    """Away from each recognizer's clean embedding, in threshold units, every one capped.
+
+    The model returns one embedding tensor per member (a tuple, in ``members``' order).
+    Loss: minus the sum over members of ``min(distance / threshold, goal_ratio)`` (mean over
+    faces); success: every ratio at least ``goal_ratio``.
+
+    Args:
+        members: each recognizer's :class:`EnsembleMember` (or any object with ``threshold``
+            and ``distance(a, b)``, such as a recognizer).
+        anchors: each member's clean embedding, ``(1, D_m)``.
+        goal_ratio: ``1 + margin / threshold``: how far past its threshold each must go.
+    """
+
+    def __init__(
+        self, members: Sequence[Any], anchors: Sequence[Tensor], goal_ratio: float
+    ) -> None:
+        if len(members) != len(anchors) or not members:
+            raise ValueError("give one anchor per ensemble member, and at least one member")
+        if goal_ratio <= 0:
+            raise ValueError(f"goal_ratio must be positive, got {goal_ratio}")
+        self.members = list(members)
+        self.anchors = [anchor.detach() for anchor in anchors]
+        self.goal_ratio = float(goal_ratio)
+
+    @property
+    def goal(self) -> float:
+        return -(self.goal_ratio * len(self.members) - GOAL_SLACK)
+
+    def ratios(self, output: Sequence[Tensor]) -> list[Tensor]:
+        """Per member, ``(n,)`` distance over threshold."""
+        return [
+            member.distance(embedding, anchor.to(embedding.dtype))
+            .reshape(embedding.shape[0], -1)
+            .mean(1)
+            / float(member.threshold)
+            for member, embedding, anchor in zip(self.members, output, self.anchors, strict=True)
+        ]
+
+    def __call__(
+        self, output: Any, clean_output: Any = None, index: Tensor | None = None
+    ) -> ObjectiveResult:
+        ratios = self.ratios(output)
+        capped = torch.stack([ratio.clamp(max=self.goal_ratio) for ratio in ratios]).sum(0)
+        reached = torch.stack([ratio >= self.goal_ratio for ratio in ratios]).all(0)
+        return ObjectiveResult(loss=-capped, success=reached)

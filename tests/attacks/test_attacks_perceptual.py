@@ -1,0 +1,78 @@
+import pytest
+import torch
+
+from facecloak.attacks import (
+    ClassifierUntargeted,
+    EmbeddingTargeted,
+    EmbeddingUntargeted,
+    Perceptual,
+    make_attack,
+)
+from facecloak.attacks.perceptual import coarse_shape, scale_to_ssim_floor
+from facecloak.quality import differentiable_ssim
+
+
+def _embedder() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 24 * 24, 16))
+
+
+def test_untargeted_reaches_its_goal_within_the_ssim_target() -> None:
+    model, crop = _embedder(), torch.rand(1, 3, 24, 24)
+    anchor = model(crop).detach()
+    attack = Perceptual(model, EmbeddingUntargeted(0.05, anchor=anchor), steps=40)
+    result = attack.run(crop, boxes=[(0, 0, 24, 24)])
+    assert bool(result.success[0])
+    assert result.ssim >= attack.ssim_target
+    assert float((result.adversarial - crop).abs().max()) <= attack.eps + 1e-6
+    distance = torch.linalg.vector_norm(model(result.adversarial) - anchor)
+    assert float(distance) >= 0.05
+
+
+def test_targeted_pulls_toward_the_target() -> None:
+    model, crop = _embedder(), torch.rand(1, 3, 24, 24)
+    target = model(torch.rand(1, 3, 24, 24)).detach()
+    before = torch.linalg.vector_norm(model(crop) - target)
+    objective = EmbeddingTargeted(target, threshold=float(before) * 0.9)
+    result = Perceptual(model, objective, steps=40, eps=0.2, ssim_target=0.5).run(crop)
+    after = torch.linalg.vector_norm(model(result.adversarial) - target)
+    assert float(after) < float(before)
+
+
+def test_mask_zero_keeps_pixels_unchanged() -> None:
+    model, crop = _embedder(), torch.rand(1, 3, 24, 24)
+    mask = torch.zeros(1, 1, 24, 24)
+    mask[..., 8:16, 8:16] = 1
+    anchor = model(crop).detach()
+    result = Perceptual(model, EmbeddingUntargeted(10.0, anchor=anchor), steps=5).run(
+        crop, mask=mask
+    )
+    outside = (result.adversarial - crop)[..., :8, :]
+    assert float(outside.abs().max()) == 0.0
+
+
+def test_classifier_margin_objective_caps_at_its_goal() -> None:
+    objective = ClassifierUntargeted(0, margin=2.0)
+    logits = torch.tensor([[5.0, 1.0, 0.0], [0.0, 3.0, 0.5]])
+    result = objective(logits)
+    assert result.loss.tolist() == [4.0, -3.0]
+    assert result.success.tolist() == [False, True]
+    assert objective.goal == -2.0
+
+
+def test_refuses_batches_and_is_registered() -> None:
+    model = _embedder()
+    attack = make_attack("perceptual", model, EmbeddingUntargeted(anchor=torch.zeros(1, 16)))
+    assert isinstance(attack, Perceptual)
+    with pytest.raises(ValueError, match="one input at a time"):
+        attack.run(torch.rand(2, 3, 24, 24))
+
+
+def test_scale_to_ssim_floor_and_coarse_grid() -> None:
+    crop = torch.rand(1, 3, 32, 32)
+    noisy = (crop + 0.3 * torch.randn_like(crop)).clamp(0, 1)
+    scale = scale_to_ssim_floor(crop, noisy, [(0, 0, 32, 32)], floor=0.9)
+    assert 0.0 < scale < 1.0
+    scaled = crop + scale * (noisy - crop)
+    assert float(differentiable_ssim(crop, scaled)) >= 0.88
+    assert coarse_shape(crop, [[2.0, 0, 0], [0, 2.0, 0]]) == (16, 16)
