@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from skimage.metrics import structural_similarity
 
-from facecloak.quality import image_change
+from facecloak.quality import differentiable_ssim, image_change, ssim
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +57,26 @@ def test_box_restricts_the_comparison(noisy_pair) -> None:
     changed[300:, 300:] = noisy[300:, 300:]
     assert image_change(original, changed, box=(0, 0, 200, 200)).l2 == 0
     assert image_change(original, changed, box=(300, 300, 512, 512)).l2 > 0
+
+
+@pytest.fixture
+def pair() -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    a = torch.rand(1, 3, 40, 52, generator=generator, dtype=torch.float64)
+    b = (a + 0.05 * torch.randn(a.shape, generator=generator, dtype=torch.float64)).clamp(0, 1)
+    return a, b
+
+
+def test_differentiable_ssim_equals_the_quality_metric(pair):
+    a, b = pair
+    assert float(differentiable_ssim(a, b)) == pytest.approx(ssim(a, b), abs=1e-9)
+    assert float(differentiable_ssim(a, a)) == pytest.approx(1.0)
+
+
+def test_strided_ssim_is_a_close_estimate_with_gradients_everywhere(pair):
+    a, b = pair
+    b = b.clone().requires_grad_(True)
+    estimate = differentiable_ssim(a, b, stride=4, offset=(1, 2))
+    estimate.backward()
+    assert float(estimate.detach()) == pytest.approx(ssim(a, b.detach()), abs=0.02)
+    assert bool((b.grad[..., 12:-12, 12:-12] != 0).all())

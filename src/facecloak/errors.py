@@ -17,3 +17,7 @@ class NoFaceError(FacecloakError):
 
 class ModelNotFoundError(FacecloakError):
     """A model's weights are not installed or not where they were looked for."""
+
+
+class InvalidOptionError(FacecloakError, ValueError):
+    """An option or setting has a value outside its choices or range (the CLI exits with 2)."""

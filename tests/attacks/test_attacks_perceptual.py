@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -8,7 +9,7 @@ from facecloak.attacks import (
     Perceptual,
     make_attack,
 )
-from facecloak.attacks.perceptual import coarse_shape, scale_to_ssim_floor
+from facecloak.attacks.perceptual import coarse_shape, scale_to_ssim_floor, texture_budget
 from facecloak.quality import differentiable_ssim
 
 
@@ -76,3 +77,41 @@ def test_scale_to_ssim_floor_and_coarse_grid() -> None:
     scaled = crop + scale * (noisy - crop)
     assert float(differentiable_ssim(crop, scaled)) >= 0.88
     assert coarse_shape(crop, [[2.0, 0, 0], [0, 2.0, 0]]) == (16, 16)
+
+
+def test_texture_budget_stays_inside_the_mask_and_prefers_texture() -> None:
+    crop = torch.full((1, 3, 32, 32), 0.5)
+    crop[..., :, 16:] += 0.2 * torch.rand(1, 3, 32, 16, generator=torch.Generator().manual_seed(1))
+    mask = torch.ones(1, 1, 32, 32)
+    mask[..., :2, :] = 0
+    budget = texture_budget(crop, mask, floor=0.2)
+    assert float(budget.max()) <= 1.0 and float(budget[..., :2, :].abs().max()) == 0.0
+    assert float(budget[..., 8:24, 2:8].mean()) == pytest.approx(0.2)
+    assert float(budget[..., 8:24, 24:30].mean()) > 0.5
+
+
+def test_coarse_shape_follows_the_chip_scale() -> None:
+    crop = torch.zeros(1, 3, 400, 300)
+    assert coarse_shape(crop, np.array([[4.0, 0, 0], [0, 4.0, 0]])) == (100, 75)
+    assert coarse_shape(crop, np.array([[0.5, 0, 0], [0, 0.5, 0]])) == (400, 300)
+
+
+def test_stops_at_the_goal_before_the_last_step() -> None:
+    crop = torch.full((1, 3, 24, 24), 0.5)
+
+    def embed(x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3)) * 100.0
+
+    objective = EmbeddingUntargeted(0.5, anchor=embed(crop))
+    attack = Perceptual(embed, objective, steps=30, step_size=2 / 255, eps=8 / 255, ssim_target=0.5)
+    result = attack.run(crop)
+    assert int(result.steps[0]) < 30 and bool(result.success[0])
+
+
+def test_reports_every_step_to_the_callback() -> None:
+    crop = torch.rand(1, 3, 24, 24)
+    model = _embedder()
+    seen = []
+    objective = EmbeddingUntargeted(100.0, anchor=model(crop).detach())
+    Perceptual(model, objective, steps=5, callback=seen.append).run(crop)
+    assert [info.step for info in seen] == [1, 2, 3, 4, 5] and seen[-1].total == 5

@@ -3,38 +3,41 @@
 import pytest
 import torch
 
-from facecloak.errors import ModelNotFoundError
-from facecloak.evaluate.protection import Judge
-from facecloak.models import detect
-from facecloak.protect import protect
+from facecloak.errors import InvalidOptionError, ModelNotFoundError
+from facecloak.models import detect, load_recognizer
+from facecloak.protect import ProtectConfig, protect
 
 
 @pytest.fixture(scope="module")
 def mobilefacenet():
-    from facecloak.models.mobilefacenet import load_mobilefacenet
-
     try:
-        return load_mobilefacenet()
+        return load_recognizer("mobilefacenet")
     except ModelNotFoundError as exc:
         pytest.skip(f"MobileFaceNet weights absent: {exc}")
 
 
 def test_ensemble_moves_mobilefacenet_further_than_dlib_alone(grace_hopper, mobilefacenet):
-    judge = Judge("mobilefacenet", mobilefacenet, attacked=True)
     face = detect(grace_hopper)[0]
-    clean = judge.embed(grace_hopper, face)
+    clean = mobilefacenet.embed(grace_hopper, [face])
 
     def moved(image) -> float:
-        return judge.distance(judge.embed(image, detect(image)[0]), clean)
+        return float(
+            mobilefacenet.distance(mobilefacenet.embed(image, detect(image)[:1]), clean)[0]
+        )
 
-    torch.manual_seed(0)
-    alone = protect(grace_hopper, strength="mid", detected=[face]).image
-    both = protect(grace_hopper, strength="mid", detected=[face], ensemble=[mobilefacenet])
+    alone = protect(grace_hopper, ProtectConfig(strength="mid"), detected=[face]).image
+    config = ProtectConfig(strength="mid", recognizers=("dlib", mobilefacenet))
+    both = protect(grace_hopper, config, detected=[face])
     assert moved(both.image) > 2 * moved(alone)
     assert both.outcomes[0].protected  # dlib is still beaten
     assert both.outcomes[0].ssim >= 0.98 - 1e-3  # mid preset's floor, over the face box
 
 
 def test_ensemble_refuses_a_target(grace_hopper, mobilefacenet):
-    with pytest.raises(ValueError, match="untargeted"):
-        protect(grace_hopper, target=torch.zeros(1, 128), ensemble=[mobilefacenet])
+    with pytest.raises(InvalidOptionError, match="untargeted"):
+        ProtectConfig(target=torch.zeros(1, 128), recognizers=("dlib", mobilefacenet))
+
+
+def test_ensemble_needs_the_perceptual_attack(mobilefacenet):
+    with pytest.raises(InvalidOptionError, match="method=ifgsm"):
+        ProtectConfig(method="ifgsm", recognizers=("dlib", "mobilefacenet"))

@@ -4,10 +4,19 @@ import numpy as np
 import pytest
 import torch
 
+from facecloak.errors import InvalidOptionError
+from facecloak.geometry import box_iou
 from facecloak.models import detect
-from facecloak.models.detectors import box_iou, get_detector
-from facecloak.protect import DEFAULT_EVASION, EvasionSettings, hide_faces, protect
-from facecloak.protect.evasion import _face_mask, differentiable_detector
+from facecloak.models.detectors import get_detector
+from facecloak.protect import (
+    DEFAULT_EVASION,
+    EVASION_DETECTORS,
+    EvasionSettings,
+    ProtectConfig,
+    hide_faces,
+    protect,
+)
+from facecloak.protect.evasion import _face_mask
 
 
 def _found(rgb, face) -> bool:
@@ -52,23 +61,25 @@ def test_soft_mask_is_one_on_the_face_and_zero_far_away(astronaut):
 
 
 def test_protect_against_detection_reports_hidden_faces(grace_hopper):
-    result = protect(grace_hopper, against="detection", eps=0.03, steps=40, robust=False)
+    config = ProtectConfig(against="detection", eps=0.03, steps=40, robust=False)
+    result = protect(grace_hopper, config)
     assert result.outcomes == []
     assert [h.protected for h in result.hidden] == [True]
     assert "faces_hidden" in result.to_dict()
 
 
 def test_protect_against_both_cloaks_identity_and_hides(grace_hopper):
-    result = protect(grace_hopper, against="both", strength="low")
+    result = protect(grace_hopper, ProtectConfig(against="both", strength="low"))
     assert result.outcomes and result.hidden
     assert result.settings["evasion"]["eps"] == DEFAULT_EVASION.eps
 
 
 def test_unknown_against_and_detector_are_refused(grace_hopper):
-    with pytest.raises(ValueError, match="against"):
-        protect(grace_hopper, against="everything")
-    with pytest.raises(ValueError, match="cannot attack"):
-        differentiable_detector("hog")
+    with pytest.raises(InvalidOptionError, match="against"):
+        ProtectConfig(against="everything")
+    with pytest.raises(InvalidOptionError, match="evade='hog'"):
+        ProtectConfig(against="detection", evade=("hog",))
+    assert "hog" not in EVASION_DETECTORS and "centerface" in EVASION_DETECTORS
 
 
 def test_resize_eot_keeps_the_face_hidden_at_three_quarter_size(astronaut):

@@ -6,9 +6,10 @@ import pytest
 from facecloak.errors import NoFaceError
 from facecloak.faces.regions import face_region
 from facecloak.models import detect
-from facecloak.protect import Strength, protect
+from facecloak.protect import ProtectConfig, Strength, protect
 
 QUICK = Strength("quick", eps=4 / 255, steps=4, step_size=1 / 255, ssim_floor=0.9, margin=0.3)
+QUICK_CONFIG = ProtectConfig(strength=QUICK, robust=False)
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +19,7 @@ def hopper_faces(grace_hopper):
 
 @pytest.fixture(scope="module")
 def quick_result(grace_hopper, hopper_faces):
-    return protect(grace_hopper, strength=QUICK, robust=False, detected=hopper_faces)
+    return protect(grace_hopper, QUICK_CONFIG, detected=hopper_faces)
 
 
 def test_pixels_outside_the_face_stay_byte_identical(grace_hopper, hopper_faces, quick_result):
@@ -52,19 +53,64 @@ def test_budget_and_report(grace_hopper, quick_result):
 
 def test_ssim_floor_scales_the_cloak_down(grace_hopper, hopper_faces):
     strict = QUICK.with_overrides(ssim_floor=0.999)
-    result = protect(grace_hopper, strength=strict, robust=False, detected=hopper_faces)
+    config = ProtectConfig(strength=strict, robust=False)
+    result = protect(grace_hopper, config, detected=hopper_faces)
     assert result.outcomes[0].cloak_scale < 1.0
     assert result.outcomes[0].ssim >= 0.998
 
 
 def test_missing_faces_are_reported(grace_hopper, hopper_faces):
     with pytest.raises(NoFaceError, match="no face number"):
-        protect(grace_hopper, faces=[3], detected=hopper_faces)
+        protect(grace_hopper, ProtectConfig(faces=(3,)), detected=hopper_faces)
     blank = np.full((120, 160, 3), 128, dtype=np.uint8)
     with pytest.raises(NoFaceError):
         protect(blank)
 
 
 def test_classical_method_runs_through_the_same_command(grace_hopper, hopper_faces):
-    result = protect(grace_hopper, method="blur", detected=hopper_faces)
+    result = protect(grace_hopper, ProtectConfig(method="blur"), detected=hopper_faces)
     assert result.method == "blur" and result.outcomes[0].ssim < 0.9
+
+
+def test_pgd_method_runs_the_sign_attack_from_the_preset(grace_hopper, hopper_faces):
+    config = ProtectConfig(method="pgd", strength=QUICK, robust=False)
+    result = protect(grace_hopper, config, detected=hopper_faces)
+    assert result.method == "pgd" and result.settings["attack"] == "pgd"
+    assert result.outcomes[0].steps <= 4
+
+
+def test_progress_reaches_the_total(grace_hopper, hopper_faces):
+    seen = []
+    protect(grace_hopper, QUICK_CONFIG, detected=hopper_faces, progress=lambda *a: seen.append(a))
+    assert seen and seen[-1][0] == seen[-1][1] == 4
+
+
+def test_protect_accepts_a_path(tmp_path, grace_hopper, hopper_faces):
+    from PIL import Image
+
+    path = tmp_path / "hopper.png"
+    Image.fromarray(grace_hopper).save(path)
+    result = protect(path, QUICK_CONFIG, detected=hopper_faces)
+    assert result.image.shape == grace_hopper.shape
+
+
+def test_perceptual_preset_keeps_the_floor_and_the_rest_of_the_photo(grace_hopper, hopper_faces):
+    quick = Strength(
+        "quick",
+        eps=12 / 255,
+        steps=4,
+        step_size=1.5 / 255,
+        ssim_floor=0.98,
+        margin=0.3,
+        attack="perceptual",
+        coarse=True,
+    )
+    config = ProtectConfig(strength=quick, robust=False)
+    result = protect(grace_hopper, config, detected=hopper_faces)
+    outcome = result.outcomes[0]
+    assert outcome.ssim >= 0.98 and outcome.steps == 4 and outcome.distance > 0.1
+    region = face_region(hopper_faces[0], *grace_hopper.shape[:2])
+    inside = np.zeros(grace_hopper.shape[:2], dtype=bool)
+    x0, y0, x1, y1 = region.crop
+    inside[y0:y1, x0:x1] = region.mask[0, 0].numpy() > 0
+    assert (result.image[~inside] == grace_hopper[~inside]).all()

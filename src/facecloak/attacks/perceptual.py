@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from facecloak.attacks.base import Attack, AttackResult
+from facecloak.attacks.base import Attack, AttackResult, StepInfo
 from facecloak.attacks.objectives import Objective
 from facecloak.quality import differentiable_ssim
 
@@ -207,7 +207,7 @@ class _Loop:
                 latent.clamp_(-attack.eps, attack.eps)
             self.steps_run = step
             if attack.callback is not None:
-                attack.callback(step)  # type: ignore[arg-type]
+                attack.callback(_step_info(step, attack.steps, value, self.goal))
         if best is None:  # never met the SSIM target: the last iterate (the caller scales)
             cloaked = _apply(self.crop, latent, self.budget).detach()
             best = _Iterate(value, cloaked, ssim, latent.detach())
@@ -215,6 +215,12 @@ class _Loop:
             "perceptual: %d steps, score %.3f, SSIM %.4f", self.steps_run, best.score, best.ssim
         )
         return best
+
+
+def _step_info(step: int, total: int, score: float, goal: float) -> StepInfo:
+    loss = torch.tensor([-score])
+    success = torch.tensor([score >= goal])
+    return StepInfo(step, total, loss, success, ~success)
 
 
 def texture_budget(crop: Tensor, mask: Tensor, floor: float = 0.2, window: int = 7) -> Tensor:

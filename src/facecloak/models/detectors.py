@@ -20,7 +20,7 @@ import importlib
 import logging
 from abc import ABC, abstractmethod
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ from facecloak.paths import centerface_onnx_path, dlib_model_path
 if TYPE_CHECKING:
     from torch import nn
 
-    from facecloak.models.centerface import Detections
+    from facecloak.models.centerface import Detections, FaceCandidates
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ class FaceDetector(ABC):
 
     name: str = ""
     max_megapixels: float = 4.0
+    threshold: float = 0.0
+    differentiable: ClassVar[bool] = False
+    """Whether :meth:`face_candidates` gives differentiable dense scores (for evasion)."""
 
     def __call__(self, rgb: np.ndarray) -> list[Face]:
         small, scale = _downscale_to(rgb, self.max_megapixels)
@@ -55,6 +58,11 @@ class FaceDetector(ABC):
 
     @abstractmethod
     def _detect(self, rgb: np.ndarray) -> list[Face]: ...
+
+    def face_candidates(self, photo: torch.Tensor) -> FaceCandidates:
+        """Every candidate's face probability (differentiable in ``photo``, ``(1, 3, H, W)`` RGB
+        in [0, 1]), its centre, and the threshold this detector reports faces at."""
+        raise NotImplementedError(f"the {self.name} detector is not differentiable")
 
 
 class HogDetector(FaceDetector):
@@ -102,10 +110,17 @@ class CnnDetector(FaceDetector):
 
 
 class CenterFaceDetector(FaceDetector):
-    """CenterFace, an anchor-free heat-map detector with 5 keypoints, via onnxruntime."""
+    """CenterFace, an anchor-free heat-map detector with 5 keypoints, via onnxruntime (its
+    torch port, built from the same ONNX file, gives the differentiable scores)."""
 
     name = "centerface"
     max_megapixels = 4.0
+    differentiable = True
+
+    def face_candidates(self, photo: torch.Tensor) -> FaceCandidates:
+        from facecloak.models.centerface import face_candidates
+
+        return face_candidates(_centerface_net(), photo, self.threshold)
 
     def __init__(self, threshold: float = 0.5, nms_iou: float = 0.3) -> None:
         self._session = _centerface_session()
@@ -138,6 +153,7 @@ class _TorchPortDetector(FaceDetector):
 
     default_threshold: float = 0.5
     default_nms_iou: float = 0.3
+    differentiable = True
 
     def __init__(self, threshold: float | None = None, nms_iou: float | None = None) -> None:
         self.threshold = self.default_threshold if threshold is None else threshold
@@ -146,6 +162,13 @@ class _TorchPortDetector(FaceDetector):
     def _find(self, rgb: np.ndarray) -> Detections:
         module = importlib.import_module(f"facecloak.models.{self.name}")
         return module.detect_faces(torch_port_network(self.name), rgb, self.threshold, self.nms_iou)
+
+    def face_candidates(self, photo: torch.Tensor) -> FaceCandidates:
+        from facecloak.models.centerface import FaceCandidates
+
+        module = importlib.import_module(f"facecloak.models.{self.name}")
+        dense = module.face_scores(torch_port_network(self.name), photo)
+        return FaceCandidates(dense.scores, dense.centres[0].detach(), self.threshold)
 
     def _detect(self, rgb: np.ndarray) -> list[Face]:
         with torch.inference_mode():
@@ -187,6 +210,14 @@ class RetinaFaceDetector(_TorchPortDetector):
     max_megapixels = 4.0
     default_threshold = 0.6
     default_nms_iou = 0.4
+
+
+@cache
+def _centerface_net() -> nn.Module:
+    """CenterFace's torch port, loaded once per process."""
+    from facecloak.models.centerface import load_centerface
+
+    return load_centerface()
 
 
 @cache

@@ -1,18 +1,18 @@
 """Protect photos: cloak faces against recognition and hide them from detectors, at full
-resolution."""
+resolution. ``protect(image, ProtectConfig(...))`` is the entry point."""
 
 from __future__ import annotations
 
-from facecloak.protect.evasion import EVASION_DETECTORS, EvasionSettings, HiddenFace, hide_faces
-from facecloak.protect.pipeline import (
+from facecloak.protect.config import (
     AGAINST,
     ATTACK_METHODS,
     CLASSICAL_METHODS,
     DEFAULT_EVASION,
-    FaceOutcome,
-    ProtectResult,
-    protect,
+    ProtectConfig,
 )
+from facecloak.protect.evasion import EVASION_DETECTORS, EvasionSettings, HiddenFace, hide_faces
+from facecloak.protect.outcomes import FaceOutcome
+from facecloak.protect.pipeline import ProtectResult, protect, select_faces
 from facecloak.protect.presets import DEFAULT_STRENGTH, PRESETS, Strength, get_strength
 
 __all__ = [
@@ -26,9 +26,11 @@ __all__ = [
     "EvasionSettings",
     "FaceOutcome",
     "HiddenFace",
+    "ProtectConfig",
     "ProtectResult",
     "Strength",
     "get_strength",
     "hide_faces",
     "protect",
+    "select_faces",
 ]

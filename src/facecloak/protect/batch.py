@@ -14,6 +14,7 @@ from tqdm import tqdm
 from facecloak.errors import FacecloakError, NoFaceError
 from facecloak.images import DEFAULT_MAX_PIXELS, read_image
 from facecloak.models import DEFAULT_DETECTOR, detect
+from facecloak.protect.config import ProtectConfig
 from facecloak.protect.files import discover_inputs, output_path, write_like_input
 from facecloak.protect.pipeline import protect
 
@@ -31,16 +32,30 @@ def protect_files(args: argparse.Namespace) -> dict:
     target = (
         _target_embeddings(args.target, detector) if args.target and classifier is None else None
     )
-    ensemble = _ensemble(getattr(args, "ensemble", None) or [])
-    extra = {"ensemble": ensemble, "classifier": classifier, "target_class": target_class}
+    config = ProtectConfig(
+        against=getattr(args, "against", "recognition"),
+        method=None if args.method in (None, "pgd") else args.method,
+        strength=args.strength,
+        faces=None if args.faces is None else tuple(args.faces),
+        largest=args.largest,
+        recognizers=("dlib", *(getattr(args, "ensemble", None) or [])),
+        target=target,
+        robust=args.robust,
+        eps=None if args.eps is None else args.eps / 255,
+        steps=args.steps,
+        step_size=None if args.step_size is None else args.step_size / 255,
+        lam=args.lam,
+        detector=detector,
+        evade=tuple(getattr(args, "evade", None) or ("centerface",)),
+        classifier=classifier,
+        target_class=target_class,
+    )
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else int(args.max_pixels)
     reports = []
     with tqdm(total=len(photos), unit="photo", disable=args.json, leave=False) as bar:
         for path, relative in photos:
             bar.set_description(path.name)
-            reports.append(
-                _protect_one(path, relative, args, detector, target, max_pixels, bar, extra)
-            )
+            reports.append(_protect_one(path, relative, args, config, max_pixels, bar))
             bar.update(1)
     return {"ok": True, "photos": reports}
 
@@ -49,11 +64,9 @@ def _protect_one(
     path: Path,
     relative: Path,
     args: argparse.Namespace,
-    detector: str,
-    target: torch.Tensor | None,
+    config: ProtectConfig,
     max_pixels: int,
     bar: tqdm,
-    extra: dict,
 ) -> dict:
     started = time.perf_counter()
     item: dict = {"input": str(path)}
@@ -62,21 +75,8 @@ def _protect_one(
         loaded = read_image(path, max_pixels=max_pixels)
         result = protect(
             loaded.rgb,
-            method=args.method,
-            strength=args.strength,
-            faces=args.faces,
-            largest=args.largest,
-            target=target,
-            robust=args.robust,
-            eps=None if args.eps is None else args.eps / 255,
-            steps=args.steps,
-            step_size=None if args.step_size is None else args.step_size / 255,
-            lam=args.lam,
-            detector=detector,
+            config,
             progress=lambda done, total: bar.set_postfix_str(f"step {done}/{total}"),
-            against=getattr(args, "against", "recognition"),
-            **extra,
-            evasion_detectors=tuple(getattr(args, "evade", None) or ("centerface",)),
         )
     except NoFaceError as exc:
         return {**item, **_no_face(path, relative, args, str(exc))}
@@ -117,13 +117,6 @@ def _target_embeddings(target: Path, detector: str) -> torch.Tensor:
     if not embeddings:
         raise NoFaceError(f"{target}: no face found in the target photos; give clear portraits")
     return torch.stack(embeddings)
-
-
-def _ensemble(names: list[str]) -> list[torch.nn.Module]:
-    """Extra recognizers for the cloak (``--ensemble``)."""
-    from facecloak.models import load_recognizer
-
-    return [load_recognizer(name) for name in names]
 
 
 def _classifier(path: Path | None) -> torch.nn.Module | None:

