@@ -30,3 +30,7 @@ def test_compare_names_the_image_without_a_face(photos, cli) -> None:
     assert code == 1
     assert str(photos["blank"]) in err and "no face" in err
     assert str(photos["hopper"]) not in err
+
+
+def test_unknown_detector_is_refused_before_any_work(cli, no_work, photo) -> None:
+    cli("compare", photo, photo, "--detector", "foo").assert_refused("--detector", "'foo'", "hog")

@@ -90,8 +90,9 @@ def names(choices: Iterable[str], what: str) -> Callable[[str], list[str]]:
             raise argparse.ArgumentTypeError(f"{text!r} names no {what}; choose from {listed}")
         unknown = [name for name in chosen if name not in valid]
         if unknown:
+            where = f" in {text!r}" if len(chosen) > 1 else ""
             raise argparse.ArgumentTypeError(
-                f"unknown {what} {unknown[0]!r} in {text!r}; choose from {listed}"
+                f"unknown {what} {unknown[0]!r}{where}; choose from {listed}"
             )
         return list(dict.fromkeys(chosen))
 

@@ -174,7 +174,7 @@ def check(args: argparse.Namespace) -> None:
     if args.lam is not None and args.method != "pfgvm":
         method = args.method or choices.DEFAULT_METHOD
         raise refuse(
-            "--lam", f"is P-FGVM's realism weight; it needs --method pfgvm, not --method {method}"
+            "--lam", f"'{args.lam:g}': P-FGVM's realism weight needs --method pfgvm, not {method}"
         )
     if args.target is not None and args.model is None and not args.target.exists():
         raise refuse(
