@@ -100,3 +100,12 @@ def test_json_summary(cli, calls, tmp_path: Path) -> None:
     outcome = cli("evaluate", tmp_path, "--json")
     assert outcome.code == 0 and calls[0]["limit"] is None
     assert json.loads(outcome.out) == {"ok": True, **SUMMARY, "report": {}}
+
+
+def test_a_recognizer_the_evaluation_cannot_use_is_refused(cli, monkeypatch, tmp_path) -> None:
+    def load_judges(names: list[str], attacked: bool) -> list:
+        raise ValueError(f"unknown recognizer {names[0]!r}; choose mobilefacenet")
+
+    monkeypatch.setattr(facecloak.evaluate.protection, "load_judges", load_judges)
+    outcome = cli("evaluate", tmp_path, "--check-with", "mobilefacenet")
+    outcome.assert_refused("--check-with", "'mobilefacenet'", "unknown recognizer")

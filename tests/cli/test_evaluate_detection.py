@@ -137,7 +137,13 @@ def test_bad_values_are_refused_before_any_work(cli, no_work, tmp_path, option, 
 
 @pytest.mark.parametrize(
     "cloak_option",
-    [["--eps", "0.03"], ["--steps", "5"], ["--against", "both"], ["--attack-detectors", "yunet"]],
+    [
+        ["--eps", "0.03"],
+        ["--steps", "5"],
+        ["--against", "both"],
+        ["--attack-detectors", "yunet"],
+        ["--no-robust"],
+    ],
 )
 def test_cloak_options_with_a_classical_method_are_refused(
     cli, no_work, tmp_path, cloak_option

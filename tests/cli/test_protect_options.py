@@ -64,6 +64,8 @@ COMBINATIONS = [
     (["--method", "blur", "--step-size", "1"], ["--step-size", "blur"]),
     (["--method", "blur", "--strength", "high"], ["--strength", "blur"]),
     (["--method", "blur", "--against", "both", "--eps", "4"], ["--eps", "blur"]),
+    (["--method", "blur", "--no-robust"], ["--no-robust", "blur"]),
+    (["--method", "mask", "--robust"], ["--robust", "mask"]),
     (["--lam", "10"], ["--lam", "10", "pfgvm", "not pgd"]),
     (["--method", "ifgsm", "--lam", "10"], ["--lam", "not ifgsm"]),
     (["--evade", "yunet"], ["--evade", "--against"]),
@@ -130,7 +132,8 @@ def test_defaults_reach_the_batch(cli, captured, photo, tmp_path: Path) -> None:
         (["--method", "pfgvm", "--lam", "0"], {"method": "pfgvm", "lam": 0.0}),
         (["--ensemble", "mobilefacenet", "--strength", "low"], {"ensemble": ["mobilefacenet"]}),
         (["--faces", "0,2", "--max-pixels", "40e6"], {"faces": [0, 2], "max_pixels": 40_000_000}),
-        (["--method", "blur", "--no-robust"], {"method": "blur", "robust": False}),
+        (["--against", "detection", "--no-robust"], {"against": "detection", "robust": False}),
+        (["--method", "blur"], {"method": "blur", "robust": True}),
     ],
 )
 def test_valid_options_reach_the_batch(cli, captured, photo, tmp_path, options, expected) -> None:

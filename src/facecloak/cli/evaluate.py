@@ -73,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
     from facecloak.models import DEFAULT_DETECTOR
 
     check(args)
+    try:
+        judges = load_judges(args.check_with, attacked=args.ensemble)
+    except ValueError as exc:  # a registered recognizer the evaluation cannot use yet
+        raise refuse("--check-with", f"{','.join(args.check_with)!r}: {exc}") from exc
     report = evaluate_protection(
         args.folder,
         method=args.method,
@@ -80,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         robust=args.robust,
         detector=args.detector or DEFAULT_DETECTOR,
         limit=args.limit,
-        judges=load_judges(args.check_with, attacked=args.ensemble),
+        judges=judges,
     )
     summary = report.summary()
     written = write_report(report, args.report) if args.report else {}

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 CLOAK = "cloak"
 """``--method`` of the detector-evasion cloak (the others are classical obfuscations)."""
-CLOAK_ONLY = ("against", "eps", "steps", "attack_detectors")
+CLOAK_ONLY = ("against", "eps", "steps", "robust", "attack_detectors")
 """Options that only the evasion cloak uses."""
 
 
@@ -72,7 +72,7 @@ def add_parser(subcommands: Subcommands) -> None:
     sub.add_argument(
         "--robust",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=None,
         help="survive JPEG re-compression (default: on)",
     )
     _add_detector_options(sub)
@@ -111,6 +111,9 @@ def check(args: argparse.Namespace) -> None:
         return
     for name in CLOAK_ONLY:
         value = getattr(args, name)
+        if isinstance(value, bool):
+            option = "--robust" if value else "--no-robust"
+            raise refuse(option, f"applies to --method {CLOAK} only, not {args.method}")
         if value is not None:
             shown = ",".join(value) if isinstance(value, list) else str(value)
             option = "--" + name.replace("_", "-")
@@ -158,7 +161,7 @@ def _protector(args: argparse.Namespace) -> Protector:
         against=args.against or "detection",
         eps=DEFAULT_EVASION.eps if args.eps is None else args.eps,
         steps=DEFAULT_EVASION.steps if args.steps is None else args.steps,
-        robust=args.robust,
+        robust=args.robust is not False,
         attack_detectors=args.attack_detectors or ["centerface"],
     )
 

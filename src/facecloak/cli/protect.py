@@ -74,7 +74,7 @@ def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--robust",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=None,
         help="survive JPEG re-compression and resizing (default: on)",
     )
 
@@ -146,7 +146,10 @@ def resolved(args: argparse.Namespace) -> argparse.Namespace:
     :func:`facecloak.protect.batch.protect_files` turns into ``protect()`` calls."""
     method = args.method or choices.DEFAULT_METHOD
     strength = args.strength or choices.default_strength()
-    return argparse.Namespace(**{**vars(args), "method": method, "strength": strength})
+    robust = args.robust is not False
+    return argparse.Namespace(
+        **{**vars(args), "method": method, "strength": strength, "robust": robust}
+    )
 
 
 def check(args: argparse.Namespace) -> None:
@@ -164,6 +167,9 @@ def check(args: argparse.Namespace) -> None:
     if args.model is not None:
         _check_classifier(args)
     elif recognition and args.method in choices.obfuscations():
+        if args.robust is not None:
+            flag = "--robust" if args.robust else "--no-robust"
+            raise refuse(flag, f"does not apply to the classical --method {args.method}")
         _refuse_given(
             args,
             ("strength", *OVERRIDES, "target", "ensemble"),
