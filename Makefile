@@ -22,8 +22,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) -m facecloak.data $(DEMO)
-	$(BIN)/facecloak detect $(DEMO)/astronaut.png --draw $(DEMO)/astronaut_faces.png
-	$(BIN)/facecloak detect $(DEMO)/grace_hopper.jpg --draw $(DEMO)/grace_hopper_faces.png
+	$(BIN)/facecloak detect $(DEMO)/astronaut.png --draw $(DEMO)/astronaut_faces.png --overwrite
+	$(BIN)/facecloak detect $(DEMO)/grace_hopper.jpg --draw $(DEMO)/grace_hopper_faces.png --overwrite
 	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/grace_hopper_reshared.jpg
 	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png
 	$(BIN)/facecloak protect $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png -o $(DEMO)/protected --overwrite

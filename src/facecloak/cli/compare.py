@@ -1,0 +1,60 @@
+"""``facecloak compare``: is the largest face of two photos the same person?"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from facecloak.cli import choices
+from facecloak.cli.common import EXIT_OK, Subcommands, add_common, load, print_json
+from facecloak.errors import NoFaceError
+
+
+def add_parser(subcommands: Subcommands) -> None:
+    sub = subcommands.add_parser(
+        "compare", help="is it the same person? (largest face in each photo)"
+    )
+    sub.add_argument("image_a", type=Path)
+    sub.add_argument("image_b", type=Path)
+    sub.add_argument(
+        "--detector",
+        choices=choices.detectors(),
+        default=None,
+        help="face detector (default: centerface)",
+    )
+    add_common(sub)
+    sub.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from facecloak.models import DEFAULT_DETECTOR
+    from facecloak.recognition import compare_embeddings, embed_largest_face
+
+    detector = args.detector or DEFAULT_DETECTOR
+    embedded = []
+    for path in (args.image_a, args.image_b):
+        rgb = load(path, args)
+        try:
+            embedded.append(embed_largest_face(rgb, detector=detector))
+        except NoFaceError as exc:
+            raise NoFaceError(
+                f"{path}: no face found ({detector} detector); use a photo where a face is "
+                "clearly visible or try --detector cnn"
+            ) from exc
+    (embedding_a, face_a), (embedding_b, face_b) = embedded
+    result = compare_embeddings(embedding_a, embedding_b)
+    if args.json:
+        print_json(
+            {
+                "ok": True,
+                "image_a": str(args.image_a),
+                "image_b": str(args.image_b),
+                **result.to_dict(),
+                "face_a": face_a.to_dict(),
+                "face_b": face_b.to_dict(),
+            }
+        )
+    else:
+        verdict = "SAME person" if result.same else "DIFFERENT people (no match)"
+        print(f"distance {result.distance:.4f} (threshold {result.threshold}): {verdict}")
+    return EXIT_OK

@@ -1,0 +1,257 @@
+"""``facecloak protect``: cloak the faces in photos against recognition and/or detection.
+
+Every option is checked before any photo is read (:func:`check`): values by their ``type=``
+functions and ``choices``, combinations that cannot work or would be silently ignored here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from facecloak.cli import checks, choices
+from facecloak.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    Subcommands,
+    add_common,
+    check_output_dir,
+    print_json,
+    refuse,
+)
+
+OVERRIDES = ("eps", "steps", "step_size", "lam")
+"""Options that override the preset of ``--strength``."""
+
+
+def add_parser(subcommands: Subcommands) -> None:
+    sub = subcommands.add_parser(
+        "protect",
+        help="cloak the faces in photos against face recognition and/or detection",
+        description="Protected copies keep each input's name and format; EXIF/GPS metadata is "
+        "removed unless --keep-metadata.",
+    )
+    sub.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="photos or folders")
+    sub.add_argument("-o", "--outdir", type=Path, required=True, help="folder for the results")
+    _add_cloak_options(sub)
+    _add_goal_options(sub)
+    sub.add_argument(
+        "--detector",
+        choices=choices.detectors(),
+        default=None,
+        help="face detector (default: centerface)",
+    )
+    sub.add_argument("--keep-metadata", action="store_true", help="keep EXIF (incl. GPS)")
+    sub.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    sub.add_argument(
+        "--copy-unprotected",
+        action="store_true",
+        help="copy photos without a face to OUTDIR unchanged",
+    )
+    add_common(sub)
+    sub.set_defaults(run=run)
+
+
+def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
+    """How the cloak is computed: method, preset and its overrides."""
+    sub.add_argument(
+        "--method",
+        choices=choices.methods(),
+        default=None,
+        help=f"an attack or a classical obfuscation (default: {choices.DEFAULT_METHOD})",
+    )
+    sub.add_argument(
+        "--strength",
+        choices=choices.strengths(),
+        default=None,
+        help=f"cloak preset (default: {choices.default_strength()})",
+    )
+    level = checks.real(0, 255, low_open=True)
+    sub.add_argument("--eps", type=level, help="L-inf budget in 0-255 pixel levels, in (0, 255]")
+    sub.add_argument("--steps", type=checks.integer(1), help="attack steps (>= 1)")
+    sub.add_argument("--step-size", type=level, help="step size in 0-255 pixel levels")
+    sub.add_argument("--lam", type=checks.real(0), help="P-FGVM realism weight (>= 0)")
+    sub.add_argument(
+        "--robust",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="survive JPEG re-compression and resizing (default: on)",
+    )
+
+
+def _add_goal_options(sub: argparse.ArgumentParser) -> None:
+    """What the cloak is against: which faces, which identity, which models."""
+    which = sub.add_mutually_exclusive_group()
+    which.add_argument(
+        "--faces",
+        type=checks.indices,
+        metavar="I,J",
+        help="protect only these faces (numbers from `facecloak detect`)",
+    )
+    which.add_argument("--largest", action="store_true", help="protect only the largest face")
+    sub.add_argument(
+        "--target",
+        type=Path,
+        metavar="IMAGE_OR_DIR",
+        help="look like the person in these photos (targeted cloak)",
+    )
+    sub.add_argument(
+        "--model",
+        type=Path,
+        metavar="MODEL.pt",
+        help="cloak against this identity classifier (from `facecloak train`); --target then "
+        "names one of its classes",
+    )
+    extra = choices.extra_recognizers()
+    sub.add_argument(
+        "--ensemble",
+        type=checks.names(extra, "recognizer"),
+        default=[],
+        metavar="NAME,...",
+        help="also beat these recognizers: " + ", ".join(extra),
+    )
+    sub.add_argument(
+        "--against",
+        choices=choices.against(),
+        default="recognition",
+        help="cloak the identity (default), hide the faces from detectors, or both",
+    )
+    evadable = choices.evasion_detectors()
+    sub.add_argument(
+        "--evade",
+        type=checks.names(evadable, "detector"),
+        default=None,
+        metavar="NAME,...",
+        help="detectors to hide from with --against detection/both (default: centerface): "
+        + ", ".join(evadable),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from facecloak.protect.batch import protect_files
+
+    check(args)
+    report = protect_files(resolved(args))
+    if args.json:
+        print_json(report)
+    else:
+        for item in report["photos"]:
+            print(_summary(item))
+    failed = [p for p in report["photos"] if p["status"] == "error"]
+    return EXIT_FAILURE if failed and len(failed) == len(report["photos"]) else EXIT_OK
+
+
+def resolved(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with the defaults of the options left out filled in: what
+    :func:`facecloak.protect.batch.protect_files` turns into ``protect()`` calls."""
+    method = args.method or choices.DEFAULT_METHOD
+    strength = args.strength or choices.default_strength()
+    robust = args.robust is not False
+    return argparse.Namespace(
+        **{**vars(args), "method": method, "strength": strength, "robust": robust}
+    )
+
+
+def check(args: argparse.Namespace) -> None:
+    """Refuse, before any work, combinations of options that cannot work or would be ignored."""
+    check_output_dir("-o/--outdir", args.outdir)
+    recognition = args.against != "detection"
+    if not recognition:
+        _refuse_given(
+            args,
+            ("method", "strength", "lam", "target", "ensemble", "model"),
+            "--against detection (the evasion cloak)",
+        )
+    if args.evade is not None and args.against == "recognition":
+        raise refuse("--evade", "applies to --against detection or both")
+    if args.model is not None:
+        _check_classifier(args)
+    elif recognition and args.method in choices.obfuscations():
+        if args.robust is not None:
+            flag = "--robust" if args.robust else "--no-robust"
+            raise refuse(flag, f"does not apply to the classical --method {args.method}")
+        _refuse_given(
+            args,
+            ("strength", *OVERRIDES, "target", "ensemble"),
+            f"the classical --method {args.method}",
+        )
+    if args.ensemble:
+        _check_ensemble(args)
+    if args.lam is not None and args.method != "pfgvm":
+        method = args.method or choices.DEFAULT_METHOD
+        raise refuse(
+            "--lam", f"'{args.lam:g}': P-FGVM's realism weight needs --method pfgvm, not {method}"
+        )
+    if args.target is not None and args.model is None and not args.target.exists():
+        raise refuse(
+            "--target",
+            f"{str(args.target)!r} does not exist; give a photo or a folder "
+            "of photos of the person to look like",
+        )
+
+
+def _check_classifier(args: argparse.Namespace) -> None:
+    """``--model`` cloaks against a classifier with the preset's PGD, against recognition only."""
+    if args.against != "recognition":
+        raise refuse(
+            "--model",
+            f"cloaks against a classifier; it cannot be combined with --against {args.against}",
+        )
+    if args.method not in (None, choices.DEFAULT_METHOD):
+        raise refuse(
+            "--model",
+            f"the classifier cloak runs --method {choices.DEFAULT_METHOD}, "
+            f"not --method {args.method}",
+        )
+
+
+def _check_ensemble(args: argparse.Namespace) -> None:
+    """An ensemble cloak is untargeted, against recognizers, with the perceptual ``pgd``."""
+    names = ",".join(args.ensemble)
+    method = args.method or choices.DEFAULT_METHOD
+    if method != choices.DEFAULT_METHOD:
+        raise refuse(
+            "--ensemble",
+            f"{names!r} needs --method {choices.DEFAULT_METHOD}, not --method {method}",
+        )
+    if args.target is not None:
+        raise refuse("--ensemble", f"{names!r}: an ensemble cloak is untargeted; drop --target")
+    if args.model is not None:
+        raise refuse("--ensemble", f"{names!r}: --model cloaks against a classifier only")
+
+
+def _refuse_given(args: argparse.Namespace, options: tuple[str, ...], reason: str) -> None:
+    """Refuse the first of ``options`` given on the command line: ``reason`` ignores it."""
+    for name in options:
+        value = getattr(args, name)
+        if value is not None and value != []:
+            option = "--" + name.replace("_", "-")
+            shown = ",".join(value) if isinstance(value, list) else str(value)
+            raise refuse(option, f"{shown!r} does not apply to {reason}")
+
+
+def _summary(item: dict) -> str:
+    if item["status"] != "protected":
+        return f"{item['input']}: {item['status']} ({item.get('reason', '')})"
+    parts = []
+    faces = item["faces_protected"]
+    if faces:
+        worst = min(f["distance"] for f in faces)
+        safe = sum(f["protected"] for f in faces)
+        parts.append(
+            f"{safe}/{len(faces)} faces no longer match "
+            f"(closest distance {worst:.3f}, threshold 0.6)"
+        )
+    classified = item.get("faces_classified", [])
+    if classified:
+        fooled = sum(c["protected"] for c in classified)
+        answers = ", ".join(f"{c['before']} -> {c['after']}" for c in classified)
+        parts.append(f"{fooled}/{len(classified)} faces fool the classifier ({answers})")
+    hidden = item.get("faces_hidden", [])
+    if hidden:
+        gone = sum(h["protected"] for h in hidden)
+        after_jpeg = sum(not h["found_after_jpeg75"] for h in hidden)
+        parts.append(
+            f"{gone}/{len(hidden)} faces hidden from the detector ({after_jpeg} after JPEG q75)"
+        )
+    return f"{item['input']} -> {item['output']}: {'; '.join(parts)} in {item['seconds']:.1f} s"

@@ -1,0 +1,148 @@
+"""`facecloak protect`: every bad option, value or combination is refused before any work."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+import facecloak.protect.batch
+
+BAD_VALUES = [
+    ("--method", "foo"),
+    ("--strength", "extreme"),
+    ("--detector", "foo"),
+    ("--against", "everything"),
+    ("--ensemble", "foo"),
+    ("--ensemble", "dlib"),
+    ("--ensemble", ","),
+    ("--eps", "-5"),
+    ("--eps", "0"),
+    ("--eps", "nan"),
+    ("--eps", "inf"),
+    ("--eps", "256"),
+    ("--eps", "x"),
+    ("--steps", "0"),
+    ("--steps", "-3"),
+    ("--steps", "2.5"),
+    ("--steps", "nan"),
+    ("--step-size", "-1"),
+    ("--step-size", "0"),
+    ("--step-size", "nan"),
+    ("--lam", "-1"),
+    ("--lam", "nan"),
+    ("--lam", "1e400"),
+    ("--faces", "-1"),
+    ("--faces", "a"),
+    ("--faces", ""),
+    ("--faces", "1,,2"),
+    ("--faces", "1.5"),
+]
+
+
+@pytest.mark.parametrize(("option", "value"), BAD_VALUES)
+def test_bad_values_are_refused(cli, no_work, photo, tmp_path, option, value) -> None:
+    outcome = cli("protect", photo, "-o", tmp_path / "out", option, value)
+    outcome.assert_refused(option, repr(value))
+
+
+@pytest.mark.parametrize("value", ["foo", "hog", "centerface,cnn"])
+def test_evade_names_a_detector_evasion_can_attack(cli, no_work, photo, tmp_path, value) -> None:
+    argv = ["protect", photo, "-o", tmp_path, "--against", "detection", "--evade", value]
+    cli(*argv).assert_refused("--evade", "centerface", "yunet")
+
+
+COMBINATIONS = [
+    (["--method", "ifgsm", "--ensemble", "mobilefacenet"], ["--ensemble", "--method ifgsm"]),
+    (["--method", "blur", "--ensemble", "mobilefacenet"], ["--ensemble", "blur"]),
+    (["--ensemble", "mobilefacenet", "--target", "{photo}"], ["--ensemble", "--target"]),
+    (["--ensemble", "mobilefacenet", "--model", "m.pt"], ["--ensemble", "--model"]),
+    (["--method", "blur", "--target", "{photo}"], ["--target", "blur"]),
+    (["--method", "mask", "--eps", "4"], ["--eps", "mask"]),
+    (["--method", "pixelate", "--steps", "5"], ["--steps", "pixelate"]),
+    (["--method", "blur", "--step-size", "1"], ["--step-size", "blur"]),
+    (["--method", "blur", "--strength", "high"], ["--strength", "blur"]),
+    (["--method", "blur", "--against", "both", "--eps", "4"], ["--eps", "blur"]),
+    (["--method", "blur", "--no-robust"], ["--no-robust", "blur"]),
+    (["--method", "mask", "--robust"], ["--robust", "mask"]),
+    (["--lam", "10"], ["--lam", "10", "pfgvm", "not pgd"]),
+    (["--method", "ifgsm", "--lam", "10"], ["--lam", "not ifgsm"]),
+    (["--evade", "yunet"], ["--evade", "--against"]),
+    (["--against", "detection", "--method", "pgd"], ["--method", "--against detection"]),
+    (["--against", "detection", "--method", "blur"], ["--method", "--against detection"]),
+    (["--against", "detection", "--strength", "low"], ["--strength", "--against detection"]),
+    (["--against", "detection", "--target", "{photo}"], ["--target", "--against detection"]),
+    (["--against", "detection", "--model", "m.pt"], ["--model", "--against detection"]),
+    (
+        ["--against", "detection", "--ensemble", "mobilefacenet"],
+        ["--ensemble", "--against detection"],
+    ),
+    (["--model", "m.pt", "--against", "both"], ["--model", "--against both"]),
+    (["--model", "m.pt", "--method", "ifgsm"], ["--model", "--method ifgsm"]),
+    (["--model", "m.pt", "--method", "blur"], ["--model", "--method blur"]),
+    (["--target", "{missing}"], ["--target", "does not exist"]),
+    (["--faces", "0", "--largest"], ["--largest", "--faces"]),
+]
+
+
+@pytest.mark.parametrize(("options", "names"), COMBINATIONS)
+def test_combinations_that_cannot_work_are_refused(
+    cli, no_work, photo, tmp_path, options, names
+) -> None:
+    paths = {"photo": str(photo), "missing": str(tmp_path / "nobody.jpg")}
+    options = [option.format(**paths) for option in options]
+    cli("protect", photo, "-o", tmp_path / "out", *options).assert_refused(*names)
+
+
+def test_outdir_that_is_a_file_is_refused(cli, no_work, photo, tmp_path: Path) -> None:
+    cli("protect", photo, "-o", photo).assert_refused("-o/--outdir", "is a file")
+    outcome = cli("protect", photo, "-o", photo / "out")
+    outcome.assert_refused("-o/--outdir", "lies under the file")
+
+
+@pytest.fixture
+def captured(monkeypatch: pytest.MonkeyPatch) -> list[argparse.Namespace]:
+    """The arguments ``protect`` hands to the batch (which then does nothing)."""
+    calls: list[argparse.Namespace] = []
+
+    def protect_files(args: argparse.Namespace) -> dict:
+        calls.append(args)
+        return {"ok": True, "photos": []}
+
+    monkeypatch.setattr(facecloak.protect.batch, "protect_files", protect_files)
+    return calls
+
+
+def test_defaults_reach_the_batch(cli, captured, photo, tmp_path: Path) -> None:
+    from facecloak.protect import DEFAULT_STRENGTH
+
+    assert cli("protect", photo, "-o", tmp_path / "out").code == 0
+    args = captured[0]
+    assert (args.method, args.strength, args.against) == ("pgd", DEFAULT_STRENGTH, "recognition")
+    assert args.evade is None and args.ensemble == [] and args.robust
+    assert args.eps is None and args.steps is None and args.max_pixels is None
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--against", "detection", "--eps", "8", "--steps", "3"], {"eps": 8.0, "steps": 3}),
+        (["--against", "both", "--evade", "yunet,centerface"], {"evade": ["yunet", "centerface"]}),
+        (["--method", "pfgvm", "--lam", "0"], {"method": "pfgvm", "lam": 0.0}),
+        (["--ensemble", "mobilefacenet", "--strength", "low"], {"ensemble": ["mobilefacenet"]}),
+        (["--faces", "0,2", "--max-pixels", "40e6"], {"faces": [0, 2], "max_pixels": 40_000_000}),
+        (["--against", "detection", "--no-robust"], {"against": "detection", "robust": False}),
+        (["--method", "blur"], {"method": "blur", "robust": True}),
+    ],
+)
+def test_valid_options_reach_the_batch(cli, captured, photo, tmp_path, options, expected) -> None:
+    assert cli("protect", photo, "-o", tmp_path / "out", *options).code == 0
+    assert {name: getattr(captured[0], name) for name in expected} == expected
+
+
+def test_blur_protects_a_photo(cli, grace_hopper_path: Path, tmp_path: Path) -> None:
+    outcome = cli("protect", grace_hopper_path, "-o", tmp_path, "--method", "blur")
+    assert outcome.code == 0, outcome.err
+    assert (tmp_path / grace_hopper_path.name).is_file()
+    assert "1/1 faces no longer match" in outcome.out
