@@ -22,7 +22,7 @@ from _report import machine_line, markdown_table, require_shared_faces, save_jso
 from facecloak.datasets import read_labelled_folder
 from facecloak.images import load_image
 from facecloak.models import detect, largest_face
-from facecloak.protect import protect
+from facecloak.protect import ProtectConfig, protect
 
 
 def photos(faces_dir, deepface: int, lfw: int) -> dict[str, list]:
@@ -42,7 +42,7 @@ def time_set(items: list, strength: str) -> dict:
         if face is None:
             continue
         started_wall, started_cpu = time.perf_counter(), time.process_time()
-        result = protect(rgb, strength=strength, detected=[face], faces=[0])
+        result = protect(rgb, ProtectConfig(strength=strength), detected=[face])
         wall.append(time.perf_counter() - started_wall)
         cpu.append(time.process_time() - started_cpu)
         steps.append(result.outcomes[0].steps)
