@@ -66,7 +66,7 @@ COMBINATIONS = [
     (["--method", "blur", "--against", "both", "--eps", "4"], ["--eps", "blur"]),
     (["--method", "blur", "--no-robust"], ["--no-robust", "blur"]),
     (["--method", "mask", "--robust"], ["--robust", "mask"]),
-    (["--lam", "10"], ["--lam", "10", "pfgvm", "not pgd"]),
+    (["--lam", "10"], ["--lam", "10", "pfgvm", "not perceptual"]),
     (["--method", "ifgsm", "--lam", "10"], ["--lam", "not ifgsm"]),
     (["--evade", "yunet"], ["--evade", "--against"]),
     (["--against", "detection", "--method", "pgd"], ["--method", "--against detection"]),
@@ -119,7 +119,7 @@ def test_defaults_reach_the_batch(cli, captured, photo, tmp_path: Path) -> None:
 
     assert cli("protect", photo, "-o", tmp_path / "out").code == 0
     args = captured[0]
-    assert (args.method, args.strength, args.against) == ("pgd", DEFAULT_STRENGTH, "recognition")
+    assert (args.method, args.strength, args.against) == ("perceptual", DEFAULT_STRENGTH, "recognition")
     assert args.evade is None and args.ensemble == [] and args.robust
     assert args.eps is None and args.steps is None and args.max_pixels is None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-DEFAULT_METHOD = "pgd"
+DEFAULT_METHOD = "perceptual"
 """The identity cloak's attack when ``--method`` is not given."""
 DEFAULT_RECOGNIZER = "dlib"
 """The recognizer every identity cloak attacks (:func:`facecloak.recognition.default_recognizer`);

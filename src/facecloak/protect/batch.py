@@ -34,7 +34,7 @@ def protect_files(args: argparse.Namespace) -> dict:
     )
     config = ProtectConfig(
         against=getattr(args, "against", "recognition"),
-        method=None if args.method in (None, "pgd") else args.method,
+        method=args.method,
         strength=args.strength,
         faces=None if args.faces is None else tuple(args.faces),
         largest=args.largest,
