@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from facecloak.cli import checks
-from facecloak.errors import FacecloakError
+from facecloak.errors import FacecloakError, InvalidOptionError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,7 +26,8 @@ Subcommands = argparse._SubParsersAction
 
 
 class UsageError(Exception):
-    """A bad command line: one line naming the option, its value and what is valid (exit 2)."""
+    """A bad command line: one line naming the option, its value and what is valid (exit 2).
+    The library's :class:`~facecloak.errors.InvalidOptionError` exits with 2 as well."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -43,7 +44,7 @@ HANDLED_ERRORS = (UsageError, FacecloakError, KeyboardInterrupt, MemoryError)
 
 def failure(exc: BaseException) -> tuple[int, str]:
     """The exit code and the one-line message for an exception of :data:`HANDLED_ERRORS`."""
-    if isinstance(exc, UsageError):
+    if isinstance(exc, UsageError | InvalidOptionError):
         return EXIT_USAGE, str(exc)
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_FAILURE, "interrupted"
