@@ -78,7 +78,10 @@ def add_common(sub: argparse.ArgumentParser, *, max_pixels: bool = True) -> None
             metavar="N",
             help="refuse images above N pixels (default 40e6; 0 for no limit)",
         )
-    sub.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    # SUPPRESS: a -v before the command name is not reset by the command's own default
+    sub.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log what happens"
+    )
 
 
 def print_json(payload: dict) -> None:
