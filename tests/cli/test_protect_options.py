@@ -176,3 +176,14 @@ def test_config_fields_scale_pixel_levels(photo, tmp_path: Path) -> None:
     assert fields["eps"] == pytest.approx(0.2) and fields["step_size"] == pytest.approx(0.01)
     assert fields["recognizers"] == ("dlib",) and fields["evade"] == ("centerface",)
     assert ProtectConfig(**fields).stages == ("identity",)
+
+
+def test_a_recognizer_without_its_weights_is_refused(cli, no_work, monkeypatch, photo) -> None:
+    import facecloak.models.recognizers
+
+    reasons = {"dlib": None, "mobilefacenet": "weights absent from /nowhere"}
+    monkeypatch.setattr(
+        facecloak.models.recognizers, "available_recognizers", lambda: reasons, raising=False
+    )
+    outcome = cli("protect", photo, "-o", photo.parent / "out", "--ensemble", "mobilefacenet")
+    outcome.assert_refused("--ensemble", "'mobilefacenet'", "weights absent from /nowhere")

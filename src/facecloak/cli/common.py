@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from facecloak.cli import checks
+from facecloak.cli import checks, choices
 from facecloak.errors import FacecloakError, InvalidOptionError
 
 if TYPE_CHECKING:
@@ -125,6 +125,14 @@ def check_output_file(option: str, path: Path, inputs: list[Path], overwrite: bo
     if not parent.is_dir():
         problem = "is not a folder" if parent.exists() else "does not exist"
         raise refuse(option, f"{str(path)!r}: its folder {str(parent)!r} {problem}")
+
+
+def check_recognizers(option: str, names: list[str]) -> None:
+    """Refuse recognizers that are registered but cannot load here, with the reason."""
+    unavailable = choices.unavailable_recognizers(names)
+    if unavailable:
+        name, reason = next(iter(unavailable.items()))
+        raise refuse(option, f"{name!r} cannot be used here: {reason}")
 
 
 def _file_ancestor(path: Path) -> Path | None:

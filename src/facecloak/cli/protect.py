@@ -17,6 +17,7 @@ from facecloak.cli.common import (
     Subcommands,
     add_common,
     check_output_dir,
+    check_recognizers,
     print_json,
     refuse,
 )
@@ -202,6 +203,7 @@ def _check_options(args: argparse.Namespace) -> None:
         _check_classical(args)
     if args.ensemble:
         _check_ensemble(args)
+        check_recognizers("--ensemble", args.ensemble)
     if args.lam is not None and args.method != "pfgvm":
         method = args.method or choices.DEFAULT_METHOD
         raise refuse(
