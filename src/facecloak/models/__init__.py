@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from facecloak.models.recognizers import load_recognizer
+from facecloak.models.recognizer import Recognizer, Verdict
+from facecloak.models.recognizers import available_recognizers, known_recognizers, load_recognizer
 
-__all__ = ["load_recognizer"]
+__all__ = ["Recognizer", "Verdict", "available_recognizers", "known_recognizers", "load_recognizer"]

@@ -25,6 +25,7 @@ from facecloak.evaluate.quality import image_change
 from facecloak.faces import DEFAULT_DETECTOR, Face, detect
 from facecloak.faces.align import extract_chips, to_tensor
 from facecloak.faces.landmarks import predict_landmarks
+from facecloak.models.recognizer import Recognizer
 from facecloak.protect.classifier import ClassifiedFace, cloak_against_classifier
 from facecloak.protect.evasion import (
     EvasionSettings,
@@ -67,39 +68,33 @@ class ChipEmbedder(nn.Module):
         super().__init__()
         self.recognizer = recognizer
         self.chip_to_crop = np.asarray(chip_to_crop)[None]
-        self.size = int(recognizer.input_size)
+        self.size = _chip_side(recognizer)
         self.transform = transform
 
     def forward(self, crop: torch.Tensor) -> torch.Tensor:
-        chips = extract_chips(crop, self.chip_to_crop, size=self.size)
+        if isinstance(self.recognizer, Recognizer):
+            chips = self.recognizer.warp(crop, self.chip_to_crop)
+        else:  # a closed-set classifier on dlib's chips
+            chips = extract_chips(crop, self.chip_to_crop, size=self.size)
         if self.transform is not None:
             chips = self.transform(chips)
         return self.recognizer(chips)
 
 
 class ArcFaceEmbedder(nn.Module):
-    """Crop -> unit-length embedding of an ArcFace-aligned recognizer (e.g. MobileFaceNet),
-    through a differentiable similarity warp of the face's five points onto the template."""
+    """Crop -> embedding of any :class:`Recognizer` through its own differentiable alignment
+    (``transforms``: its chip-to-photo affines; ``offset``: the crop's top-left photo pixel)."""
 
-    def __init__(self, recognizer: nn.Module, points_in_crop: np.ndarray) -> None:
+    def __init__(
+        self, recognizer: Recognizer, transforms: np.ndarray, offset: tuple[int, int]
+    ) -> None:
         super().__init__()
-        from facecloak.faces.align_arcface import (
-            arcface_template,
-            invert_affine,
-            similarity_transform,
-        )
-
         self.recognizer = recognizer
-        size = int(recognizer.input_size)
-        self.size = size
-        self.chip_to_crop = invert_affine(
-            similarity_transform(np.asarray(points_in_crop), arcface_template(size))
-        )
+        self.transforms = transforms
+        self.offset = offset
 
     def forward(self, crop: torch.Tensor) -> torch.Tensor:
-        from facecloak.faces.align_arcface import sample_chip
-
-        return self.recognizer.embed_normalized(sample_chip(crop, self.chip_to_crop, self.size))
+        return self.recognizer(self.recognizer.warp(crop, self.transforms, self.offset))
 
 
 @dataclass
@@ -220,10 +215,10 @@ def protect(
         eps, steps, step_size, lam: override the preset.
         detected: faces already detected on ``image`` (skips detection).
         progress: called as ``progress(done_steps, total_steps)``.
-        ensemble: more recognizers the identity cloak must beat at the same time (ArcFace-
-            aligned ones with ``embed_normalized``, ``distance`` and ``distance_threshold``,
-            e.g. :func:`facecloak.models.mobilefacenet.load_mobilefacenet`); each counts in units
-            of its own threshold. Untargeted ``pgd`` with a perceptual preset only.
+        ensemble: more recognizers the identity cloak must beat at the same time (any
+            :class:`~facecloak.models.recognizer.Recognizer`, e.g.
+            ``load_recognizer("mobilefacenet")``); each counts in units of its own threshold.
+            Untargeted ``pgd`` with a perceptual preset only.
         classifier: cloak against this closed-set identity classifier instead of the
             recognizer (:func:`facecloak.classify.load_classifier`; see
             :mod:`facecloak.protect.classifier`), away from its answer on the clean face or,
@@ -291,13 +286,18 @@ def protect(
             f"{', '.join(ATTACK_METHODS + tuple(CLASSICAL_METHODS))}"
         )
     recognizer = recognizer or _default_recognizer()
+    if recognizer.metric != "euclidean":
+        raise ValueError(
+            f"the identity cloak's main recognizer must be dlib's (got {recognizer.name!r}); "
+            "pass other recognizers as ensemble=[...]"
+        )
     torch.manual_seed(seed)
     photo = to_tensor(image)[None]
     outcomes = []
     ticker = _Ticker(progress, settings.steps * len(chosen))
     for index in chosen:
         face_started = time.perf_counter()
-        region = face_region(all_faces[index], *image.shape[:2], size=recognizer.input_size)
+        region = face_region(all_faces[index], *image.shape[:2], size=_chip_side(recognizer))
         extra = [_arcface_judge(m, image, all_faces[index], photo, region) for m in ensemble]
         crop, cloaked, steps_taken = _cloak_region(
             photo, region, recognizer, method, settings, target, robust, ticker, extra
@@ -567,16 +567,14 @@ def _euclidean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _arcface_judge(
-    recognizer: nn.Module, image: np.ndarray, face: Face, photo: torch.Tensor, region: FaceRegion
+    recognizer: Recognizer, image: np.ndarray, face: Face, photo: torch.Tensor, region: FaceRegion
 ) -> _Judge:
-    """An ArcFace-aligned recognizer as seen on ``region``'s crop of ``photo``."""
-    from facecloak.faces.align_arcface import arcface_points
-
-    points = arcface_points(image, face) - np.asarray(region.crop[:2], dtype=np.float64)
-    embed = ArcFaceEmbedder(recognizer, points)
+    """A recognizer, aligned its own way, as seen on ``region``'s crop of ``photo``."""
+    transforms = recognizer.chip_transforms(image, [face])
+    embed = ArcFaceEmbedder(recognizer, transforms, (region.crop[0], region.crop[1]))
     with torch.no_grad():
         clean = embed(region.take(photo))
-    return _Judge(embed, clean, recognizer.distance, float(recognizer.distance_threshold))
+    return _Judge(embed, clean, recognizer.distance, float(recognizer.threshold))
 
 
 def _progress_info(step: int, total: int) -> StepInfo:
@@ -628,8 +626,8 @@ def _measure(
     return FaceOutcome(
         index=draft.index,
         box=face.box,
-        distance=float(torch.dist(clean, after)),
-        distance_jpeg75=float(torch.dist(clean, after_jpeg)),
+        distance=float(recognizer.distance(clean, after)),
+        distance_jpeg75=float(recognizer.distance(clean, after_jpeg)),
         threshold=float(recognizer.threshold),
         ssim=change.ssim,
         psnr=change.psnr,
@@ -643,8 +641,7 @@ def _measure(
 
 def _embed_with_fresh_landmarks(rgb: np.ndarray, face: Face, recognizer: nn.Module) -> torch.Tensor:
     fresh = Face(face.box, face.score, landmarks=predict_landmarks(rgb, face.box))
-    with torch.no_grad():
-        return recognizer.embed(rgb, fresh)
+    return recognizer.embed(rgb, [fresh])[0]
 
 
 def jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
@@ -672,6 +669,11 @@ class _Ticker:
             self.progress(self.done_before, self.total)
 
 
+def _chip_side(model: nn.Module) -> int:
+    """The chip side of a recognizer (``chip_size``) or a classifier (``input_size``)."""
+    return int(model.chip_size[0]) if isinstance(model, Recognizer) else int(model.input_size)
+
+
 def _default_recognizer() -> nn.Module:
     from facecloak.recognition import default_recognizer
 
@@ -687,7 +689,7 @@ def _protect_classically(
     recognizer = _default_recognizer()
     reports = []
     for index in chosen:
-        region = face_region(all_faces[index], *image.shape[:2], size=recognizer.input_size)
+        region = face_region(all_faces[index], *image.shape[:2], size=_chip_side(recognizer))
         draft = _OutcomeDraft(index, region, 0, 1.0, 0.0)
         reports.append(_measure(draft, image, protected, recognizer))
     return ProtectResult(
