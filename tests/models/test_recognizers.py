@@ -10,7 +10,7 @@ import facecloak
 from facecloak.errors import FacecloakError, ModelNotFoundError
 from facecloak.models import available_recognizers, known_recognizers, load_recognizer
 
-EXPECTED = {"dlib", "mobilefacenet"}
+EXPECTED = {"dlib", "mobilefacenet", "intel_reid0095", "intel_reid0001", "adi_faceid"}
 
 
 def test_every_recognizer_of_the_issue_is_registered() -> None:

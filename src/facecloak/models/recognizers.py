@@ -1,7 +1,7 @@
 """Face recognizers looked up by name: every model file registers its :class:`Recognizer`.
 
 >>> sorted(known_recognizers())
-['dlib', 'mobilefacenet']
+['adi_faceid', 'dlib', 'intel_reid0001', 'intel_reid0095', 'mobilefacenet']
 >>> load_recognizer("dlib").threshold
 0.6
 """
@@ -13,7 +13,13 @@ from pathlib import Path
 
 # Importing a model file registers its recognizer (order = the order of the listings).
 from facecloak.errors import FacecloakError
-from facecloak.models import dlib_resnet, mobilefacenet  # noqa: F401
+from facecloak.models import (  # noqa: F401
+    adi_faceid,
+    dlib_resnet,
+    intel_reid0001,
+    intel_reid0095,
+    mobilefacenet,
+)
 from facecloak.models.recognizer import RECOGNIZERS, Recognizer
 
 logger = logging.getLogger(__name__)
