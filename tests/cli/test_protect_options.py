@@ -119,7 +119,11 @@ def test_defaults_reach_the_batch(cli, captured, photo, tmp_path: Path) -> None:
 
     assert cli("protect", photo, "-o", tmp_path / "out").code == 0
     args = captured[0]
-    assert (args.method, args.strength, args.against) == ("perceptual", DEFAULT_STRENGTH, "recognition")
+    assert (args.method, args.strength, args.against) == (
+        "perceptual",
+        DEFAULT_STRENGTH,
+        "recognition",
+    )
     assert args.evade is None and args.ensemble == [] and args.robust
     assert args.eps is None and args.steps is None and args.max_pixels is None
 

@@ -33,6 +33,7 @@ from facecloak.evaluate.identification import rank1_hits
 from facecloak.faces import Face
 from facecloak.images import load_image
 from facecloak.models import DEFAULT_DETECTOR, detect, largest_face
+from facecloak.models.recognizer import Recognizer
 from facecloak.protect.presets import Strength
 from facecloak.quality import image_change
 
@@ -79,40 +80,30 @@ class PhotoEvaluation:
 
 @dataclass(frozen=True)
 class Judge:
-    """A second recognizer that checks the protection: ArcFace-aligned, cosine distance (e.g.
-    MobileFaceNet). ``attacked``: it was in the cloak's ensemble (white-box), else transfer."""
+    """A second recognizer that checks the protection (any registered one, e.g. MobileFaceNet).
+    ``attacked``: it was in the cloak's ensemble (white-box), else transfer."""
 
     name: str
-    model: torch.nn.Module
+    model: Recognizer
     attacked: bool
 
     @property
     def threshold(self) -> float:
-        return float(self.model.distance_threshold)
+        return float(self.model.threshold)
 
     def embed(self, rgb: np.ndarray, face: Face) -> torch.Tensor:
-        from facecloak.faces.align import to_tensor
-        from facecloak.faces.align_arcface import arcface_points, warp_to_template
-
-        aligned = warp_to_template(to_tensor(rgb), arcface_points(rgb, face))
-        with torch.no_grad():
-            return self.model.embed_normalized(aligned)[0]
+        return self.model.embed(rgb, [face])[0]
 
     def distance(self, a: torch.Tensor, b: torch.Tensor) -> float:
         return float(self.model.distance(a, b))
 
 
 def load_judges(names: Sequence[str], attacked: bool) -> list[Judge]:
-    """Extra recognizers by name (``mobilefacenet``); raises ``ModelNotFoundError`` when their
-    weights are absent."""
-    judges = []
-    for name in names:
-        if name != "mobilefacenet":
-            raise ValueError(f"unknown recognizer {name!r}; choose mobilefacenet")
-        from facecloak.models.mobilefacenet import load_mobilefacenet
+    """Extra recognizers by registered name; raises ``ModelNotFoundError`` when their weights
+    are absent and ``UnknownRecognizerError`` for a name nobody registered."""
+    from facecloak.models import load_recognizer
 
-        judges.append(Judge(name, load_mobilefacenet(), attacked))
-    return judges
+    return [Judge(name, load_recognizer(name), attacked) for name in names]
 
 
 @dataclass
@@ -224,7 +215,7 @@ def evaluate_protection(
         {p: e for p, (e, _) in clean.items()},
         float(recognizer.threshold),
         lambda e: e.protected_embeddings,
-        lambda a, b: float(torch.dist(a, b)),
+        lambda a, b: float(recognizer.distance(a, b)),
     )
     others = {}
     for judge in judges:
