@@ -30,10 +30,11 @@ from tqdm import tqdm
 
 from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
 from facecloak.evaluate.verification import accuracy_at, best_accuracy, roc_auc
-from facecloak.faces.align import face_chips, to_tensor
+from facecloak.faces.align import face_chips
 from facecloak.faces.face import Face
 from facecloak.faces.landmarks import predict_landmarks
 from facecloak.images import load_image
+from facecloak.imaging import to_tensor
 from facecloak.models import load_recognizer
 from facecloak.models.detectors import get_detector
 from facecloak.paths import dlib_model_path

@@ -60,6 +60,7 @@ from facecloak.classify import (
     training_info,
 )
 from facecloak.datasets import read_labelled_folder
+from facecloak.imaging import to_uint8
 from facecloak.quality import image_change
 
 logger = logging.getLogger("reproduce_seed_tables")
@@ -301,10 +302,6 @@ def change_measures(model: ClassifierModel, clean: Tensor, adversarial: Tensor) 
         "l2_input": float(l2_input.mean()),
         "ssim": float(np.mean(ssim)),
     }
-
-
-def to_uint8(chips: Tensor) -> np.ndarray:
-    return (chips * 255).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
 
 
 def correctly_classified(model: ClassifierModel, chips: ChipSet) -> tuple[Tensor, Tensor]:

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from facecloak.geometry import box_iou
 from facecloak.models import detect
-from facecloak.models.detectors import box_iou, get_detector
+from facecloak.models.detectors import get_detector
 from facecloak.protect import DEFAULT_EVASION, EvasionSettings, hide_faces, protect
 from facecloak.protect.evasion import _face_mask, differentiable_detector
 

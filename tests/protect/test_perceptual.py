@@ -7,11 +7,10 @@ import torch
 from facecloak.protect.perceptual import (
     PerceptualOptions,
     coarse_shape,
-    differentiable_ssim,
     perceptual_cloak,
     texture_budget,
 )
-from facecloak.quality import ssim
+from facecloak.quality import differentiable_ssim, ssim
 
 
 @pytest.fixture

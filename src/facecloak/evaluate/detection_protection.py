@@ -54,6 +54,7 @@ from facecloak.errors import FacecloakError, ModelNotFoundError, NoFaceError
 from facecloak.evaluate.detection import Box, detection_metrics, match_image, read_box_labels
 from facecloak.faces.face import Face
 from facecloak.images import IMAGE_SUFFIXES, load_image
+from facecloak.imaging import jpeg75
 from facecloak.protect.evasion import SSIM_BOX_PADDING
 from facecloak.quality import image_change
 
@@ -345,7 +346,6 @@ def detect_originals(
 def _detect_original(
     rgb: np.ndarray, detectors: Mapping[str, Callable[[np.ndarray], list[Face]]]
 ) -> Detections:
-    from facecloak.evaluate.protection import jpeg75
 
     return {
         "original": run_detectors(rgb, detectors),
@@ -551,7 +551,6 @@ def _evaluate_photo(
     originals: Detections | None,
     keep: bool,
 ) -> PhotoResult:
-    from facecloak.evaluate.protection import jpeg75
 
     rgb = load_image(photo.path)
     detections: Detections = {

@@ -32,6 +32,7 @@ from facecloak.datasets import LabelledPhoto, read_labelled_folder
 from facecloak.evaluate.identification import rank1_hits
 from facecloak.faces import Face
 from facecloak.images import load_image
+from facecloak.imaging import jpeg75
 from facecloak.models import DEFAULT_DETECTOR, detect, largest_face
 from facecloak.protect.presets import Strength
 from facecloak.quality import image_change
@@ -39,12 +40,6 @@ from facecloak.quality import image_change
 logger = logging.getLogger(__name__)
 
 VARIANTS = ("clean", "jpeg75", "resize50")
-
-
-def jpeg75(rgb: np.ndarray) -> np.ndarray:
-    from facecloak.protect.pipeline import jpeg_roundtrip
-
-    return jpeg_roundtrip(rgb, 75)
 
 
 def resize50(rgb: np.ndarray) -> np.ndarray:
@@ -91,8 +86,8 @@ class Judge:
         return float(self.model.distance_threshold)
 
     def embed(self, rgb: np.ndarray, face: Face) -> torch.Tensor:
-        from facecloak.faces.align import to_tensor
         from facecloak.faces.align_arcface import arcface_points, warp_to_template
+        from facecloak.imaging import to_tensor
 
         aligned = warp_to_template(to_tensor(rgb), arcface_points(rgb, face))
         with torch.no_grad():

@@ -46,6 +46,7 @@ import torch
 import torch.nn.functional as F
 
 from facecloak.faces.face import Face
+from facecloak.imaging import to_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -281,32 +282,6 @@ def face_chips(
         else np.zeros((0, 2, 3))
     )
     return extract_chips(tensor, transforms, size, emulate_truncation=emulate_truncation)
-
-
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """An ``(H, W, 3)`` ``uint8`` RGB array as a ``(3, H, W)`` float32 tensor in ``[0, 1]``.
-
-    Example:
-        >>> to_tensor(np.full((2, 4, 3), 255, dtype=np.uint8)).shape
-        torch.Size([3, 2, 4])
-    """
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) RGB image, got shape {image.shape}")
-    if image.dtype != np.uint8:
-        raise TypeError(f"expected a uint8 image, got {image.dtype}")
-    pixels = torch.from_numpy(image.astype(np.float32))  # astype copies: safe for read-only input
-    return pixels.permute(2, 0, 1).contiguous().div_(255.0)
-
-
-def to_uint8(chips: torch.Tensor) -> np.ndarray:
-    """``(F, 3, S, S)`` (or ``(3, S, S)``) chips as ``(F, S, S, 3)`` rounded ``uint8`` arrays.
-
-    Example:
-        >>> to_uint8(torch.ones(1, 3, 2, 2)).shape
-        (1, 2, 2, 3)
-    """
-    array = chips.detach().cpu().movedim(-3, -1).numpy()
-    return np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
 
 
 def pyramid_down(image: torch.Tensor) -> torch.Tensor:

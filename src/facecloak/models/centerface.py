@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from facecloak.geometry import nms
+from facecloak.imaging import to_batch
 from facecloak.paths import centerface_onnx_path
 
 if TYPE_CHECKING:
@@ -439,30 +441,6 @@ def face_candidates(net: CenterFaceNet, x: Tensor, threshold: float = 0.5) -> Fa
     return FaceCandidates(heatmap.reshape(x.shape[0], -1), centres, threshold)
 
 
-def box_iou(a: Tensor, b: Tensor) -> Tensor:
-    """Pairwise IoU of ``(A, 4)`` and ``(B, 4)`` ``x1, y1, x2, y2`` boxes: ``(A, B)``."""
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    top_left = torch.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = torch.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = (bottom_right - top_left).clamp(min=0).prod(dim=2)
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
-
-
-def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
-    """Greedy non-maximum suppression; indices of kept boxes, best score first."""
-    order = torch.argsort(scores, descending=True, stable=True)
-    overlaps = (box_iou(boxes[order], boxes[order]) >= iou_threshold).cpu()
-    suppressed = torch.zeros(len(order), dtype=torch.bool)
-    kept = []
-    for i in range(len(order)):
-        if suppressed[i]:
-            continue
-        kept.append(i)
-        suppressed[i + 1 :] |= overlaps[i, i + 1 :]
-    return order[torch.tensor(kept, dtype=torch.long, device=order.device)]
-
-
 # --------------------------------------------------------------------------------------------------
 # Fitting arbitrary photos to the network
 # --------------------------------------------------------------------------------------------------
@@ -573,8 +551,7 @@ def prepare_photo(
 
 def photo_to_tensor(photo: np.ndarray) -> Tensor:
     """A ``uint8`` RGB (or grey, RGBA) photo as a ``(1, 3, H, W)`` float tensor in ``[0, 1]``."""
-    rgb = np.require(_as_rgb(photo), requirements=["C", "W"])  # torch wants writable memory
-    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0
+    return to_batch(_as_rgb(photo))
 
 
 def _pad_to_input(x: Tensor, geometry: InputGeometry) -> Tensor:

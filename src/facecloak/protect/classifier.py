@@ -20,9 +20,10 @@ import torch
 from torch import Tensor, nn
 
 from facecloak.faces import Face
-from facecloak.faces.align import face_chips, to_tensor
+from facecloak.faces.align import face_chips
 from facecloak.faces.landmarks import predict_landmarks
 from facecloak.faces.regions import face_region
+from facecloak.imaging import jpeg_roundtrip, to_tensor, to_uint8
 from facecloak.protect.outcomes import rounded_fields
 from facecloak.protect.perceptual import (
     PerceptualOptions,
@@ -74,7 +75,7 @@ def cloak_against_classifier(
     """Cloak ``faces[i]`` (``i`` in ``chosen``) against ``classifier`` (see
     :func:`facecloak.classify.load_classifier`): away from its clean answer, or toward the class
     called ``target``."""
-    from facecloak.protect.pipeline import ChipEmbedder, jpeg_roundtrip, to_uint8_image
+    from facecloak.protect.pipeline import ChipEmbedder
 
     target_index = classifier.class_index(target) if target else None
     photo = to_tensor(image)[None]
@@ -110,7 +111,7 @@ def cloak_against_classifier(
         x0, y0, x1, y1 = region.crop
         photo[..., y0:y1, x0:x1] = crop + scale * (result.cloaked - crop)
         drafts.append((index, region, result.steps, time.perf_counter() - started))
-    protected = to_uint8_image(photo)
+    protected = to_uint8(photo[0])
     jpeg = jpeg_roundtrip(protected, 75)
     names = list(classifier.class_names)
     reports = []

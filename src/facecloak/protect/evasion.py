@@ -33,9 +33,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from facecloak.faces import Face
-from facecloak.faces.align import to_tensor
+from facecloak.geometry import box_iou
+from facecloak.imaging import jpeg75, to_tensor, to_uint8
 from facecloak.models.centerface import FaceCandidates
-from facecloak.models.detectors import box_iou, get_detector, torch_port_network
+from facecloak.models.detectors import get_detector, torch_port_network
 from facecloak.protect.outcomes import rounded_fields
 from facecloak.protect.perceptual import (
     PerceptualOptions,
@@ -209,7 +210,7 @@ def hide_faces(
         latent, steps_run = result.latent, steps_run + result.steps
         scale = scale_to_ssim_floor(crop, result.cloaked, work.ssim_boxes, settings.ssim_floor)
         photo[..., y0:y1, x0:x1] = crop + scale * (result.cloaked - crop)
-        protected = _to_uint8(photo)
+        protected = to_uint8(photo[0])
         still_found = sum(_found(protected, face, detectors) for face in chosen)
         if not still_found:
             break
@@ -220,7 +221,7 @@ def hide_faces(
     seconds = time.perf_counter() - started
     with torch.no_grad():
         after = _nearby_peaks(models, to_tensor(protected)[None][..., y0:y1, x0:x1], work)
-    jpeg = _jpeg75(protected)
+    jpeg = jpeg75(protected)
     reports = [
         _measure(index, face, image, protected, jpeg, detectors)
         for index, face in zip(indices, chosen, strict=True)
@@ -447,18 +448,6 @@ def _measure(
         steps=0,
         seconds=0.0,
     )
-
-
-def _jpeg75(rgb: np.ndarray) -> np.ndarray:
-    from facecloak.protect.pipeline import jpeg_roundtrip
-
-    return jpeg_roundtrip(rgb, 75)
-
-
-def _to_uint8(photo: Tensor) -> np.ndarray:
-    from facecloak.protect.pipeline import to_uint8_image
-
-    return to_uint8_image(photo)
 
 
 def _progress_from(

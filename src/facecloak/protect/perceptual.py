@@ -25,12 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from facecloak.imaging import quantise
+from facecloak.quality import differentiable_ssim
+
 logger = logging.getLogger(__name__)
 
-SSIM_WINDOW = 11
-SSIM_SIGMA = 1.5
-_C1 = 0.01**2
-_C2 = 0.03**2
 SSIM_SAMPLED_SIDE = 150
 """Face regions larger than this (short side, pixels) get SSIM estimated on strided windows."""
 SSIM_MAX_STRIDE = 8  # below the window size: every pixel still gets a gradient
@@ -74,53 +73,6 @@ class PerceptualResult:
     distance: float
     ssim: float
     latent: Tensor
-
-
-def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> Tensor:
-    """The normalised 1-D Gaussian SSIM uses (kornia's, sigma 1.5)."""
-    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    weights = torch.exp(-(coords**2) / (2 * sigma**2))
-    return weights / weights.sum()
-
-
-def differentiable_ssim(
-    a: Tensor,
-    b: Tensor,
-    window: int = SSIM_WINDOW,
-    stride: int = 1,
-    offset: tuple[int, int] = (0, 0),
-) -> Tensor:
-    """Mean SSIM of two ``(1, C, H, W)`` images in [0, 1], differentiable in both.
-
-    Same definition as :func:`facecloak.quality.ssim` (Gaussian window, sigma 1.5,
-    ``valid`` padding), computed with a separable filter. With ``stride > 1`` only every
-    ``stride``-th window (from ``offset``) is averaged: an estimate that costs about ``stride``
-    times less on large face regions, and still touches every pixel when ``stride < window``.
-    """
-    if stride > 1:
-        a, b = a[..., offset[0] :, offset[1] :], b[..., offset[0] :, offset[1] :]
-    window = min(window, _largest_odd_at_most(min(a.shape[-2:])))
-    channels = a.shape[1]
-    kernel = gaussian_window(window).to(a.dtype)
-    row = kernel.view(1, 1, 1, window).repeat(channels, 1, 1, 1)
-    column = kernel.view(1, 1, window, 1).repeat(channels, 1, 1, 1)
-
-    # One grouped convolution for all five moments: much faster than five on the CPU.
-    stacked = torch.cat([a, b, a * a, b * b, a * b], dim=1)
-    row, column = row.repeat(5, 1, 1, 1), column.repeat(5, 1, 1, 1)
-    rows_blurred = F.conv2d(stacked, row, stride=(1, stride), groups=5 * channels)
-    blurred = F.conv2d(rows_blurred, column, stride=(stride, 1), groups=5 * channels)
-    mu_a, mu_b, mean_aa, mean_bb, mean_ab = blurred.split(channels, dim=1)
-    var_a = mean_aa - mu_a**2
-    var_b = mean_bb - mu_b**2
-    cov = mean_ab - mu_a * mu_b
-    numerator = (2 * mu_a * mu_b + _C1) * (2 * cov + _C2)
-    denominator = (mu_a**2 + mu_b**2 + _C1) * (var_a + var_b + _C2)
-    return (numerator / denominator).mean()
-
-
-def _largest_odd_at_most(value: int) -> int:
-    return value if value % 2 else value - 1
 
 
 def texture_budget(crop: Tensor, mask: Tensor, floor: float = 0.2, window: int = 7) -> Tensor:
@@ -278,11 +230,11 @@ def scale_to_ssim_floor(
 ) -> float:
     """The largest share of the cloak (bisection) that keeps every box's SSIM >= ``floor``, as
     measured on the 8-bit result (the same SSIM as :func:`facecloak.quality.ssim`)."""
-    original = _quantised(crop)
+    original = quantise(crop)
     change = cloaked.detach() - crop.detach()
 
     def lowest_ssim_at(scale: float) -> float:
-        candidate = _quantised(crop.detach() + scale * change)
+        candidate = quantise(crop.detach() + scale * change)
         return min(float(differentiable_ssim(_cut(original, b), _cut(candidate, b))) for b in boxes)
 
     if lowest_ssim_at(1.0) >= floor:
@@ -293,11 +245,6 @@ def scale_to_ssim_floor(
         low, high = (middle, high) if lowest_ssim_at(middle) >= floor else (low, middle)
     logger.info("cloak scaled to %.2f to keep SSIM >= %.3f", low, floor)
     return low
-
-
-def _quantised(tensor: Tensor) -> Tensor:
-    """What an 8-bit photo would store, back as float64 in [0, 1]."""
-    return (tensor.detach().clamp(0, 1) * 255.0).round().double() / 255.0
 
 
 class _Adam:

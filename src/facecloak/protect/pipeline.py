@@ -6,7 +6,6 @@ only inside each protected face's soft mask; every other pixel stays byte-identi
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -14,7 +13,6 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
 from facecloak.attacks import EmbeddingTargeted, EmbeddingUntargeted, make_attack
@@ -22,9 +20,10 @@ from facecloak.attacks.base import StepInfo
 from facecloak.attacks.transforms import RandomJPEG, eot_transform
 from facecloak.errors import NoFaceError
 from facecloak.faces import Face
-from facecloak.faces.align import extract_chips, to_tensor
+from facecloak.faces.align import extract_chips
 from facecloak.faces.landmarks import predict_landmarks
 from facecloak.faces.regions import FaceRegion, face_region
+from facecloak.imaging import jpeg_roundtrip, to_tensor, to_uint8
 from facecloak.models import DEFAULT_DETECTOR, detect
 from facecloak.protect.classifier import ClassifiedFace, cloak_against_classifier
 from facecloak.protect.evasion import (
@@ -308,7 +307,7 @@ def protect(
         outcomes.append(
             _OutcomeDraft(index, region, steps_taken, scale, time.perf_counter() - face_started)
         )
-    protected = to_uint8_image(photo)
+    protected = to_uint8(photo[0])
     reports = [_measure(d, image, protected, recognizer) for d in outcomes]
     return ProtectResult(
         image=protected,
@@ -602,12 +601,6 @@ def _write_back(photo: torch.Tensor, region: FaceRegion, crop: torch.Tensor) -> 
     photo[..., y0:y1, x0:x1] = crop
 
 
-def to_uint8_image(tensor: torch.Tensor) -> np.ndarray:
-    """``(1, 3, H, W)`` float in [0, 1] -> ``(H, W, 3)`` uint8 (rounded)."""
-    pixels = (tensor[0].detach().clamp(0, 1) * 255.0).round().to(torch.uint8)
-    return pixels.permute(1, 2, 0).contiguous().numpy()
-
-
 @dataclass
 class _OutcomeDraft:
     index: int
@@ -646,13 +639,6 @@ def _embed_with_fresh_landmarks(rgb: np.ndarray, face: Face, recognizer: nn.Modu
     fresh = Face(face.box, face.score, landmarks=predict_landmarks(rgb, face.box))
     with torch.no_grad():
         return recognizer.embed(rgb, fresh)
-
-
-def jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
-    """Encode with Pillow's JPEG at ``quality`` and decode again, as a social network would."""
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, "JPEG", quality=quality)
-    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
 
 
 class _Ticker:

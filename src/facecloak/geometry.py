@@ -1,0 +1,68 @@
+"""Boxes: overlap (IoU) of two boxes, pairwise IoU of two sets, and non-maximum suppression.
+
+A box is ``(x0, y0, x1, y1)`` in pixels, ``x1``/``y1`` exclusive. :func:`box_iou` compares two
+boxes (tuples or arrays, as :class:`facecloak.faces.Face` holds them); :func:`pairwise_iou` and
+:func:`nms` work on ``(N, 4)`` tensors, as detectors produce them.
+
+Example:
+    >>> box_iou((0, 0, 10, 10), (5, 0, 15, 10))
+    0.3333333333333333
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+Box = tuple[float, float, float, float]
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two ``(x0, y0, x1, y1)`` boxes; 0 when both are empty.
+
+    Example:
+        >>> box_iou((0, 0, 2, 2), (0, 0, 2, 2)), box_iou((0, 0, 1, 1), (2, 2, 3, 3))
+        (1.0, 0.0)
+    """
+    inter_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    inter_h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = inter_w * inter_h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def pairwise_iou(a: Tensor, b: Tensor) -> Tensor:
+    """Pairwise IoU of ``(A, 4)`` and ``(B, 4)`` ``x0, y0, x1, y1`` boxes: ``(A, B)``.
+
+    Example:
+        >>> pairwise_iou(torch.tensor([[0.0, 0, 10, 10]]), torch.tensor([[5.0, 0, 15, 10]]))
+        tensor([[0.3333]])
+    """
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    top_left = torch.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = torch.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = (bottom_right - top_left).clamp(min=0).prod(dim=2)
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
+
+
+def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
+    """Greedy non-maximum suppression; indices of kept boxes, best score first.
+
+    Example:
+        >>> boxes = torch.tensor([[0.0, 0, 10, 10], [1, 0, 11, 10], [20, 20, 30, 30]])
+        >>> nms(boxes, torch.tensor([0.5, 0.9, 0.7]), iou_threshold=0.5).tolist()
+        [1, 2]
+    """
+    order = torch.argsort(scores, descending=True, stable=True)
+    overlaps = (pairwise_iou(boxes[order], boxes[order]) >= iou_threshold).cpu()
+    suppressed = torch.zeros(len(order), dtype=torch.bool)
+    kept = []
+    for i in range(len(order)):
+        if suppressed[i]:
+            continue
+        kept.append(i)
+        suppressed[i + 1 :] |= overlaps[i, i + 1 :]
+    return order[torch.tensor(kept, dtype=torch.long, device=order.device)]
