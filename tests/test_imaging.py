@@ -53,6 +53,7 @@ def test_jpeg_roundtrip_changes_pixels_a_little() -> None:
     assert out.shape == rgb.shape and out.dtype == np.uint8
     assert not np.array_equal(out, rgb)
     assert np.array_equal(jpeg75(rgb), out)
-    assert np.abs(jpeg_roundtrip(rgb, 100).astype(int) - rgb).mean() < np.abs(
-        out.astype(int) - rgb
-    ).mean()
+    assert (
+        np.abs(jpeg_roundtrip(rgb, 100).astype(int) - rgb).mean()
+        < np.abs(out.astype(int) - rgb).mean()
+    )
