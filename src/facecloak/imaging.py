@@ -70,8 +70,8 @@ def quantise(pixels: torch.Tensor) -> torch.Tensor:
     """What an 8-bit photo would store, back as ``float64`` in ``[0, 1]`` (same shape, detached).
 
     Example:
-        >>> quantise(torch.tensor([0.3, 1.2])).tolist() == [77 / 255, 1.0]
-        True
+        >>> (quantise(torch.tensor([0.25, 1.2])) * 255).tolist()
+        [64.0, 255.0]
     """
     return (pixels.detach().clamp(0, 1) * 255.0).round().double() / 255.0
 
