@@ -29,11 +29,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from facecloak.datasets import LabelledPhoto, read_labelled_folder
+from facecloak.evaluate.grids import face_grid
 from facecloak.evaluate.identification import rank1_hits
+from facecloak.evaluate.report_markdown import protection_markdown
 from facecloak.faces import Face
 from facecloak.images import load_image
 from facecloak.imaging import jpeg75
-from facecloak.models import DEFAULT_DETECTOR, detect, largest_face
+from facecloak.models import DEFAULT_DETECTOR, detect, largest_face, load_recognizer
 from facecloak.protect.presets import Strength
 from facecloak.quality import image_change
 
@@ -98,16 +100,9 @@ class Judge:
 
 
 def load_judges(names: Sequence[str], attacked: bool) -> list[Judge]:
-    """Extra recognizers by name (``mobilefacenet``); raises ``ModelNotFoundError`` when their
-    weights are absent."""
-    judges = []
-    for name in names:
-        if name != "mobilefacenet":
-            raise ValueError(f"unknown recognizer {name!r}; choose mobilefacenet")
-        from facecloak.models.mobilefacenet import load_mobilefacenet
-
-        judges.append(Judge(name, load_mobilefacenet(), attacked))
-    return judges
+    """Extra recognizers by name, from :func:`facecloak.models.load_recognizer`; raises
+    ``ValueError`` for an unknown name, ``ModelNotFoundError`` when weights are absent."""
+    return [Judge(name, load_recognizer(name), attacked) for name in names]
 
 
 @dataclass
@@ -378,69 +373,17 @@ def write_report(report: ProtectionReport, outdir: str | Path) -> dict[str, Path
             {"summary": summary, "photos": rows, "skipped_no_face": report.skipped}, indent=2
         )
     )
-    grid = _comparison_grid(report.photos)
+    grid = face_grid(
+        [
+            (p.original_image, p.protected_image, p.face_box)
+            for p in report.photos
+            if p.protected_image is not None and p.face_box is not None
+        ]
+    )
     if grid is not None:
         paths["grid"] = outdir / "grid.png"
         grid.save(paths["grid"])
-    paths["markdown"].write_text(_markdown(summary, "grid.png" if grid is not None else None))
+    paths["markdown"].write_text(
+        protection_markdown(summary, "grid.png" if grid is not None else None)
+    )
     return paths
-
-
-def _markdown(summary: dict, grid_name: str | None) -> str:
-    def pct(value: float) -> str:
-        return f"{100 * value:.1f}%"
-
-    lines = [
-        f"# Protection report: {summary['method']} / {summary['strength']}",
-        "",
-        f"{summary['photos']} photos ({summary['skipped_no_face']} left out: no face found).",
-        "",
-        "| seen as | verification: face no longer matches | identification: rank-1 miss |",
-        "|---|---|---|",
-        f"| unprotected | - | {pct(summary['identification_miss_rate']['unprotected'])} |",
-    ]
-    for variant in VARIANTS:
-        lines.append(
-            f"| {variant} | {pct(summary['verification_protected'][variant])} | "
-            f"{pct(summary['identification_miss_rate'][variant])} |"
-        )
-    for name, other in summary.get("other_recognizers", {}).items():
-        lines += ["", f"**{name}** ({other['role']}):", ""]
-        lines += ["| seen as | verification | identification: rank-1 miss |", "|---|---|---|"]
-        lines.append(
-            f"| unprotected | - | {pct(other['identification_miss_rate']['unprotected'])} |"
-        )
-        for variant in VARIANTS:
-            lines.append(
-                f"| {variant} | {pct(other['verification_protected'][variant])} | "
-                f"{pct(other['identification_miss_rate'][variant])} |"
-            )
-    lines += [
-        "",
-        f"Face region: SSIM mean {summary['face_ssim_mean']:.4f} "
-        f"(min {summary['face_ssim_min']:.4f}), MS-SSIM {summary['face_ms_ssim_mean']:.4f}, "
-        f"PSNR {summary['face_psnr_mean']:.2f} dB, "
-        f"L2 {summary['face_l2_mean']:.3f}. Whole photo: SSIM {summary['photo_ssim_mean']:.4f}. "
-        f"{summary['seconds_per_face']:.2f} s per face.",
-    ]
-    if grid_name:
-        lines += ["", f"![before, after, 10x difference]({grid_name})"]
-    return "\n".join(lines) + "\n"
-
-
-def _comparison_grid(photos: list[PhotoEvaluation], tile: int = 224) -> Image.Image | None:
-    kept = [p for p in photos if p.protected_image is not None and p.face_box is not None]
-    if not kept:
-        return None
-    grid = Image.new("RGB", (3 * tile, len(kept) * tile), "white")
-    for row, photo in enumerate(kept):
-        x0, y0, x1, y1 = photo.face_box
-        pad = 0.3 * max(x1 - x0, y1 - y0)
-        box = (max(0, round(x0 - pad)), max(0, round(y0 - pad)), round(x1 + pad), round(y1 + pad))
-        before = Image.fromarray(photo.original_image).crop(box)
-        after = Image.fromarray(photo.protected_image).crop(box)
-        difference = np.asarray(after, np.float32) - np.asarray(before, np.float32)
-        amplified = Image.fromarray(np.clip(127.5 + 10 * difference, 0, 255).astype(np.uint8))
-        for column, picture in enumerate((before, after, amplified)):
-            grid.paste(picture.resize((tile, tile)), (column * tile, row * tile))
-    return grid
