@@ -20,6 +20,7 @@ def test_to_tensor_shape_dtype_and_range() -> None:
     assert tensor.shape == (3, 2, 4) and tensor.dtype == torch.float32
     assert float(tensor.max()) == 1.0
     assert to_batch(rgb, torch.float64).dtype == torch.float64
+    assert torch.equal(to_tensor(rgb[::-1, ::-1]), to_tensor(rgb).flip(1, 2))  # negative strides
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,9 @@ def to_tensor(image: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Te
         raise ValueError(f"expected an (H, W, 3) RGB image, got shape {image.shape}")
     if image.dtype != np.uint8:
         raise TypeError(f"expected a uint8 image, got {image.dtype}")
-    pixels = torch.tensor(image, dtype=dtype)  # a copy: safe for read-only input
+    pixels = torch.tensor(
+        np.ascontiguousarray(image), dtype=dtype
+    )  # a copy: read-only input is fine
     return pixels.permute(2, 0, 1).contiguous().div_(255.0)
 
 

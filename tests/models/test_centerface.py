@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from centerface_reference import detect_faces, fit_to_stride, plan_geometry, prepare_photo
 from PIL import Image
 
 from facecloak.geometry import nms, pairwise_iou
@@ -17,12 +18,8 @@ from facecloak.models.centerface import (
     CenterFaceOutputs,
     Detections,
     decode,
-    detect_faces,
-    fit_to_stride,
     load_centerface,
     photo_to_tensor,
-    plan_geometry,
-    prepare_photo,
 )
 from facecloak.paths import shared_faces_dir
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from centerface_reference import detect_faces as centerface_detect_faces
 
 from facecloak.errors import ModelNotFoundError
 from facecloak.evaluate.detection import detection_metrics, read_box_labels
 from facecloak.geometry import pairwise_iou
 from facecloak.images import load_image
-from facecloak.models.centerface import detect_faces as centerface_detect_faces
 from facecloak.models.centerface import load_centerface, photo_to_tensor
 from facecloak.models.dense_detections import WeightsFormatError
 from facecloak.models.retinaface import (
