@@ -25,9 +25,9 @@ from facecloak.faces.align import (
     extract_chips,
     face_chips,
     plan_chip,
-    pyramid_down,
 )
 from facecloak.faces.face import Face
+from facecloak.faces.pyramid import pyramid_down
 from facecloak.imaging import to_tensor, to_uint8
 from facecloak.paths import dlib_model_path, shared_faces_dir
 
