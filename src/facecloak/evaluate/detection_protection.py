@@ -42,7 +42,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -74,7 +73,7 @@ from facecloak.evaluate.protectors import (
     classical_protector,
     cloak_protector,
 )
-from facecloak.evaluate.report_markdown import detection_markdown
+from facecloak.evaluate.report_markdown import detection_markdown, write_report_files
 from facecloak.faces.face import Face
 from facecloak.images import load_image
 from facecloak.imaging import jpeg75
@@ -232,21 +231,13 @@ class DetectionProtectionReport:
     def write_report(self, outdir: str | Path) -> dict[str, Path]:
         """Write ``report.json`` (summary and every photo), ``report.md`` and ``grid.png``
         (original / protected with the first detector's boxes / 10x difference)."""
-        outdir = Path(outdir)
-        outdir.mkdir(parents=True, exist_ok=True)
         summary = self.summary()
-        paths = {"json": outdir / "report.json", "markdown": outdir / "report.md"}
-        paths["json"].write_text(
-            json.dumps({"summary": summary, "photos": [p.to_dict() for p in self.photos]}, indent=2)
+        return write_report_files(
+            outdir,
+            {"summary": summary, "photos": [p.to_dict() for p in self.photos]},
+            detection_grid(self._grid_rows()),
+            lambda grid_name: detection_markdown(summary, grid_name),
         )
-        grid = detection_grid(self._grid_rows())
-        if grid is not None:
-            paths["grid"] = outdir / "grid.png"
-            grid.save(paths["grid"])
-        paths["markdown"].write_text(
-            detection_markdown(summary, "grid.png" if grid is not None else None)
-        )
-        return paths
 
     def _grid_rows(self) -> list[tuple[np.ndarray, list[Face], np.ndarray, list[Face]]]:
         """The kept photos, with the faces of the first attacked (else first) detector."""

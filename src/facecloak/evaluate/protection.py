@@ -31,7 +31,7 @@ from tqdm import tqdm
 from facecloak.datasets import LabelledPhoto, read_labelled_folder
 from facecloak.evaluate.grids import face_grid
 from facecloak.evaluate.identification import rank1_hits
-from facecloak.evaluate.report_markdown import protection_markdown
+from facecloak.evaluate.report_markdown import protection_markdown, write_report_files
 from facecloak.faces import Face
 from facecloak.images import load_image
 from facecloak.imaging import jpeg75
@@ -348,10 +348,6 @@ def _verdicts(
 
 def write_report(report: ProtectionReport, outdir: str | Path) -> dict[str, Path]:
     """Write ``report.json``, ``report.md`` and ``grid.png`` (before / after / 10x difference)."""
-    import json
-
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
     summary = report.summary()
     rows = [
         {
@@ -367,12 +363,6 @@ def write_report(report: ProtectionReport, outdir: str | Path) -> dict[str, Path
         }
         for p in report.photos
     ]
-    paths = {"json": outdir / "report.json", "markdown": outdir / "report.md"}
-    paths["json"].write_text(
-        json.dumps(
-            {"summary": summary, "photos": rows, "skipped_no_face": report.skipped}, indent=2
-        )
-    )
     grid = face_grid(
         [
             (p.original_image, p.protected_image, p.face_box)
@@ -380,10 +370,9 @@ def write_report(report: ProtectionReport, outdir: str | Path) -> dict[str, Path
             if p.protected_image is not None and p.face_box is not None
         ]
     )
-    if grid is not None:
-        paths["grid"] = outdir / "grid.png"
-        grid.save(paths["grid"])
-    paths["markdown"].write_text(
-        protection_markdown(summary, "grid.png" if grid is not None else None)
+    return write_report_files(
+        outdir,
+        {"summary": summary, "photos": rows, "skipped_no_face": report.skipped},
+        grid,
+        lambda grid_name: protection_markdown(summary, grid_name),
     )
-    return paths

@@ -1,5 +1,6 @@
-"""The Markdown of the evaluation reports: detection before and after protection, and what a
-recognizer still finds. Numbers come in as each report's ``summary()``; nothing is measured here.
+"""The evaluation reports as files: JSON, Markdown and an image grid. The Markdown covers
+detection before and after protection, and what a recognizer still finds. Numbers come in as each
+report's ``summary()``; nothing is measured here.
 
 Example:
     >>> _number(None, ".2f"), _number(0.5, ".2f"), _percent(0.25)
@@ -8,7 +9,33 @@ Example:
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
 from facecloak.evaluate.detection_metrics import IMAGES
+
+
+def write_report_files(
+    outdir: str | Path,
+    record: dict,
+    grid: Image.Image | None,
+    markdown: Callable[[str | None], str],
+) -> dict[str, Path]:
+    """Write ``report.json`` (``record``), ``grid.png`` (when there is a grid) and ``report.md``
+    (``markdown`` given the grid's file name, or ``None``) into ``outdir``; their paths."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": outdir / "report.json", "markdown": outdir / "report.md"}
+    paths["json"].write_text(json.dumps(record, indent=2))
+    if grid is not None:
+        paths["grid"] = outdir / "grid.png"
+        grid.save(paths["grid"])
+    paths["markdown"].write_text(markdown("grid.png" if grid is not None else None))
+    return paths
+
 
 IMAGE_LABELS = {
     "original": "original",
