@@ -127,11 +127,3 @@ def test_cloak_settings_reach_protect(folder, capsys, monkeypatch) -> None:
     assert payload["settings"]["eps"] == 0.03
     roles = {name: entry["role"] for name, entry in payload["detectors"].items()}
     assert roles == {"centerface": "white-box", "hog": "transfer"}
-
-
-def test_cloak_without_detector_evasion_says_what_to_do(folder, capsys, monkeypatch) -> None:
-    import facecloak.protect
-
-    monkeypatch.setattr(facecloak.protect, "protect", lambda image, *, method="pgd": image)
-    code, _, err = run(["evaluate-detection", str(folder)], capsys)
-    assert code == 1 and "no `against` argument" in err and "blur" in err

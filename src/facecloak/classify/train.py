@@ -111,18 +111,8 @@ def train_classifier(
     started = time.perf_counter()
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    if config.arch == "dlib-head":
-        model = ClassifierModel(
-            DlibClassifier(train.num_classes, backbone),
-            arch=config.arch,
-            class_names=train.class_names,
-            image_size=150,
-        )
-        task = EmbeddingTask(model, train, val, progress)
-    else:
-        network = build_network(config.arch, train.num_classes, config.image_size)
-        task = PixelTask(network, train, val, config, progress)
-        model = task.model
+    task = _make_task(config, train, val, backbone, progress)
+    model = task.model
     optimizer = _optimizer(task.trainable, config)
     steps_per_epoch = _batches_per_epoch(len(train), config.batch_size)
     result = TrainResult(
@@ -143,23 +133,9 @@ def train_classifier(
         train_loss, train_accuracy, step = _train_epoch(
             task, optimizer, config, generator, step, steps_per_epoch, bar
         )
-        val_loss, val_accuracy = task.validate()
-        stats = EpochStats(
-            epoch=epoch,
-            train_loss=train_loss,
-            train_accuracy=train_accuracy,
-            val_loss=val_loss,
-            val_accuracy=val_accuracy,
-            seconds=time.perf_counter() - epoch_start,
-        )
+        stats = _validated(task, epoch, train_loss, train_accuracy, epoch_start)
         result.history.append(stats)
-        logger.info(
-            "epoch %d: loss %.4f, accuracy %.3f, val accuracy %s",
-            epoch,
-            stats.train_loss,
-            stats.train_accuracy,
-            "n/a" if val_accuracy is None else f"{val_accuracy:.3f}",
-        )
+        val_loss, val_accuracy = stats.val_loss, stats.val_accuracy
         key = (epoch, 0.0) if val_accuracy is None else (val_accuracy, -(val_loss or 0.0))
         if best_key is None or key > best_key:
             best_key, result.best_epoch = key, epoch
@@ -176,6 +152,53 @@ def train_classifier(
     if output is not None:
         save_classifier(model, output, result.record())
     return result
+
+
+def _make_task(
+    config: TrainConfig,
+    train: ChipSet,
+    val: ChipSet | None,
+    backbone: nn.Module | None,
+    progress: bool,
+) -> PixelTask | EmbeddingTask:
+    """The network for ``config.arch`` (seeded by the caller) and what it trains on."""
+    if config.arch == "dlib-head":
+        model = ClassifierModel(
+            DlibClassifier(train.num_classes, backbone),
+            arch=config.arch,
+            class_names=train.class_names,
+            image_size=150,
+        )
+        return EmbeddingTask(model, train, val, progress)
+    network = build_network(config.arch, train.num_classes, config.image_size)
+    return PixelTask(network, train, val, config, progress)
+
+
+def _validated(
+    task: PixelTask | EmbeddingTask,
+    epoch: int,
+    train_loss: float,
+    train_accuracy: float,
+    started: float,
+) -> EpochStats:
+    """The epoch's statistics, with the validation set's loss and accuracy (logged)."""
+    val_loss, val_accuracy = task.validate()
+    stats = EpochStats(
+        epoch=epoch,
+        train_loss=train_loss,
+        train_accuracy=train_accuracy,
+        val_loss=val_loss,
+        val_accuracy=val_accuracy,
+        seconds=time.perf_counter() - started,
+    )
+    logger.info(
+        "epoch %d: loss %.4f, accuracy %.3f, val accuracy %s",
+        epoch,
+        stats.train_loss,
+        stats.train_accuracy,
+        "n/a" if val_accuracy is None else f"{val_accuracy:.3f}",
+    )
+    return stats
 
 
 def _train_epoch(

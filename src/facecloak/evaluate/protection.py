@@ -216,17 +216,9 @@ def evaluate_protection(
         lambda e: e.protected_embeddings,
         lambda a, b: float(torch.dist(a, b)),
     )
-    others = {}
-    for judge in judges:
-        flags = _verdicts(
-            evaluations,
-            judge_clean[judge.name],
-            judge.threshold,
-            lambda e, name=judge.name: e.other_embeddings[name],
-            judge.distance,
-        )
-        role = "ensemble (white-box)" if judge.attacked else "transfer"
-        others[judge.name] = {"role": role, "verification": flags[0], "identification": flags[1]}
+    others = {
+        judge.name: _judge_verdicts(judge, evaluations, judge_clean[judge.name]) for judge in judges
+    }
     name = strength if isinstance(strength, str) else strength.name
     return ProtectionReport(
         method,
@@ -238,6 +230,21 @@ def evaluate_protection(
         identification,
         others,
     )
+
+
+def _judge_verdicts(
+    judge: Judge, evaluations: list[PhotoEvaluation], clean: dict[LabelledPhoto, torch.Tensor]
+) -> dict:
+    """An extra recognizer's role and its verification / identification flags per variant."""
+    verification, identification = _verdicts(
+        evaluations,
+        clean,
+        judge.threshold,
+        lambda e: e.other_embeddings[judge.name],
+        judge.distance,
+    )
+    role = "ensemble (white-box)" if judge.attacked else "transfer"
+    return {"role": role, "verification": verification, "identification": identification}
 
 
 def _clean_embeddings(
