@@ -34,6 +34,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+	# The >>> examples in the package's docstrings (a separate run: conftest names clash otherwise).
+	$(PY) -m pytest -q --doctest-modules src/facecloak
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

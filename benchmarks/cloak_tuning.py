@@ -119,14 +119,14 @@ def decoy_pool(recognizer, exclude: set[Path], count: int = 30) -> torch.Tensor:
         faces = detect(image)
         if faces:
             with torch.no_grad():
-                embeddings.append(recognizer.embed(image, max(faces, key=lambda f: f.area)))
+                embeddings.append(recognizer.embed(image, [max(faces, key=lambda f: f.area)])[0])
     return torch.stack([e.reshape(-1) for e in embeddings])
 
 
 def farthest_decoy(pool: torch.Tensor, image, faces, recognizer) -> torch.Tensor:
     """The pool embedding farthest from the photo's largest face: the decoy to pull toward."""
     with torch.no_grad():
-        clean = recognizer.embed(image, max(faces, key=lambda f: f.area)).reshape(1, -1)
+        clean = recognizer.embed(image, [max(faces, key=lambda f: f.area)])[0].reshape(1, -1)
     return pool[torch.cdist(clean, pool).argmax()].reshape(1, -1)
 
 

@@ -1,7 +1,7 @@
 """MobileFaceNet on LFW View-1 devtest pairs (500 same + 500 different) with facecloak's alignment.
 
 Pipeline per photo: CenterFace (``facecloak.models.detect``, the face nearest the photo centre) ->
-its five keypoints -> ``warp_to_template`` (112x112 ArcFace crop) -> ``embed_normalized`` (flip
+its five keypoints -> ``warp_to_template`` (112x112 ArcFace crop) -> ``forward`` (flip
 sum, L2 norm) -> cosine distance. A pair with an unfound face counts as "different".
 
 The decision threshold is tuned on pairs that share no identity with the devtest pairs (LFW
@@ -153,7 +153,7 @@ def embed_photos(
             if face is None:
                 result.embeddings[photo] = None
                 continue
-            result.embeddings[photo] = model.embed_normalized(face)[0].numpy()
+            result.embeddings[photo] = model(face)[0].numpy()
             if run_onnx is not None:
                 diff = np.abs(model(face).numpy() - run_onnx(face)).max()
                 result.onnx_max_abs_diff.append(float(diff))
@@ -199,7 +199,7 @@ def score(
     )
     return PairScores(
         pairs=len(pairs),
-        accuracy_at_model_threshold=accuracy_at(distances, same, model.distance_threshold),
+        accuracy_at_model_threshold=accuracy_at(distances, same, model.threshold),
         accuracy_at_tuned_threshold=at_tuned,
         best_accuracy=best,
         best_cosine_threshold=1.0 - best_distance,
@@ -258,12 +258,12 @@ def _attack_step(
     """One gradient evaluation as an attack would do it: photo pixels -> distance -> backward."""
     pixels = photo_tensor(photo)
     with torch.no_grad():
-        reference = model.embed_normalized(warp_to_template(pixels, points, antialias=antialias))
+        reference = model(warp_to_template(pixels, points, antialias=antialias))
 
     def step() -> None:
         leaf = pixels.clone().requires_grad_()
         aligned = warp_to_template(leaf, points, antialias=antialias)
-        model.distance(model.embed_normalized(aligned), reference).sum().backward()
+        model.distance(model(aligned), reference).sum().backward()
 
     return step
 
@@ -371,7 +371,7 @@ def main() -> None:
     tuned = None if tuning_scores is None else tuning_scores.best_cosine_threshold
     devtest_scores = score(model, devtest, embeddings, tuned)
     times = timings(model, timing_photos(lfw), antialias)
-    print(report(devtest_scores, tuning_scores, embeddings, times, model.threshold))
+    print(report(devtest_scores, tuning_scores, embeddings, times, 1.0 - model.threshold))
 
 
 if __name__ == "__main__":

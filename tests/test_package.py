@@ -8,7 +8,7 @@ import facecloak.protect
 
 def test_top_level_api_loads_lazily() -> None:
     recognizer = facecloak.load_recognizer("dlib")
-    assert recognizer.input_size == 150 and recognizer.threshold == pytest.approx(0.6)
+    assert recognizer.chip_size == (150, 150) and recognizer.threshold == pytest.approx(0.6)
     assert callable(facecloak.detect) and callable(facecloak.load_image)
     assert callable(facecloak.protect.protect)
     with pytest.raises(AttributeError):

@@ -1,8 +1,13 @@
-"""Face recognition on photos: detect -> align -> embed -> compare."""
+"""Face recognition on photos: detect -> align -> embed -> compare, with any recognizer.
+
+>>> from facecloak.data import grace_hopper
+>>> embedding, face = embed_largest_face(grace_hopper())
+>>> compare_embeddings(embedding, embedding).same
+True
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -11,25 +16,14 @@ import torch
 from facecloak.errors import NoFaceError
 from facecloak.faces import Face
 from facecloak.models import DEFAULT_DETECTOR, detect, largest_face
+from facecloak.models.recognizer import Recognizer, Verdict
 
-
-@dataclass(frozen=True)
-class FaceComparison:
-    """Euclidean distance between two embeddings and the recognizer's verdict."""
-
-    distance: float
-    threshold: float
-
-    @property
-    def same(self) -> bool:
-        return self.distance < self.threshold
-
-    def to_dict(self) -> dict:
-        return {"distance": round(self.distance, 6), "threshold": self.threshold, "same": self.same}
+FaceComparison = Verdict
+"""The former name of :class:`~facecloak.models.recognizer.Verdict`."""
 
 
 @lru_cache(maxsize=1)
-def default_recognizer() -> torch.nn.Module:
+def default_recognizer() -> Recognizer:
     """dlib's ResNet in torch, loaded once per process."""
     from facecloak.models import load_recognizer
 
@@ -37,21 +31,14 @@ def default_recognizer() -> torch.nn.Module:
 
 
 def embed_faces(
-    rgb: np.ndarray, faces: list[Face], recognizer: torch.nn.Module | None = None
+    rgb: np.ndarray, faces: list[Face], recognizer: Recognizer | None = None
 ) -> torch.Tensor:
-    """Embeddings ``(F, D)`` of ``faces`` in the photo ``rgb``, aligned from its full resolution."""
-    from facecloak.faces.align import face_chips, to_tensor
-
-    recognizer = recognizer or default_recognizer()
-    if not faces:
-        return torch.empty(0, 128)
-    with torch.no_grad():
-        chips = face_chips(to_tensor(rgb), faces, size=recognizer.input_size)
-        return recognizer(chips)
+    """Embeddings ``(F, D)`` of ``faces`` in the photo ``rgb``, aligned by the recognizer."""
+    return (recognizer or default_recognizer()).embed(rgb, faces)
 
 
 def embed_largest_face(
-    rgb: np.ndarray, detector: str = DEFAULT_DETECTOR, recognizer: torch.nn.Module | None = None
+    rgb: np.ndarray, detector: str = DEFAULT_DETECTOR, recognizer: Recognizer | None = None
 ) -> tuple[torch.Tensor, Face]:
     """The embedding ``(D,)`` of the largest face in ``rgb`` and that face.
 
@@ -65,10 +52,7 @@ def embed_largest_face(
 
 
 def compare_embeddings(
-    embedding_a: torch.Tensor, embedding_b: torch.Tensor, threshold: float | None = None
-) -> FaceComparison:
-    """Compare two embeddings by Euclidean distance against dlib's 0.6 threshold (by default)."""
-    if threshold is None:
-        threshold = float(getattr(default_recognizer(), "threshold", 0.6))
-    distance = float(torch.linalg.vector_norm(embedding_a - embedding_b))
-    return FaceComparison(distance=distance, threshold=threshold)
+    embedding_a: torch.Tensor, embedding_b: torch.Tensor, recognizer: Recognizer | None = None
+) -> Verdict:
+    """Compare two embeddings of ``recognizer`` (default dlib's) by its distance and threshold."""
+    return (recognizer or default_recognizer()).compare(embedding_a, embedding_b)

@@ -101,14 +101,6 @@ def test_cloak_settings_reach_protect(folder, cli, monkeypatch) -> None:
     assert roles == {"centerface": "white-box", "hog": "transfer"}
 
 
-def test_cloak_without_detector_evasion_says_what_to_do(folder, cli, monkeypatch) -> None:
-    import facecloak.protect
-
-    monkeypatch.setattr(facecloak.protect, "protect", lambda image, *, method="pgd": image)
-    code, _, err = cli("evaluate-detection", str(folder))
-    assert code == 1 and "no `against` argument" in err and "blur" in err
-
-
 BAD_VALUES = [
     ("--method", "pgd"),
     ("--method", "foo"),

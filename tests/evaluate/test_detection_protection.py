@@ -240,17 +240,6 @@ def test_protector_results_are_unpacked() -> None:
         dp.Protector("bad", lambda _: object())(rgb)
 
 
-def test_cloak_protector_needs_detector_evasion(monkeypatch) -> None:
-    import facecloak.protect
-
-    def old_protect(image, *, method="pgd"):
-        return image
-
-    monkeypatch.setattr(facecloak.protect, "protect", old_protect)
-    with pytest.raises(FacecloakError, match="no `against` argument"):
-        dp.cloak_protector()
-
-
 def test_cloak_protector_passes_its_settings(monkeypatch) -> None:
     import facecloak.protect
 

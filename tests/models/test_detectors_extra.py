@@ -14,6 +14,7 @@ import pytest
 
 from facecloak.errors import ModelNotFoundError
 from facecloak.evaluate.detection import detection_metrics, read_box_labels
+from facecloak.geometry import box_iou
 from facecloak.images import load_image
 from facecloak.models import detectors
 from facecloak.models.detectors import (
@@ -22,7 +23,6 @@ from facecloak.models.detectors import (
     RetinaFaceDetector,
     UltraLightDetector,
     YuNetDetector,
-    box_iou,
     get_detector,
 )
 from facecloak.paths import shared_model_path

@@ -110,7 +110,7 @@ def read_lfw_pairs(shared_faces: Path) -> list[tuple[Path, Path, bool]]:
 
 def max_onnx_difference(model: MobileFaceNet, onnx_embed: OnnxEmbed, faces: torch.Tensor) -> float:
     with torch.no_grad():
-        ours = model(faces).numpy()
+        ours = model.raw(faces).numpy()
     return float(np.abs(ours - onnx_embed(faces)).max())
 
 
@@ -170,8 +170,8 @@ def test_equals_onnx_on_extreme_inputs(model: MobileFaceNet, onnx_embed: OnnxEmb
 def test_batch_equals_one_face_at_a_time(model: MobileFaceNet, public_faces: torch.Tensor) -> None:
     faces = torch.cat([public_faces, public_faces.flip(-1), torch.rand(3, 3, 112, 112)])
     with torch.no_grad():
-        batch = model(faces)
-        singles = torch.cat([model(face[None]) for face in faces])
+        batch = model.raw(faces)
+        singles = torch.cat([model.raw(face[None]) for face in faces])
     assert batch.shape == (len(faces), 128)
     assert float((batch - singles).abs().max()) < BATCH_TOLERANCE
 
@@ -180,9 +180,9 @@ def test_gradients_reach_the_photo_pixels(model: MobileFaceNet, astronaut: np.nd
     photo = to_tensor(astronaut).requires_grad_()
     points = arcface_points(astronaut, centre_face(astronaut))
     with torch.no_grad():
-        clean = model.embed_normalized(warp_to_template(photo, points))
+        clean = model(warp_to_template(photo, points))
     noisy = photo + 0.03 * torch.randn(photo.shape, generator=torch.Generator().manual_seed(0))
-    distance = model.distance(model.embed_normalized(warp_to_template(noisy, points)), clean)
+    distance = model.distance(model(warp_to_template(noisy, points)), clean)
     distance.sum().backward()
     gradient = photo.grad
     assert gradient is not None and bool(torch.isfinite(gradient).all())
@@ -195,7 +195,7 @@ def test_input_gradient_is_finite_and_nonzero(
     model: MobileFaceNet, public_faces: torch.Tensor
 ) -> None:
     faces = public_faces.clone().requires_grad_()
-    model(faces).square().sum().backward()
+    model.raw(faces).square().sum().backward()
     assert faces.grad is not None and bool(torch.isfinite(faces.grad).all())
     assert float(faces.grad.abs().mean()) > 0
     assert not any(p.requires_grad for p in model.parameters()), "weights must stay frozen"
@@ -206,10 +206,10 @@ def test_normalized_embeddings_are_unit_length_and_mirror_invariant(
     model: MobileFaceNet, public_faces: torch.Tensor
 ) -> None:
     with torch.no_grad():
-        embeddings = model.embed_normalized(public_faces)
-        mirrored = model.embed_normalized(public_faces.flip(-1))
-        plain = model.embed_normalized(public_faces, flip=False)
-        raw = model(public_faces)
+        embeddings = model(public_faces)
+        mirrored = model(public_faces.flip(-1))
+        plain = model(public_faces, flip=False)
+        raw = model.raw(public_faces)
     torch.testing.assert_close(embeddings.norm(dim=1), torch.ones(2))
     torch.testing.assert_close(embeddings, mirrored, atol=1e-5, rtol=0)
     torch.testing.assert_close(plain, raw / raw.norm(dim=1, keepdim=True))
@@ -219,9 +219,8 @@ def test_distance_agrees_with_the_threshold(model: MobileFaceNet) -> None:
     a = torch.tensor([[3.0, 4.0]])
     assert float(model.distance(a, 2 * a)) == pytest.approx(0.0, abs=1e-6)
     assert float(model.distance(a, -a)) == pytest.approx(2.0)
-    assert model.distance_threshold == pytest.approx(1.0 - model.threshold)
-    assert 0.0 < model.threshold < 1.0
-    assert (model.name, model.input_size) == ("mobilefacenet", 112)
+    assert model.threshold == pytest.approx(0.72)
+    assert (model.name, model.chip_size, model.metric) == ("mobilefacenet", (112, 112), "cosine")
 
 
 def test_two_people_are_told_apart_and_dlib_fallback_keeps_identity(
@@ -234,15 +233,15 @@ def test_two_people_are_told_apart_and_dlib_fallback_keeps_identity(
         with torch.no_grad():
             for source, which in (("centerface", face), ("dlib68", fallback)):
                 chip = warp_to_template(to_tensor(rgb), arcface_points(rgb, which))
-                embeddings[name, source] = model.embed_normalized(chip)
+                embeddings[name, source] = model(chip)
     for name in ("astronaut", "hopper"):
         same = model.distance(embeddings[name, "centerface"], embeddings[name, "dlib68"])
         logger.info("%s: CenterFace vs dlib-68 alignment, cosine distance %.3f", name, float(same))
-        assert float(same) < model.distance_threshold
+        assert float(same) < model.threshold
     different = model.distance(
         embeddings["astronaut", "centerface"], embeddings["hopper", "centerface"]
     )
-    assert float(different) > model.distance_threshold
+    assert float(different) > model.threshold
 
 
 def test_lfw_same_person_pairs_are_closer_than_different_person_pairs(
@@ -254,10 +253,10 @@ def test_lfw_same_person_pairs_are_closer_than_different_person_pairs(
     distances = {True: [], False: []}
     with torch.no_grad():
         for first, second, same in chosen:
-            a, b = (model.embed_normalized(aligned(load_image(p))) for p in (first, second))
+            a, b = (model(aligned(load_image(p))) for p in (first, second))
             distances[same].append(float(model.distance(a, b)))
     logger.info("LFW cosine distances: same %s, different %s", distances[True], distances[False])
-    assert max(distances[True]) < model.distance_threshold < min(distances[False])
+    assert max(distances[True]) < model.threshold < min(distances[False])
 
 
 # --------------------------------------------------------------------------- loading errors

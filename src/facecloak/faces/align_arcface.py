@@ -188,7 +188,8 @@ def warp_to_template(
         >>> from skimage.data import astronaut
         >>> from facecloak.models import detect
         >>> rgb = astronaut()
-        >>> photo = torch.from_numpy(rgb).permute(2, 0, 1).float().div(255).requires_grad_()
+        >>> from facecloak.imaging import to_tensor
+        >>> photo = to_tensor(rgb).requires_grad_()
         >>> aligned = warp_to_template(photo, arcface_points(rgb, detect(rgb)[0]))
         >>> aligned.shape
         torch.Size([1, 3, 112, 112])
@@ -205,24 +206,29 @@ def warp_to_template(
 
 
 def sample_chip(
-    batch: torch.Tensor, chip_to_photo: np.ndarray, size: int, antialias: bool = True
+    batch: torch.Tensor,
+    chip_to_photo: np.ndarray,
+    size: int | tuple[int, int],
+    antialias: bool = True,
 ) -> torch.Tensor:
     """Sample a ``size`` x ``size`` chip whose pixel ``(x, y)`` is photo point ``A @ (x, y, 1)``.
 
     ``batch`` is ``(1, C, H, W)``; ``chip_to_photo`` (``A``) is a ``(2, 3)`` affine transform
-    with no shear (a similarity). See :func:`warp_to_template`.
+    with no shear (a similarity). ``size`` may be a ``(height, width)`` pair for a rectangular
+    chip. See :func:`warp_to_template`.
 
     >>> photo = torch.arange(16.0).view(1, 1, 4, 4)
     >>> sample_chip(photo, np.array([[1.0, 0, 1], [0, 1, 1]]), 2).flatten().tolist()
     [5.0, 6.0, 9.0, 10.0]
     """
     height, width = batch.shape[-2:]
+    size = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
     scale = math.sqrt(abs(np.linalg.det(chip_to_photo[:, :2])))  # photo pixels per chip pixel
     x0, y0, x1, y1 = _crop_box(chip_to_photo, size, scale, width, height)
     if x1 <= x0 or y1 <= y0:
         logger.warning("the aligned face lies entirely outside the photo: returning black")
         # Still attached to the photo (with a zero gradient), so callers can backpropagate.
-        return batch.new_zeros(1, batch.shape[1], size, size) + 0.0 * batch[..., :1, :1]
+        return batch.new_zeros(1, batch.shape[1], *size) + 0.0 * batch[..., :1, :1]
     crop = batch[..., y0:y1, x0:x1]
     chip_to_crop = chip_to_photo - np.array([[0.0, 0.0, x0], [0.0, 0.0, y0]])
     if antialias and scale > ANTIALIAS_MIN_SCALE:
@@ -242,10 +248,12 @@ def _as_single_image_batch(image: torch.Tensor) -> torch.Tensor:
 
 
 def _crop_box(
-    chip_to_photo: np.ndarray, size: int, scale: float, width: int, height: int
+    chip_to_photo: np.ndarray, size: tuple[int, int], scale: float, width: int, height: int
 ) -> tuple[int, int, int, int]:
     """Half-open ``(x0, y0, x1, y1)`` photo box holding the chip's footprint and filter margin."""
-    edges = np.array([[-0.5, -0.5], [size - 0.5, -0.5], [-0.5, size - 0.5], [size - 0.5] * 2])
+    rows, cols = size
+    right, bottom = cols - 0.5, rows - 0.5
+    edges = np.array([[-0.5, -0.5], [right, -0.5], [-0.5, bottom], [right, bottom]])
     corners = edges @ chip_to_photo[:, :2].T + chip_to_photo[:, 2]
     # The anti-aliasing filter reaches ~scale photo pixels beyond a sample; bilinear one more.
     margin = 2.0 * max(scale, 1.0) + 2.0
@@ -273,7 +281,7 @@ def _shrink(
 
 
 def _sampling_grid(
-    chip_to_crop: np.ndarray, size: int, width: int, height: int, like: torch.Tensor
+    chip_to_crop: np.ndarray, size: tuple[int, int], width: int, height: int, like: torch.Tensor
 ) -> torch.Tensor:
     """``grid_sample`` grid (``align_corners=False`` normalisation) for chip pixels 0..size-1."""
     # Normalised coordinate of crop point u is (2u + 1) / width - 1: fold it into the affine.
@@ -282,8 +290,11 @@ def _sampling_grid(
     )
     affine = to_normalised[:, :2] @ chip_to_crop
     affine[:, 2] += to_normalised[:, 2]
-    steps = torch.arange(size, dtype=torch.float64)
-    ys, xs = torch.meshgrid(steps, steps, indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(size[0], dtype=torch.float64),
+        torch.arange(size[1], dtype=torch.float64),
+        indexing="ij",
+    )
     pixels = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1)  # (size, size, 3)
     grid = pixels @ torch.from_numpy(affine).T
     return grid.to(dtype=like.dtype, device=like.device).unsqueeze(0)

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from facecloak.models.detect import DEFAULT_DETECTOR, detect, largest_face
 from facecloak.models.detectors import DETECTORS, get_detector
-from facecloak.models.recognizers import load_recognizer
+from facecloak.models.recognizer import Recognizer, Verdict
+from facecloak.models.recognizers import available_recognizers, known_recognizers, load_recognizer
 
 __all__ = [
     "DEFAULT_DETECTOR",
     "DETECTORS",
+    "Recognizer",
+    "Verdict",
+    "available_recognizers",
     "detect",
     "get_detector",
+    "known_recognizers",
     "largest_face",
     "load_recognizer",
 ]

@@ -28,6 +28,7 @@ from PIL import Image
 
 from facecloak.errors import ModelNotFoundError
 from facecloak.faces.face import Face
+from facecloak.geometry import Box
 from facecloak.paths import centerface_onnx_path, dlib_model_path
 
 if TYPE_CHECKING:
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     from facecloak.models.centerface import Detections, FaceCandidates
 
 logger = logging.getLogger(__name__)
-
-Box = tuple[float, float, float, float]
 
 
 class FaceDetector(ABC):
@@ -286,15 +285,6 @@ def _haar_cascade():
             "opencv-python`)"
         )
     return cascade
-
-
-def box_iou(a: np.ndarray | Box, b: np.ndarray | Box) -> float:
-    """Intersection over union of two ``(x0, y0, x1, y1)`` boxes."""
-    inter_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    inter_h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = inter_w * inter_h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 @lru_cache(maxsize=1)

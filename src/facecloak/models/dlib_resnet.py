@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -47,6 +48,7 @@ from facecloak.models.dlib_format import (
     TagOrSkipLayer,
     read_dlib_network,
 )
+from facecloak.models.recognizer import Recognizer, as_batch, register_recognizer, shift_transforms
 
 logger = logging.getLogger(__name__)
 
@@ -211,38 +213,40 @@ def _take_residual_block(cursor: _LayerCursor, downsample: bool, source: str) ->
     return ResidualBlock(first, second, skip_pool)
 
 
-class DlibResNet(nn.Module):
+@register_recognizer
+class DlibResNet(Recognizer):
     """dlib's 128-D face descriptor network, loaded from dlib's own ``.dat`` file.
 
-    ``forward`` takes aligned face chips ``(N, 3, 150, 150)``, float RGB in [0, 1] (as made by
-    ``dlib.get_face_chip(img, shape, size=150, padding=0.25)`` divided by 255) and returns the
-    ``(N, 128)`` descriptors that ``dlib.face_recognition_model_v1.compute_face_descriptor`` gives
-    for the same chips. Two faces are the same person when their descriptors are closer than
-    ``threshold`` (Euclidean distance).
+    :meth:`align` cuts dlib's 150x150 chips (``dlib.get_face_chip(img, shape, size=150,
+    padding=0.25)``, reproduced differentiably by :mod:`facecloak.faces.align` from the faces'
+    5-point ``landmarks``); ``forward`` takes such chips ``(N, 3, 150, 150)``, float RGB in [0, 1],
+    and returns the ``(N, 128)`` descriptors that
+    ``dlib.face_recognition_model_v1.compute_face_descriptor`` gives for the same chips. Two faces
+    are the same person when their descriptors are closer than ``threshold`` (0.6, Euclidean).
 
-    The weights are frozen (``requires_grad=False``) and the module is in eval mode, so gradients
-    flow to the input only; wrap calls in ``torch.no_grad()`` when no gradient is needed.
-
-    Example::
-
-        model = DlibResNet.from_file()  # the installed dlib_face_recognition_resnet_model_v1.dat
-        chips = torch.from_numpy(chip_uint8).permute(2, 0, 1)[None].float() / 255
-        descriptor = model(chips)[0]  # (128,)
-        same = torch.dist(descriptor, other) < model.threshold
+    >>> from facecloak.data import grace_hopper
+    >>> from facecloak.models import detect
+    >>> model = DlibResNet.load()  # the installed dlib_face_recognition_resnet_model_v1.dat
+    >>> rgb = grace_hopper()
+    >>> embedding = model.embed(rgb, detect(rgb))
+    >>> tuple(embedding.shape), model.metric, model.threshold
+    ((1, 128), 'euclidean', 0.6)
     """
 
     name = "dlib"
+    chip_size = (150, 150)
+    embedding_size = 128
+    metric = "euclidean"
 
     def __init__(self, network: DlibNetwork) -> None:
         super().__init__()
         source = network.source
         cursor = _LayerCursor(network)
         input_layer = cursor.take(InputRGBLayer)
-        if input_layer.size is None or input_layer.size[0] != input_layer.size[1]:
-            raise DlibFormatError(f"{source}: expected a square sized input, got {input_layer}")
-        self.input_size: int = input_layer.size[0]
+        if input_layer.size != self.chip_size:
+            raise DlibFormatError(f"{source}: expected a 150x150 input, got {input_layer}")
         self.threshold: float = network.loss.distance_threshold
-        self.margin: float = network.loss.margin
+        self.loss_margin: float = network.loss.margin
         mean = torch.tensor(input_layer.mean_rgb, dtype=torch.float32).view(1, 3, 1, 1)
         # dlib feeds (pixel - mean) / 256 with pixel in 0..255; callers give pixel / 255
         self.register_buffer("input_scale", torch.tensor(255.0 / 256.0), persistent=False)
@@ -267,24 +271,45 @@ class DlibResNet(nn.Module):
             raise DlibFormatError(f"{source}: expected fc_no_bias, found an fc layer with biases")
         self.fc_weight = nn.Parameter(torch.tensor(fc.weight))
         cursor.expect_end()
-
-        self.requires_grad_(False)
-        self.eval()
+        self.freeze()
 
     @classmethod
-    def from_file(cls, path: str | Path | None = None) -> DlibResNet:
-        """Load from a ``.dat`` file; by default the installed face recognizer model."""
-        if path is None:
-            from facecloak.paths import dlib_model_path
+    def default_path(cls) -> Path:
+        from facecloak.paths import dlib_model_path
 
-            path = dlib_model_path("recognizer")
+        return dlib_model_path("recognizer")
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> DlibResNet:
+        """Load from a ``.dat`` file; by default the installed face recognizer model."""
+        path = Path(path) if path is not None else cls.default_path()
         started = time.perf_counter()
-        model = cls(_read_network_cached(*_file_identity(Path(path))))
+        model = cls(_read_network_cached(*_file_identity(path)))
         logger.info("loaded dlib ResNet from %s in %.2f s", path, time.perf_counter() - started)
         return model
 
+    from_file = load
+
+    def chip_transforms(self, rgb: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
+        """dlib's chip affines from each face's 5 ``landmarks`` (``facecloak.models.detect``)."""
+        from facecloak.faces.align import chip_transform
+
+        missing = [i for i, face in enumerate(faces) if face.landmarks is None]
+        if missing:
+            raise ValueError(f"faces {missing} have no landmarks: detect with facecloak.faces")
+        size = self.chip_size[0]
+        return np.stack([chip_transform(f.landmarks, size) for f in faces]).reshape(-1, 2, 3)
+
+    def warp(
+        self, photo: torch.Tensor, transforms: np.ndarray, offset: tuple[int, int] = (0, 0)
+    ) -> torch.Tensor:
+        from facecloak.faces.align import extract_chips
+
+        moved = shift_transforms(transforms, offset)
+        return extract_chips(as_batch(photo), moved, size=self.chip_size[0])
+
     def _check_input(self, chips: torch.Tensor) -> None:
-        expected = (3, self.input_size, self.input_size)
+        expected = (3, *self.chip_size)
         if chips.ndim != 4 or tuple(chips.shape[1:]) != expected:
             raise ValueError(
                 f"DlibResNet expects chips of shape (N, {', '.join(map(str, expected))}), "
@@ -304,21 +329,6 @@ class DlibResNet(nn.Module):
         x = self.blocks(x)
         return F.linear(x.mean(dim=(2, 3)), self.fc_weight)
 
-    def embed(self, image: torch.Tensor | np.ndarray, face: Face) -> torch.Tensor:
-        """The ``(128,)`` descriptor of ``face`` in a photo, aligned from its full resolution.
-
-        ``image`` is ``(H, W, 3)`` uint8 RGB or a ``(3, H, W)`` / ``(1, 3, H, W)`` float tensor in
-        [0, 1]; with a tensor that requires grad, the gradient reaches the photo's pixels.
-        ``face.landmarks`` must hold dlib's 5 points (``facecloak.models.detect`` fills them).
-        """
-        from facecloak.faces.align import face_chips, to_tensor
-
-        if face.landmarks is None:
-            raise ValueError("face has no landmarks; detect it with facecloak.models.detect")
-        if isinstance(image, np.ndarray):
-            image = to_tensor(image)
-        return self(face_chips(image, [face], size=self.input_size))[0]
-
 
 def _file_identity(path: Path) -> tuple[str, int, int]:
     """Resolved path, size and modification time: a cache key that notices a replaced file."""
@@ -337,5 +347,5 @@ def _read_network_cached(path: str, size: int, mtime_ns: int) -> DlibNetwork:
 
 
 def load_dlib_resnet(path: str | Path | None = None) -> DlibResNet:
-    """Same as :meth:`DlibResNet.from_file`."""
-    return DlibResNet.from_file(path)
+    """Same as :meth:`DlibResNet.load`."""
+    return DlibResNet.load(path)

@@ -28,23 +28,32 @@ and is followed by a batch norm):
 * ``gdconv``: global depthwise 7x7 conv (no padding) + BN: 7x7 -> 1x1;
 * ``conv3``: 1x1 conv 512 -> 128 with bias, then ``bn`` (batch norm over the 128 outputs).
 
-Embeddings are compared by cosine similarity, after summing the embeddings of the face and of
-its mirror image (:meth:`MobileFaceNet.embed_normalized`).
+``forward`` sums the embeddings of the face and of its mirror image and L2-normalises them; two
+faces are compared by cosine distance (:meth:`MobileFaceNet.distance`, ``1 - cos``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from facecloak.errors import FacecloakError, ModelNotFoundError
-from facecloak.paths import PROJECT_ROOT, shared_model_path
+from facecloak.faces.face import Face
+from facecloak.models.recognizer import (
+    Recognizer,
+    five_points,
+    register_recognizer,
+    sample_chips,
+    shared_weights,
+    template_transforms,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -173,32 +182,30 @@ def _bottleneck_blocks() -> nn.Sequential:
     return nn.Sequential(*blocks)
 
 
-class MobileFaceNet(nn.Module):
-    """MobileFaceNet: ArcFace-aligned 112x112 faces -> 128-d embeddings compared by cosine.
+@register_recognizer
+class MobileFaceNet(Recognizer):
+    """MobileFaceNet: ArcFace-aligned 112x112 faces -> unit 128-d embeddings compared by cosine.
 
-    ``forward`` takes ``(N, 3, 112, 112)`` float RGB in [0, 1] (aligned with
-    :func:`facecloak.faces.align_arcface.warp_to_template`) and returns raw ``(N, 128)``
-    embeddings; :meth:`embed_normalized` adds the mirror image's embedding and L2-normalises, as
-    the model is meant to be used. Two faces are the same person when the cosine similarity of
-    their normalised embeddings is at least ``threshold``, i.e. when
-    ``distance(a, b) < distance_threshold``.
+    :meth:`align` warps each face's five points (eye centres, nose tip, mouth corners) onto the
+    ArcFace template (:mod:`facecloak.faces.align_arcface`); ``forward`` takes those chips
+    ``(N, 3, 112, 112)`` in [0, 1] and returns ``normalise(f(x) + f(mirrored x))``, as the model
+    is meant to be used (:meth:`raw` is the bare network ``f``). Two faces are the same
+    person when ``distance(a, b) = 1 - cos(a, b)`` is below ``threshold``.
 
-    After :func:`load_mobilefacenet` the weights are frozen and the module is in eval mode, so
-    gradients flow to the input only.
+    After :meth:`load` the weights are frozen and the module is in eval mode.
 
-    Example::
-
-        model = load_mobilefacenet()
-        photo = torch.from_numpy(rgb).permute(2, 0, 1).float() / 255  # (3, H, W) in [0, 1]
-        faces = warp_to_template(photo, arcface_points(rgb, face))  # (1, 3, 112, 112)
-        embedding = model.embed_normalized(faces)  # (1, 128), unit length
-        same = model.distance(embedding, other) < model.distance_threshold
+    >>> model = MobileFaceNet().eval()
+    >>> model(torch.rand(2, 3, 112, 112)).norm(dim=1).round().tolist()
+    [1.0, 1.0]
+    >>> round(model.threshold, 2), model.metric
+    (0.72, 'cosine')
     """
 
     name = "mobilefacenet"
-    input_size = INPUT_SIZE
+    chip_size = (INPUT_SIZE, INPUT_SIZE)
     embedding_size = EMBEDDING_SIZE
-    threshold = COSINE_THRESHOLD
+    metric = "cosine"
+    threshold = 1.0 - COSINE_THRESHOLD
 
     def __init__(self) -> None:
         super().__init__()
@@ -214,35 +221,41 @@ class MobileFaceNet(nn.Module):
         self.register_buffer("input_mean", _channel_vector(IMAGENET_MEAN), persistent=False)
         self.register_buffer("input_std", _channel_vector(IMAGENET_STD), persistent=False)
 
-    @property
-    def distance_threshold(self) -> float:
-        """``distance(a, b)`` below this means "same person" (``1 - threshold``)."""
-        return 1.0 - self.threshold
+    @classmethod
+    def default_path(cls) -> Path:
+        return default_weights_path()
 
-    @staticmethod
-    def distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """Cosine distance ``1 - cos(a, b)`` along the last dimension (any embedding scale).
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> MobileFaceNet:
+        return load_mobilefacenet(path)
 
-        >>> a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])
-        >>> float(MobileFaceNet.distance(a, b))
-        1.0
-        """
-        return 1.0 - F.cosine_similarity(a, b, dim=-1, eps=1e-8)
+    def chip_transforms(self, rgb: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
+        """ArcFace-template affines from each face's five points (detector keypoints, else
+        dlib's 68-point predictor)."""
+        from facecloak.faces.align_arcface import arcface_template
+
+        return template_transforms(five_points(rgb, faces), arcface_template(INPUT_SIZE))
+
+    def warp(
+        self, photo: torch.Tensor, transforms: np.ndarray, offset: tuple[int, int] = (0, 0)
+    ) -> torch.Tensor:
+        return sample_chips(photo, transforms, self.chip_size, offset)
 
     def _check_input(self, x: torch.Tensor) -> None:
-        expected = (3, self.input_size, self.input_size)
+        expected = (3, *self.chip_size)
         if x.ndim != 4 or tuple(x.shape[1:]) != expected:
             raise ValueError(
-                f"MobileFaceNet expects aligned faces of shape (N, 3, {self.input_size}, "
-                f"{self.input_size}), got {tuple(x.shape)}"
+                f"MobileFaceNet expects aligned faces of shape (N, 3, {INPUT_SIZE}, "
+                f"{INPUT_SIZE}), got {tuple(x.shape)}"
             )
         if not x.is_floating_point():
             raise ValueError(
                 f"MobileFaceNet expects float RGB in [0, 1], got {x.dtype}; divide uint8 by 255"
             )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, 112, 112)`` RGB in [0, 1] -> ``(N, 128)`` raw (unnormalised) embeddings."""
+    def raw(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, 112, 112)`` RGB in [0, 1] -> ``(N, 128)`` raw network outputs (no flip, no
+        normalisation: what the ONNX export computes)."""
         self._check_input(x)
         x = (x.to(self.input_mean.dtype) - self.input_mean) / self.input_std
         x = self.dw_conv(self.conv1(x))
@@ -250,18 +263,13 @@ class MobileFaceNet(nn.Module):
         x = self.gdconv(self.conv2(x))
         return self.bn(self.conv3(x).flatten(1))
 
-    def embed_normalized(self, x: torch.Tensor, flip: bool = True) -> torch.Tensor:
-        """Unit-length ``(N, 128)`` embeddings; with ``flip``, of ``f(x) + f(mirrored x)``.
-
-        >>> model = MobileFaceNet().eval()
-        >>> model.embed_normalized(torch.rand(2, 3, 112, 112)).norm(dim=1).round().tolist()
-        [1.0, 1.0]
-        """
+    def forward(self, x: torch.Tensor, flip: bool = True) -> torch.Tensor:
+        """Unit-length ``(N, 128)`` embeddings; with ``flip``, of ``f(x) + f(mirrored x)``."""
         if flip:
-            both = self(torch.cat([x, x.flip(-1)]))
+            both = self.raw(torch.cat([x, x.flip(-1)]))
             embeddings = both[: len(x)] + both[len(x) :]
         else:
-            embeddings = self(x)
+            embeddings = self.raw(x)
         return F.normalize(embeddings, dim=-1)
 
 
@@ -275,12 +283,7 @@ def default_weights_path() -> Path:
     >>> default_weights_path().parts[-3:]
     ('models', 'mobilefacenet', 'mobilefacenet.pt')
     """
-    found = shared_model_path(WEIGHTS_FOLDER, WEIGHTS_FILE)
-    if found is not None:
-        return found
-    # The same candidate as facecloak.paths.shared_dir, so the error can name it when it's absent.
-    shared = os.environ.get("FACECLOAK_SHARED") or str(PROJECT_ROOT.parent / "shared")
-    return Path(shared) / "models" / WEIGHTS_FOLDER / WEIGHTS_FILE
+    return shared_weights(WEIGHTS_FOLDER, WEIGHTS_FILE)
 
 
 def load_mobilefacenet(path: str | Path | None = None) -> MobileFaceNet:
@@ -297,7 +300,7 @@ def load_mobilefacenet(path: str | Path | None = None) -> MobileFaceNet:
     Example::
 
         model = load_mobilefacenet()  # or load_mobilefacenet("/data/mobilefacenet.pt")
-        model.input_size, model.threshold  # (112, 0.28)
+        model.chip_size, model.threshold  # ((112, 112), 0.72)
     """
     path = Path(path) if path is not None else default_weights_path()
     if not path.is_file():
@@ -309,8 +312,7 @@ def load_mobilefacenet(path: str | Path | None = None) -> MobileFaceNet:
     started = time.perf_counter()
     model = MobileFaceNet()
     model.load_state_dict(_read_state_dict(path))
-    model.requires_grad_(False)
-    model.eval()
+    model.freeze()
     logger.info("loaded MobileFaceNet from %s in %.2f s", path, time.perf_counter() - started)
     return model
 

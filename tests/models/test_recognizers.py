@@ -1,0 +1,45 @@
+"""The recognizer registry: names, availability with reasons, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import facecloak
+from facecloak.errors import FacecloakError, ModelNotFoundError
+from facecloak.models import available_recognizers, known_recognizers, load_recognizer
+
+EXPECTED = {"dlib", "mobilefacenet", "intel_reid0095", "intel_reid0001", "adi_faceid"}
+
+
+def test_every_recognizer_of_the_issue_is_registered() -> None:
+    assert set(known_recognizers()) >= EXPECTED
+
+
+def test_unknown_name_is_one_line_listing_the_valid_names() -> None:
+    with pytest.raises(FacecloakError) as caught:
+        facecloak.load_recognizer("vggface")
+    message = str(caught.value)
+    assert "\n" not in message and "'vggface'" in message
+    assert all(name in message for name in known_recognizers())
+    assert isinstance(caught.value, ValueError)
+
+
+def test_availability_names_where_the_weights_were_looked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACECLOAK_SHARED", str(tmp_path))
+    reasons = available_recognizers()
+    assert set(reasons) == set(known_recognizers())
+    assert reasons["dlib"] is None  # installed from PyPI
+    for name in EXPECTED - {"dlib"}:
+        assert reasons[name] is not None and str(tmp_path) in reasons[name], name
+        with pytest.raises(ModelNotFoundError, match=str(tmp_path)):
+            load_recognizer(name)
+
+
+def test_an_explicit_missing_path_is_reported(tmp_path: Path) -> None:
+    for name in EXPECTED - {"dlib"}:
+        with pytest.raises(ModelNotFoundError, match="nowhere"):
+            load_recognizer(name, tmp_path / "nowhere" / "weights")
