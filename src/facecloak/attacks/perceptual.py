@@ -43,7 +43,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from facecloak.attacks.base import Attack, AttackResult, StepInfo
+from facecloak.attacks.base import Attack
+from facecloak.attacks.common import AttackResult, StepInfo
 from facecloak.attacks.objectives import Objective
 from facecloak.imaging import quantise
 from facecloak.quality import differentiable_ssim
