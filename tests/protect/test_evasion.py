@@ -16,7 +16,7 @@ from facecloak.protect import (
     hide_faces,
     protect,
 )
-from facecloak.protect.evasion import _face_mask
+from facecloak.protect.evasion_area import face_mask
 
 
 def _found(rgb, face) -> bool:
@@ -54,7 +54,7 @@ def test_the_change_stays_in_budget_near_the_face_and_above_the_floor(hidden_ast
 
 def test_soft_mask_is_one_on_the_face_and_zero_far_away(astronaut):
     face = detect(astronaut)[0]
-    mask = _face_mask(face, (0, 0, astronaut.shape[1], astronaut.shape[0]), grow=0.5)
+    mask = face_mask(face, (0, 0, astronaut.shape[1], astronaut.shape[0]), grow=0.5)
     x0, y0, x1, y1 = (int(v) for v in face.box)
     assert float(mask[0, 0, y0:y1, x0:x1].min()) == 1.0
     assert float(mask[0, 0, -1, -1]) == 0.0

@@ -17,7 +17,7 @@ from facecloak.evaluate.detection import detection_metrics, match_image
 from facecloak.evaluate.detection_photos import DetectionPhoto
 from facecloak.faces.face import Face
 from facecloak.geometry import Box
-from facecloak.protect.evasion import SSIM_BOX_PADDING
+from facecloak.protect.evasion_area import SSIM_BOX_PADDING
 from facecloak.quality import image_change
 
 IMAGES = ("original", "original_jpeg75", "protected", "protected_jpeg75")

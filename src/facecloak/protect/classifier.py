@@ -25,7 +25,7 @@ from facecloak.attacks.perceptual import scale_to_ssim_floor
 from facecloak.faces import Face
 from facecloak.faces.align import extract_chips, face_chips
 from facecloak.faces.landmarks import predict_landmarks
-from facecloak.faces.regions import face_region
+from facecloak.faces.regions import FaceRegion, face_region
 from facecloak.imaging import jpeg75, to_batch, to_uint8
 from facecloak.protect.outcomes import rounded_fields
 from facecloak.protect.presets import Strength
@@ -80,54 +80,79 @@ def cloak_against_classifier(
     for done, index in enumerate(chosen):
         started = time.perf_counter()
         region = face_region(faces[index], *image.shape[:2], size=int(classifier.input_size))
-        crop = region.take(photo)
-        model = _ChipClassifier(classifier, region.chip_to_crop)
-        with torch.no_grad():
-            clean_class = int(model(crop).argmax(1))
-        box = _box_in_crop(region.face_box, region.crop)
-        objective = (
-            ClassifierTargeted(target_index, margin=LOGIT_MARGIN)
-            if target_index is not None
-            else ClassifierUntargeted(clean_class, margin=LOGIT_MARGIN)
-        )
-        attack = Perceptual(
-            model,
-            objective,
-            eps=settings.eps,
-            steps=settings.steps,
-            step_size=settings.step_size,
-            ssim_target=min(settings.ssim_floor + settings.ssim_slack, 0.9999),
-            callback=_progress(progress, done * settings.steps, total),
-        )
-        result = attack.run(crop, mask=region.mask, boxes=[box])
-        scale = scale_to_ssim_floor(crop, result.adversarial, [box], settings.ssim_floor)
-        x0, y0, x1, y1 = region.crop
-        photo[..., y0:y1, x0:x1] = crop + scale * (result.adversarial - crop)
-        drafts.append((index, region, int(result.steps[0]), time.perf_counter() - started))
+        callback = _progress(progress, done * settings.steps, total)
+        steps = _cloak_face(photo, region, classifier, settings, target_index, callback)
+        drafts.append((index, region, steps, time.perf_counter() - started))
     protected = to_uint8(photo)[0]
     jpeg = jpeg75(protected)
-    names = list(classifier.class_names)
-    reports = []
-    for index, region, steps, seconds in drafts:
-        face = region.face
-        change = image_change(image, protected, box=region.face_box)
-        reports.append(
-            ClassifiedFace(
-                index=index,
-                box=face.box,
-                before=names[_top_class(image, face, classifier)],
-                after=names[_top_class(protected, face, classifier)],
-                after_jpeg75=names[_top_class(jpeg, face, classifier)],
-                target=target,
-                ssim=change.ssim,
-                psnr=change.psnr,
-                l2=change.l2,
-                linf=change.linf,
-                steps=steps,
-                seconds=seconds,
-            )
-        )
+    reports = [_report(image, protected, jpeg, classifier, target, *draft) for draft in drafts]
     return protected, reports
+
+
+def _cloak_face(
+    photo: Tensor,
+    region: FaceRegion,
+    classifier: nn.Module,
+    settings: Strength,
+    target_index: int | None,
+    callback: Callable[[StepInfo], None] | None,
+) -> int:
+    """Cloak one face of ``photo`` in place; the steps it took."""
+    crop = region.take(photo)
+    model = _ChipClassifier(classifier, region.chip_to_crop)
+    with torch.no_grad():
+        clean_class = int(model(crop).argmax(1))
+    box = _box_in_crop(region.face_box, region.crop)
+    objective = (
+        ClassifierTargeted(target_index, margin=LOGIT_MARGIN)
+        if target_index is not None
+        else ClassifierUntargeted(clean_class, margin=LOGIT_MARGIN)
+    )
+    attack = Perceptual(
+        model,
+        objective,
+        eps=settings.eps,
+        steps=settings.steps,
+        step_size=settings.step_size,
+        ssim_target=min(settings.ssim_floor + settings.ssim_slack, 0.9999),
+        callback=callback,
+    )
+    result = attack.run(crop, mask=region.mask, boxes=[box])
+    scale = scale_to_ssim_floor(crop, result.adversarial, [box], settings.ssim_floor)
+    x0, y0, x1, y1 = region.crop
+    photo[..., y0:y1, x0:x1] = crop + scale * (result.adversarial - crop)
+    return int(result.steps[0])
+
+
+def _report(
+    image: np.ndarray,
+    protected: np.ndarray,
+    jpeg: np.ndarray,
+    classifier: nn.Module,
+    target: str | None,
+    index: int,
+    region: FaceRegion,
+    steps: int,
+    seconds: float,
+) -> ClassifiedFace:
+    """The classes a recognizer would now give the face, and how much its box changed."""
+    names = list(classifier.class_names)
+    face = region.face
+    change = image_change(image, protected, box=region.face_box)
+    return ClassifiedFace(
+        index=index,
+        box=face.box,
+        before=names[_top_class(image, face, classifier)],
+        after=names[_top_class(protected, face, classifier)],
+        after_jpeg75=names[_top_class(jpeg, face, classifier)],
+        target=target,
+        ssim=change.ssim,
+        psnr=change.psnr,
+        l2=change.l2,
+        linf=change.linf,
+        steps=steps,
+        seconds=seconds,
+    )
 
 
 class _ChipClassifier(nn.Module):

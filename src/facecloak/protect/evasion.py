@@ -20,7 +20,6 @@ and is upsampled bilinearly, so it stays smooth at full resolution.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,8 +34,14 @@ from facecloak.attacks.perceptual import scale_to_ssim_floor
 from facecloak.faces import Face
 from facecloak.geometry import box_iou
 from facecloak.imaging import jpeg75, to_batch, to_uint8
-from facecloak.models.centerface import FaceCandidates
 from facecloak.models.detectors import DETECTORS, get_detector
+from facecloak.protect.evasion_area import (
+    SSIM_BOX_PADDING,
+    WorkArea,
+    near_faces,
+    padded,
+    work_area,
+)
 from facecloak.protect.outcomes import rounded_fields
 from facecloak.quality import image_change
 
@@ -48,9 +53,6 @@ EVASION_DETECTORS = tuple(name for name, cls in DETECTORS.items() if cls.differe
 ``<shared>/models`` (see ``facecloak.paths``)."""
 
 REGIONS = ("faces", "photo")
-SSIM_BOX_PADDING = 0.1
-"""The SSIM floor holds over each face box grown by this share of its size on every side (the
-cloak also changes the head's outline, so the bare box would flatter it)."""
 FOUND_IOU = 0.5
 """A face counts as found when a detection overlaps its original box by at least this IoU."""
 
@@ -146,12 +148,38 @@ def hide_faces(
     started = time.perf_counter()
     models = [get_detector(name) for name in detectors]
     chosen = [faces[i] for i in indices]
-    work = _work_area(chosen, image.shape[:2], settings)
+    work = work_area(chosen, image.shape[:2], settings)
     photo = to_batch(image)
     x0, y0, x1, y1 = work.crop
     crop = photo[..., y0:y1, x0:x1].clone()
     with torch.no_grad():
         before = _nearby_peaks(models, crop, work)
+    protected, steps_run = _attack_in_rounds(photo, crop, work, models, settings, chosen, progress)
+    seconds = time.perf_counter() - started
+    with torch.no_grad():
+        after = _nearby_peaks(models, to_batch(protected)[..., y0:y1, x0:x1], work)
+    jpeg = jpeg75(protected)
+    reports = [
+        _measure(index, face, image, protected, jpeg, detectors)
+        for index, face in zip(indices, chosen, strict=True)
+    ]
+    for report, peak_before, peak_after in zip(reports, before, after, strict=True):
+        report.score_before, report.score_after = peak_before, peak_after
+        report.steps, report.seconds = steps_run, seconds / len(reports)
+    return protected, reports
+
+
+def _attack_in_rounds(
+    photo: Tensor,
+    crop: Tensor,
+    work: WorkArea,
+    models: Sequence,
+    settings: EvasionSettings,
+    chosen: Sequence[Face],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[np.ndarray, int]:
+    """Rounds of the perceptual attack on the detectors' view of ``crop`` (each continuing the
+    last) until no detector finds a chosen face on the 8-bit photo; writes into ``photo``."""
     view = _DetectorView(models, work, settings.robust, settings.robust_resize)
     attack = Perceptual(
         view,
@@ -161,6 +189,8 @@ def hide_faces(
         step_size=settings.learning_rate,
         ssim_target=settings.ssim_floor + 0.002,
     )
+    x0, y0, x1, y1 = work.crop
+    names = [model.name for model in models]
     total = settings.steps * settings.rounds
     latent, steps_run = None, 0
     for round_number in range(settings.rounds):
@@ -177,117 +207,14 @@ def hide_faces(
         scale = scale_to_ssim_floor(crop, result.adversarial, work.ssim_boxes, settings.ssim_floor)
         photo[..., y0:y1, x0:x1] = crop + scale * (result.adversarial - crop)
         protected = to_uint8(photo)[0]
-        still_found = sum(_found(protected, face, detectors) for face in chosen)
+        still_found = sum(_found(protected, face, names) for face in chosen)
         if not still_found:
             break
         if round_number + 1 < settings.rounds:
             logger.info("%d face(s) still detected; another round", still_found)
     if progress is not None:
         progress(total, total)
-    seconds = time.perf_counter() - started
-    with torch.no_grad():
-        after = _nearby_peaks(models, to_batch(protected)[..., y0:y1, x0:x1], work)
-    jpeg = jpeg75(protected)
-    reports = [
-        _measure(index, face, image, protected, jpeg, detectors)
-        for index, face in zip(indices, chosen, strict=True)
-    ]
-    for report, peak_before, peak_after in zip(reports, before, after, strict=True):
-        report.score_before, report.score_after = peak_before, peak_after
-        report.steps, report.seconds = steps_run, seconds / len(reports)
-    return protected, reports
-
-
-@dataclass
-class _WorkArea:
-    """One crop holding every protected face: where the cloak may go (``mask``), each face's
-    box in crop pixels, and the coarser grid the cloak lives on for large crops."""
-
-    crop: tuple[int, int, int, int]
-    mask: Tensor
-    face_boxes: list[tuple[int, int, int, int]]
-    ssim_boxes: list[tuple[int, int, int, int]]
-    grid: tuple[int, int] | None
-
-
-def _work_area(
-    faces: Sequence[Face], shape: tuple[int, int], settings: EvasionSettings
-) -> _WorkArea:
-    height, width = shape
-    crop = (0, 0, width, height)
-    if height * width > settings.max_work_megapixels * 1e6:
-        # Crop edges change what a detector sees near them, so only large photos are cropped.
-        reaches = [_with_context(face.box, settings.context) for face in faces]
-        crop = _snap_out(
-            (
-                min(r[0] for r in reaches),
-                min(r[1] for r in reaches),
-                max(r[2] for r in reaches),
-                max(r[3] for r in reaches),
-            ),
-            width,
-            height,
-        )
-    crop_h, crop_w = crop[3] - crop[1], crop[2] - crop[0]
-    if settings.region == "faces":
-        masks = [_face_mask(face, crop, settings.mask_growth) for face in faces]
-        mask = torch.stack(masks).amax(0)
-    else:
-        mask = torch.ones(1, 1, crop_h, crop_w)
-    boxes = [_box_in(face.box, crop) for face in faces]
-    ssim_boxes = [_box_in(_padded(face.box, SSIM_BOX_PADDING), crop) for face in faces]
-    scale = min(1.0, math.sqrt(settings.max_work_megapixels * 1e6 / (crop_h * crop_w)))
-    grid = None if scale == 1.0 else (max(2, round(crop_h * scale)), max(2, round(crop_w * scale)))
-    return _WorkArea(crop, mask, boxes, ssim_boxes, grid)
-
-
-def _with_context(box: Sequence[float], context: float) -> tuple[float, float, float, float]:
-    x0, y0, x1, y1 = box
-    reach = context * max(x1 - x0, y1 - y0)
-    return (x0 - reach, y0 - reach, x1 + reach, y1 + reach)
-
-
-def _padded(box: Sequence[float], share: float) -> tuple[float, float, float, float]:
-    x0, y0, x1, y1 = box
-    dx, dy = share * (x1 - x0), share * (y1 - y0)
-    return (x0 - dx, y0 - dy, x1 + dx, y1 + dy)
-
-
-def _box_in(box: Sequence[float], crop: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """``box`` (photo pixels) in ``crop``'s integer pixels, rounded outward, inside the crop."""
-    x0, y0, x1, y1 = box
-    width, height = crop[2] - crop[0], crop[3] - crop[1]
-    return (
-        max(0, math.floor(x0) - crop[0]),
-        max(0, math.floor(y0) - crop[1]),
-        min(width, math.ceil(x1) - crop[0]),
-        min(height, math.ceil(y1) - crop[1]),
-    )
-
-
-def _snap_out(box: Sequence[float], width: int, height: int) -> tuple[int, int, int, int]:
-    """Outward to the 8 px JPEG block grid, inside the photo."""
-    x0, y0, x1, y1 = box
-    return (
-        max(0, math.floor(x0) // 8 * 8),
-        max(0, math.floor(y0) // 8 * 8),
-        min(width, -(-math.ceil(x1) // 8) * 8),
-        min(height, -(-math.ceil(y1) // 8) * 8),
-    )
-
-
-def _face_mask(face: Face, crop: tuple[int, int, int, int], grow: float) -> Tensor:
-    """A soft-edged box: 1 over the face box grown by ``grow`` face sizes, fading to 0 over
-    another quarter face size (a detector reads the head's outline, not only the face)."""
-    x0, y0, x1, y1 = face.box
-    size = max(x1 - x0, y1 - y0)
-    inner = _with_context(face.box, grow)
-    feather = max(0.25 * size, 2.0)
-    cols = torch.arange(crop[0], crop[2], dtype=torch.float32) + 0.5
-    rows = torch.arange(crop[1], crop[3], dtype=torch.float32) + 0.5
-    fade_x = ((torch.minimum(cols - inner[0], inner[2] - cols) + feather) / feather).clamp(0, 1)
-    fade_y = ((torch.minimum(rows - inner[1], inner[3] - rows) + feather) / feather).clamp(0, 1)
-    return (fade_y[:, None] * fade_x[None, :])[None, None]
+    return protected, steps_run
 
 
 class _DetectorView:
@@ -297,7 +224,7 @@ class _DetectorView:
     third call, with ``robust_resize``)."""
 
     def __init__(
-        self, models: Sequence, work: _WorkArea, robust: bool, robust_resize: bool = False
+        self, models: Sequence, work: WorkArea, robust: bool, robust_resize: bool = False
     ) -> None:
         self.models, self.work = models, work
         self.robust, self.robust_resize = robust, robust_resize
@@ -313,7 +240,7 @@ class _DetectorView:
         nearby = []
         for model in self.models:
             candidates = model.face_candidates(view)
-            near = torch.stack(_near_faces(candidates, self.work, view.shape[-2:])).any(0)
+            near = torch.stack(near_faces(candidates, self.work, view.shape[-2:])).any(0)
             nearby.append(NearbyScores(candidates.scores[:, near], candidates.threshold))
         return nearby
 
@@ -333,41 +260,20 @@ def _random_downscale(view: Tensor, low: float = 0.5) -> Tensor:
     return F.interpolate(view, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
-def _detector_view(crop: Tensor, work: _WorkArea) -> Tensor:
+def _detector_view(crop: Tensor, work: WorkArea) -> Tensor:
     """What the detector sees: the crop, downscaled (antialiased) to the working grid if any."""
     if work.grid is None:
         return crop
     return F.interpolate(crop, size=work.grid, mode="bilinear", antialias=True, align_corners=False)
 
 
-def _near_faces(
-    candidates: FaceCandidates, work: _WorkArea, view_size: Sequence[int]
-) -> list[Tensor]:
-    """Per face, the candidates whose centre falls in its box grown by a quarter of its size
-    (at least 8 view pixels): cells there can still report a box that overlaps the face."""
-    crop_h, crop_w = work.mask.shape[-2:]
-    scale_y, scale_x = view_size[0] / crop_h, view_size[1] / crop_w
-    cx, cy = candidates.centres[:, 0], candidates.centres[:, 1]
-    selections = []
-    for x0, y0, x1, y1 in work.face_boxes:
-        grow_x = max(0.25 * (x1 - x0) * scale_x, 8.0)
-        grow_y = max(0.25 * (y1 - y0) * scale_y, 8.0)
-        selections.append(
-            (cx >= x0 * scale_x - grow_x)
-            & (cx < x1 * scale_x + grow_x)
-            & (cy >= y0 * scale_y - grow_y)
-            & (cy < y1 * scale_y + grow_y)
-        )
-    return selections
-
-
-def _nearby_peaks(models: Sequence, crop: Tensor, work: _WorkArea) -> list[float]:
+def _nearby_peaks(models: Sequence, crop: Tensor, work: WorkArea) -> list[float]:
     """Per face, the highest probability any attacked detector gives a candidate near it."""
     view = _detector_view(crop, work)
     peaks = [0.0] * len(work.face_boxes)
     for model in models:
         candidates = model.face_candidates(view)
-        for i, near in enumerate(_near_faces(candidates, work, view.shape[-2:])):
+        for i, near in enumerate(near_faces(candidates, work, view.shape[-2:])):
             if bool(near.any()):
                 peaks[i] = max(peaks[i], float(candidates.scores[0, near].max()))
     return peaks
@@ -393,7 +299,7 @@ def _measure(
     """Quality over the padded face box and whether the detectors still find the face (scores, steps
     and time are filled in by the caller)."""
     height, width = original.shape[:2]
-    x0, y0, x1, y1 = _padded(face.box, SSIM_BOX_PADDING)
+    x0, y0, x1, y1 = padded(face.box, SSIM_BOX_PADDING)
     box = (max(0, round(x0)), max(0, round(y0)), min(width, round(x1)), min(height, round(y1)))
     change = image_change(original, protected, box=box)
     return HiddenFace(
