@@ -9,9 +9,10 @@ BENCHMARKS.md, and plots protection against SSIM (``benchmarks/results/protectio
 
 MobileFaceNet (``<shared>/models/mobilefacenet``, when present) checks every result too: as a
 *transfer* recognizer (the cloak never saw it), or white-box for configurations ending in ``+mfn``,
-whose cloak attacks dlib's ResNet and MobileFaceNet together (``protect(ensemble=...)``).
+whose cloak attacks dlib's ResNet and MobileFaceNet together
+(``ProtectConfig(recognizers=("dlib", "mobilefacenet"))``).
 
-    python benchmarks/protection.py [--lfw-identities 100] [--configs pgd:mid,pgd:high+mfn]
+    python benchmarks/protection.py [--lfw-identities 100] [--configs perceptual:mid,perceptual:high+mfn]
 """
 
 from __future__ import annotations
@@ -30,11 +31,15 @@ from _report import (
     save_json,
     write_section,
 )
+from facecloak.attacks import ATTACKS
 from facecloak.datasets import LabelledPhoto, read_labelled_folder
 from facecloak.errors import ModelNotFoundError
 from facecloak.evaluate.protection import Judge, evaluate_protection, load_judges
 
-DEFAULT_CONFIGS = "pgd:low,pgd:mid,pgd:high,pgd:mid+mfn,pgd:high+mfn,blur:mid,pixelate:mid,mask:mid"
+DEFAULT_CONFIGS = (
+    "perceptual:low,perceptual:mid,perceptual:high,perceptual:mid+mfn,perceptual:high+mfn,"
+    "blur:mid,pixelate:mid,mask:mid"
+)
 
 
 def lfw_subset(faces_dir: Path, identities: int) -> list[LabelledPhoto]:
@@ -63,7 +68,7 @@ def row(dataset: str, method: str, strength: str, summary: dict) -> list[object]
     return [
         dataset,
         method,
-        strength if method == "pgd" else "-",
+        strength if method in ATTACKS else "-",
         summary["photos"],
         f"{verification['clean']:.1%}",
         f"{verification['jpeg75']:.1%}",
@@ -97,7 +102,7 @@ def plot(results: list[dict], path: Path) -> None:
     for result in results:
         summary = result["summary"]
         label = f"{result['dataset']} {result['method']}" + (
-            f" {result['strength']}" if result["method"] == "pgd" else ""
+            f" {result['strength']}" if result["method"] in ATTACKS else ""
         )
         axes.scatter(summary["face_ssim_mean"], summary["verification_protected"]["jpeg75"])
         axes.annotate(
