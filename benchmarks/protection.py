@@ -12,7 +12,7 @@ MobileFaceNet (``<shared>/models/mobilefacenet``, when present) checks every res
 whose cloak attacks dlib's ResNet and MobileFaceNet together
 (``ProtectConfig(recognizers=("dlib", "mobilefacenet"))``).
 
-    python benchmarks/protection.py [--lfw-identities 100] [--configs perceptual:mid,perceptual:high+mfn]
+    python benchmarks/protection.py [--lfw-identities 100] [--configs perceptual:mid,blur:mid]
 """
 
 from __future__ import annotations
