@@ -77,6 +77,7 @@ from facecloak.evaluate.report_markdown import detection_markdown, write_report_
 from facecloak.faces.face import Face
 from facecloak.images import load_image
 from facecloak.imaging import jpeg75
+from facecloak.models.detectors import DETECTORS
 
 __all__ = [
     "DEFAULT_DETECTORS",
@@ -98,8 +99,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DETECTORS = ("centerface", "hog", "cnn", "haar", "ultralight", "yunet", "retinaface")
-"""Every detector the evaluation knows of; unregistered or uninstalled ones are skipped."""
+DEFAULT_DETECTORS = tuple(DETECTORS)
+"""Every registered detector (:data:`facecloak.models.DETECTORS`); uninstalled ones are skipped."""
 
 _WARM_UP = np.full((64, 64, 3), 128, np.uint8)
 
