@@ -80,3 +80,21 @@ def test_strided_ssim_is_a_close_estimate_with_gradients_everywhere(pair):
     estimate.backward()
     assert float(estimate.detach()) == pytest.approx(ssim(a, b.detach()), abs=0.02)
     assert bool((b.grad[..., 12:-12, 12:-12] != 0).all())
+
+
+@pytest.mark.parametrize("side", [160, 170, 175])
+def test_ms_ssim_refuses_regions_that_vanish_at_the_coarsest_scale(side: int) -> None:
+    a = torch.rand(1, 3, side + 40, side, dtype=torch.float64)
+    assert (
+        image_change(
+            (a[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8),
+            (a[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8),
+            multiscale=True,
+        ).ms_ssim
+        is None
+    )
+
+
+def test_ms_ssim_runs_from_its_minimum_side() -> None:
+    a = np.random.default_rng(1).integers(0, 256, (200, 176, 3), dtype=np.uint8)
+    assert image_change(a, a, multiscale=True).ms_ssim == pytest.approx(1.0)

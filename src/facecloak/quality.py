@@ -55,7 +55,7 @@ def image_change(
 ) -> ImageChange:
     """Compare two ``(H, W, 3)`` uint8 images, inside ``box = (x0, y0, x1, y1)`` when given.
 
-    ``multiscale`` adds MS-SSIM (needs a region of at least 161 px on its short side: smaller
+    ``multiscale`` adds MS-SSIM (needs a region of at least 176 px on its short side: smaller
     regions report ``None``).
     """
     if original.shape != changed.shape:
@@ -150,12 +150,16 @@ def _local_moments(a: Tensor, b: Tensor, window: int, stride: int = 1) -> tuple[
     return mu_a, mu_b, mean_aa - mu_a**2, mean_bb - mu_b**2, mean_ab - mu_a * mu_b
 
 
+MS_SSIM_MIN_SIDE = SSIM_WINDOW * 2 ** (len(MS_SSIM_WEIGHTS) - 1)
+
+
 def ms_ssim(a: Tensor, b: Tensor) -> float | None:
     """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003: 5 scales and their weights).
 
-    Returns ``None`` when the region is too small for 5 scales with an 11 px window (< 161 px).
+    Returns ``None`` when the region is too small for 5 scales with an 11 px window: its short
+    side must keep 11 px after four halvings (at least 176 px).
     """
-    if min(a.shape[-2:]) < 161:
+    if min(a.shape[-2:]) < MS_SSIM_MIN_SIDE:
         return None
     terms = []
     for scale, weight in enumerate(MS_SSIM_WEIGHTS):
