@@ -17,3 +17,7 @@ class NoFaceError(FacecloakError):
 
 class ModelNotFoundError(FacecloakError):
     """A model's weights are not installed or not where they were looked for."""
+
+
+class VideoLoadError(FacecloakError):
+    """A video could not be read (not a video, damaged, no video stream, unsupported codec)."""
