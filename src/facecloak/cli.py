@@ -113,6 +113,7 @@ def _add_protect(commands: argparse._SubParsersAction) -> None:
         EVASION_DETECTORS,
         PRESETS,
     )
+    from facecloak.video.command import add_video_arguments
 
     sub = commands.add_parser(
         "protect",
@@ -120,9 +121,16 @@ def _add_protect(commands: argparse._SubParsersAction) -> None:
         description="Protected copies keep each input's name and format; EXIF/GPS metadata is "
         "removed unless --keep-metadata.",
     )
-    sub.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="photos or folders")
-    sub.add_argument("-o", "--outdir", type=Path, required=True, help="folder for the results")
-    sub.add_argument("--method", choices=ATTACK_METHODS + CLASSICAL_METHODS, default="pgd")
+    sub.add_argument(
+        "inputs", type=Path, nargs="+", metavar="INPUT", help="photos, clips or folders"
+    )
+    sub.add_argument("-o", "--outdir", type=Path, help="folder for the results (or output clip)")
+    sub.add_argument(
+        "--method",
+        choices=ATTACK_METHODS + CLASSICAL_METHODS,
+        default=None,
+        help="default: pgd for photos, blur for clips",
+    )
     sub.add_argument("--strength", choices=sorted(PRESETS), default=DEFAULT_STRENGTH)
     sub.add_argument("--eps", type=float, help="L-inf budget in 0-255 pixel levels")
     sub.add_argument("--steps", type=int, help="attack steps")
@@ -185,6 +193,7 @@ def _add_protect(commands: argparse._SubParsersAction) -> None:
         help="copy photos without a face to OUTDIR unchanged",
     )
     _add_common(sub)
+    add_video_arguments(sub)
     sub.set_defaults(run=_run_protect)
 
 
@@ -569,15 +578,27 @@ def _index_list(text: str) -> list[int]:
 
 def _run_protect(args: argparse.Namespace) -> int:
     from facecloak.protect.batch import protect_files
+    from facecloak.video.command import protect_video_inputs, video_summary
 
-    report = protect_files(args)
+    videos = protect_video_inputs(args)  # the clips among the inputs; photos are left to us
+    report: dict = {"ok": True, "photos": []}
+    if videos.photo_inputs or not videos.items:
+        if args.outdir is None:
+            raise FacecloakError("-o is required: the folder for the results")
+        args.method = args.method or "pgd"
+        report = protect_files(argparse.Namespace(**{**vars(args), "inputs": videos.photo_inputs}))
+    if videos.items:
+        report["videos"] = videos.items
     if args.json:
         _print_json(report)
     else:
         for item in report["photos"]:
             print(_protect_summary(item))
-    failed = [p for p in report["photos"] if p["status"] == "error"]
-    return EXIT_FAILURE if failed and len(failed) == len(report["photos"]) else EXIT_OK
+        for item in videos.items:
+            print(video_summary(item))
+    items = report["photos"] + videos.items
+    failed = [p for p in items if p["status"] == "error"]
+    return EXIT_FAILURE if failed and len(failed) == len(items) else EXIT_OK
 
 
 def _protect_summary(item: dict) -> str:

@@ -64,7 +64,7 @@ def protect_video(
     with open_video(src) as reader:
         _check_size(reader, options.max_pixels)
         detector = detector or make_detector(options.detector)
-        stage = TrackingStage(options, detector, _matcher(options))
+        stage = TrackingStage(options, detector, keep_face_matcher(options))
         writer = VideoWriter(dst, reader, options.encoder, options.keep_location)
         started = time.perf_counter()
         try:
@@ -96,7 +96,8 @@ def _check_size(reader: VideoReader, max_pixels: int | None) -> None:
         )
 
 
-def _matcher(options: VideoOptions) -> IdentityMatcher | None:
+def keep_face_matcher(options: VideoOptions) -> IdentityMatcher | None:
+    """The ``--keep-face`` matcher, or ``None`` when every face is to be protected."""
     if not options.keep_faces:
         return None
     return IdentityMatcher(options.keep_faces, options.detector)
