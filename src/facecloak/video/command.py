@@ -128,9 +128,9 @@ def protect_video_inputs(args: argparse.Namespace) -> VideoPart:
 def split_inputs(inputs: list[Path]) -> tuple[list[tuple[Path, Path]], list[Path]]:
     """``(clips as (path, path relative to its input), inputs for the photo pipeline)``.
 
-    A file named on the command line is a clip when it probes as one (whatever its name); inside
-    folders, files with a video suffix are probed. A folder goes to the photo pipeline too when it
-    holds photos.
+    A file named on the command line is a clip when it has a video suffix (if it then fails to
+    open, the error is a video one) or probes as one whatever its name; inside folders, files with
+    a video suffix are probed. A folder goes to the photo pipeline too when it holds photos.
     """
     videos: list[tuple[Path, Path]] = []
     photos: list[Path] = []
@@ -144,11 +144,18 @@ def split_inputs(inputs: list[Path]) -> tuple[list[tuple[Path, Path]], list[Path
             ]
             if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
                 photos.append(item)
-        elif item.is_file() and item.suffix.lower() not in IMAGE_SUFFIXES and is_video(item):
+        elif item.is_file() and _named_or_probed_video(item):
             videos.append((item, Path(item.name)))
         else:
             photos.append(item)
     return videos, photos
+
+
+def _named_or_probed_video(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return True
+    return suffix not in IMAGE_SUFFIXES and is_video(path)
 
 
 def video_summary(item: dict) -> str:

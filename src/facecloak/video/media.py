@@ -165,7 +165,8 @@ def open_video(path: str | Path) -> VideoReader:
         container = av.open(str(path))
     except av.error.FFmpegError as exc:
         raise VideoLoadError(
-            f"{path}: not a readable video ({_reason(exc)}); give an MP4, MOV, MKV or WebM clip"
+            f"{path}: not a readable video, or a truncated one ({_reason(exc)}); "
+            "give a complete MP4, MOV, MKV or WebM clip"
         ) from exc
     try:
         return _checked_reader(path, container)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
@@ -226,6 +226,36 @@ def render_frames(config: SceneConfig) -> Iterator[SyntheticFrame]:
             x0, x1 = max(0, round(occluder[0])), min(config.width, round(occluder[2]))
             canvas[:, x0:x1] = 128
         yield SyntheticFrame(index, canvas, truths, occluder)
+
+
+def simulated_detector(
+    frames: Sequence[SyntheticFrame],
+    miss_run: int = 3,
+    period: int = 9,
+    noise: float = 2.0,
+    detect_every: int = 1,
+    min_visible: float = 0.5,
+) -> Callable[[np.ndarray], list[Box]]:
+    """A detector that answers from the ground truth, with deterministic misses and noise.
+
+    Face ``k`` is missed on ``miss_run`` consecutive frames out of every ``period`` (shifted per
+    face), and its box corners move by up to ``noise`` pixels. Call it once per detected frame in
+    order (every ``detect_every``-th frame); it ignores the pixels it is given.
+    """
+    calls = iter(range(0, 10**9, detect_every))
+
+    def detect(_rgb: np.ndarray) -> list[Box]:
+        index = next(calls)
+        rng = np.random.default_rng(index)
+        boxes = []
+        for k, face in enumerate(frames[index].truths):
+            missed = (index + 4 * k) % period < miss_run
+            if face.visible >= min_visible and not missed:
+                shake = rng.uniform(-noise, noise, size=4)
+                boxes.append(tuple(float(v) for v in np.add(face.box, shake)))
+        return boxes
+
+    return detect
 
 
 def tone(config: SceneConfig) -> np.ndarray:
