@@ -5,8 +5,9 @@ size) around ``t``, evaluated at ``t``. Centred on ``t``, the fit follows steady
 without lag while averaging out the detector's frame-to-frame noise; across a gap it interpolates
 between the detections on either side; past the last detection it coasts on the fitted velocity;
 before the first one (seen thanks to the pipeline's look-ahead) it extends the track backwards.
-A box that is not backed by a detection on its own frame grows a little per frame of distance,
-since the face's position is less certain there.
+A box extrapolated beyond the track's detections (coasting, or extended backwards) grows a
+little per frame of distance, since the face's position is less certain there; a box between two
+detections does not (so bridged gaps do not make the mask pulse).
 
 Example:
     >>> track = {0: (0, 0, 10, 10), 1: (2, 0, 12, 10), 3: (6, 0, 16, 10)}
@@ -34,7 +35,7 @@ class SmoothingConfig:
         window: half-width in frames of the fit around each frame (0: raw detections).
         min_points: fewer detections than this inside the window: use the nearest ones instead.
         reach: frames a box is kept before the first / after the last / between detections.
-        growth: share of the box size added per frame of distance to the nearest detection.
+        growth: share of the box size added per frame beyond the first / last detection.
     """
 
     window: int = 3
@@ -51,6 +52,7 @@ def box_at(observations: dict[int, Box], frame: int, config: SmoothingConfig) ->
     distance = _distance_to_nearest(frames, frame)
     if distance > config.reach:
         return None
+    outside = frame < frames[0] or frame > frames[-1]
     if config.window == 0 and distance == 0:
         return observations[frame]
     chosen = _fit_points(frames, frame, config)
@@ -58,7 +60,7 @@ def box_at(observations: dict[int, Box], frame: int, config: SmoothingConfig) ->
     ys = np.array([to_centre(observations[f]) for f in chosen], dtype=np.float64)
     weights = 1.0 / (1.0 + np.abs(xs))
     cx, cy, width, height = (float(v) for v in _weighted_line_at_zero(xs, ys, weights))
-    grow = 1.0 + config.growth * distance
+    grow = 1.0 + config.growth * distance if outside else 1.0
     return from_centre(cx, cy, max(1.0, width) * grow, max(1.0, height) * grow)
 
 
