@@ -98,15 +98,18 @@ def _overwrite(options: VideoOptions) -> VideoOptions:
     return replace(options, overwrite=True)
 
 
-def timed(command: list[str]) -> float:
-    """Best wall-clock seconds of ``REPEATS`` runs of ``command``."""
+def timed(commands: dict[str, list[str]]) -> dict[str, float]:
+    """Best wall-clock seconds of each command over ``REPEATS`` rounds (interleaved, so a busy
+    spell on the shared machine does not fall on one tool only)."""
     paths = [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    best = float("inf")
+    best = dict.fromkeys(commands, float("inf"))
     for _ in range(REPEATS):
-        started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, env=env)
-        best = min(best, time.perf_counter() - started)
+        for name, command in commands.items():
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, env=env)
+            best[name] = min(best[name], time.perf_counter() - started)
+            print(f"{name}: {time.perf_counter() - started:.1f} s", flush=True)
     return best
 
 
@@ -127,9 +130,10 @@ def speed_rows(clip: Path, workdir: Path) -> list[dict]:
         ),
     }
     source_audio = audio_digest(clip)
+    times = timed({name: command for name, (command, _) in runs.items()})
     rows = []
-    for name, (command, output) in runs.items():
-        seconds = timed(command)
+    for name, (_, output) in runs.items():
+        seconds = times[name]
         out = workdir / output
         rows.append(
             {
