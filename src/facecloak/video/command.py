@@ -15,7 +15,7 @@ from pathlib import Path
 
 from facecloak.errors import FacecloakError
 from facecloak.images import IMAGE_SUFFIXES
-from facecloak.video.adapters import VIDEO_METHODS
+from facecloak.video.adapters import CloakSettings
 from facecloak.video.media import VIDEO_SUFFIXES, is_video
 from facecloak.video.options import VideoOptions
 from facecloak.video.pipeline import protect_video
@@ -41,8 +41,8 @@ def add_video_arguments(sub: argparse.ArgumentParser) -> None:
     group = sub.add_argument_group(
         "video",
         "Clips (MP4, MOV, MKV, ...) are protected with --method blur (default for clips), "
-        "pixelate or mask on every frame; audio is copied unchanged. With one clip, -o may "
-        "name the output file.",
+        "pixelate or mask on every frame (the cloaks pgd, ... also work, slowly: one attack per "
+        "face per frame); audio is copied unchanged. With one clip, -o may name the output file.",
     )
     group.add_argument(
         "--video-crf",
@@ -181,11 +181,12 @@ def _options(args: argparse.Namespace) -> VideoOptions:
     from facecloak.images import DEFAULT_MAX_PIXELS
 
     method = args.method or DEFAULT_VIDEO_METHOD
-    if method not in VIDEO_METHODS:
-        raise FacecloakError(
-            f"--method {method} (a cloak) is not available for video yet; use "
-            f"{', '.join(VIDEO_METHODS)}"
-        )
+    cloak = CloakSettings(
+        strength=args.strength,
+        eps=None if args.eps is None else args.eps / 255,
+        steps=args.steps,
+        robust=args.robust,
+    )
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else int(args.max_pixels)
     return VideoOptions(
         method=method,
@@ -199,6 +200,7 @@ def _options(args: argparse.Namespace) -> VideoOptions:
         encoder=EncoderConfig(crf=args.video_crf),
         progress=not args.json,
         max_pixels=max_pixels or None,
+        cloak=cloak,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facecloak.video.adapters import CloakSettings
 from facecloak.video.geometry import Box
 from facecloak.video.render import DEFAULT_MASK_SCALE
 from facecloak.video.smoothing import SmoothingConfig
@@ -20,7 +21,8 @@ class VideoOptions:
     """How a clip is protected.
 
     Attributes:
-        method: ``blur``, ``pixelate`` or ``mask``.
+        method: ``blur``, ``pixelate`` or ``mask``; or a photo cloak (``pgd``, ``ifgsm``,
+            ``ifgvm``, ``pfgvm``) run on every frame's tracked faces with ``cloak`` settings.
         detector: photo detector run on the frames.
         detect_every: run the detector on every k-th frame only (tracks bridge the others).
         max_gap: detector runs a face may be missed in a row and still stay protected.
@@ -34,6 +36,7 @@ class VideoOptions:
         progress: show a progress bar.
         max_pixels: refuse clips whose frames are larger (``None``: no limit).
         record_boxes: keep every frame's drawn boxes in the report (tests and benchmarks).
+        cloak: settings of the photo cloak when ``method`` is one.
     """
 
     method: str = "blur"
@@ -50,6 +53,7 @@ class VideoOptions:
     progress: bool = True
     max_pixels: int | None = None
     record_boxes: bool = False
+    cloak: CloakSettings = field(default_factory=CloakSettings)
 
     @property
     def reach(self) -> int:
@@ -84,6 +88,7 @@ class VideoReport:
     audio_streams: int = 0
     encoder: str = ""
     seconds: float = 0.0
+    cloak: dict | None = None
     boxes: list[list[Box]] = field(default_factory=list, repr=False)
 
     @property
@@ -108,4 +113,5 @@ class VideoReport:
             "encoder": self.encoder,
             "seconds": round(self.seconds, 3),
             "processing_fps": round(self.processing_fps, 2),
+            **({"cloak": self.cloak} if self.cloak is not None else {}),
         }

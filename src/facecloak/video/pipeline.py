@@ -23,10 +23,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from facecloak.errors import FacecloakError, VideoLoadError
-from facecloak.video.adapters import Detector, IdentityMatcher, make_detector, obfuscation_filter
+from facecloak.video.adapters import Detector, Drawer, IdentityMatcher, make_detector, make_drawer
 from facecloak.video.media import VideoReader, open_video
 from facecloak.video.options import VideoOptions, VideoReport
-from facecloak.video.render import Filter, obfuscate_boxes
 from facecloak.video.stage import TrackingStage
 from facecloak.video.writer import VideoWriter
 
@@ -60,7 +59,7 @@ def protect_video(
     options = options or VideoOptions()
     src, dst = Path(src), Path(dst)
     _check_paths(src, dst, options.overwrite)
-    apply = obfuscation_filter(options.method)
+    draw = make_drawer(options.method, options.mask_scale, options.cloak)
     with open_video(src) as reader:
         _check_size(reader, options.max_pixels)
         detector = detector or make_detector(options.detector)
@@ -68,7 +67,7 @@ def protect_video(
         writer = VideoWriter(dst, reader, options.encoder, options.keep_location)
         started = time.perf_counter()
         try:
-            report = _run(reader, writer, stage, apply, options)
+            report = _run(reader, writer, stage, draw, options)
             writer.finish(options.overwrite)
         except BaseException:
             writer.abort()
@@ -76,6 +75,8 @@ def protect_video(
     report.output, report.encoder = dst, writer.encoder
     report.seconds = time.perf_counter() - started
     report.tracks, report.tracks_kept = stage.track_count, stage.kept_tracks
+    summary = getattr(draw, "summary", None)
+    report.cloak = summary() if summary is not None else None
     logger.info("%s -> %s: %d frames, %d tracks", src, dst, report.frames, report.tracks)
     return report
 
@@ -107,7 +108,7 @@ def _run(
     reader: VideoReader,
     writer: VideoWriter,
     stage: TrackingStage,
-    apply: Filter,
+    draw: Drawer,
     options: VideoOptions,
 ) -> VideoReport:
     report = VideoReport(
@@ -131,7 +132,7 @@ def _run(
         total=total, unit="frame", desc=reader.path.name, disable=not options.progress, leave=False
     )
     try:
-        _detect_and_draw(stage, apply, options, decoded, encoded, report, bar, stop)
+        _detect_and_draw(stage, draw, options, decoded, encoded, report, bar, stop)
         _put(encoded, _END, stop)
         encoder.join()
     finally:
@@ -147,7 +148,7 @@ def _run(
 
 def _detect_and_draw(
     stage: TrackingStage,
-    apply: Filter,
+    draw: Drawer,
     options: VideoOptions,
     decoded: queue.Queue,
     encoded: queue.Queue,
@@ -157,9 +158,7 @@ def _detect_and_draw(
 ) -> None:
     def emit(ready: list) -> None:
         for frame, boxes in ready:
-            rgb = frame.rgb
-            if boxes:
-                rgb = obfuscate_boxes(rgb, boxes, apply, options.mask_scale)
+            rgb = draw(frame.rgb, boxes) if boxes else frame.rgb
             _put(encoded, (rgb, frame.pts), stop)
             report.frames += 1
             report.faces_drawn += len(boxes)

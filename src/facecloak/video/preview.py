@@ -13,11 +13,10 @@ from pathlib import Path
 from PIL import Image
 
 from facecloak.errors import FacecloakError
-from facecloak.video.adapters import Detector, make_detector, obfuscation_filter
+from facecloak.video.adapters import Detector, make_detector, make_drawer
 from facecloak.video.media import open_video
 from facecloak.video.options import VideoOptions
 from facecloak.video.pipeline import keep_face_matcher
-from facecloak.video.render import obfuscate_boxes
 from facecloak.video.stage import TrackingStage
 
 
@@ -33,7 +32,7 @@ def preview_video(
     src, png = Path(src), Path(png)
     if png.exists() and not options.overwrite:
         raise FacecloakError(f"{png}: already exists; pass --overwrite to replace it")
-    apply = obfuscation_filter(options.method)
+    draw = make_drawer(options.method, options.mask_scale, options.cloak)
     with open_video(src) as reader:
         total = reader.frame_count
         target = total // 2 if frame_index is None else frame_index
@@ -48,7 +47,7 @@ def preview_video(
     if found is None:
         raise FacecloakError(f"{src}: frame {target} could not be decoded; pick an earlier one")
     frame, boxes = found
-    rgb = obfuscate_boxes(frame.rgb, boxes, apply, options.mask_scale) if boxes else frame.rgb
+    rgb = draw(frame.rgb, boxes) if boxes else frame.rgb
     _save_png(rgb, png)
     return {
         "input": str(src),
