@@ -29,6 +29,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
 their name)."""
 
 _LOCATION_WORDS = ("location", "gps", "xyz")
+_ATTACHED_PICTURE = 1024  # AV_DISPOSITION_ATTACHED_PIC: cover art, not the clip
 _MUXER_TAGS = ("major_brand", "minor_version", "compatible_brands", "encoder")
 
 
@@ -176,10 +177,15 @@ def open_video(path: str | Path) -> VideoReader:
 
 
 def _checked_reader(path: Path, container) -> VideoReader:
-    if _still_image_format(container.format.name) or not container.streams.video:
+    videos = [s for s in container.streams.video if not int(s.disposition) & _ATTACHED_PICTURE]
+    if _still_image_format(container.format.name) or not videos:
         kind = "an audio-only file" if container.streams.audio else "a file with no video stream"
         raise VideoLoadError(f"{path}: {kind}; give a clip with a video stream")
-    video = container.streams.video[0]
+    video = videos[0]
+    dropped = [s for s in container.streams if s is not video and s.type != "audio"]
+    if dropped:
+        kinds = ", ".join(sorted({s.type for s in dropped}))
+        logger.warning("%s: %d other stream(s) (%s) are not copied", path, len(dropped), kinds)
     if video.codec_context is None or not video.codec_context.is_decoder:
         raise VideoLoadError(
             f"{path}: unsupported video codec; convert it to H.264 (e.g. with ffmpeg) first"
