@@ -138,6 +138,34 @@ class VideoReader:
                 "copy the complete file again"
             )
 
+    def frames_from(self, start: int) -> Iterator[DecodedFrame]:
+        """Frames ``start``, ``start + 1``, ... without decoding the clip from its beginning.
+
+        Seeks to the keyframe before ``start`` and numbers frames by their timestamps (exact for
+        constant frame rates, the frame nearest in time otherwise). No audio.
+        """
+        import av
+
+        if start <= 0:
+            yield from self.frames()
+            return
+        stream, rate = self.video, self.rate
+        first = stream.start_time or 0
+        self.container.seek(first + int(start / rate / stream.time_base), stream=stream)
+        index = start - 1
+        try:
+            for frame in self.container.decode(stream):
+                if frame.pts is None:
+                    index += 1
+                else:
+                    index = round((frame.pts - first) * stream.time_base * rate)
+                if index >= start:
+                    yield self._decoded(index, frame)
+        except av.error.FFmpegError as exc:
+            raise VideoLoadError(
+                f"{self.path}: damaged video ({_reason(exc)}); re-export or repair the file"
+            ) from exc
+
     def _decoded(self, index: int, frame) -> DecodedFrame:
         rgb = frame.to_ndarray(format="rgb24")
         turns = self.rotation // 90

@@ -1,7 +1,7 @@
 """``--preview``: one protected frame as a PNG, to check the settings before a long run.
 
-Only the frames around the chosen one are detected and tracked (the track context the full run
-would have there); the rest of the clip is not processed.
+The clip is entered at the keyframe before the chosen frame; only the frames around it are
+detected and tracked (the track context the full run would have there), the rest is not processed.
 """
 
 from __future__ import annotations
@@ -63,9 +63,7 @@ def _protected_frame(reader, stage: TrackingStage, target: int):
     start = max(
         0, target - stage.lookahead - stage.smoothing.window - 2 * stage.options.detect_every
     )
-    for frame in reader.frames():
-        if frame.index < start:
-            continue
+    for frame in reader.frames_from(start):
         for ready, boxes in stage.push(frame):
             if ready.index == target:
                 return ready, boxes
