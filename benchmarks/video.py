@@ -34,7 +34,7 @@ from facecloak.video.adapters import make_detector
 from facecloak.video.metrics import mask_jitter, unprotected_frames
 from facecloak.video.synthetic import SceneConfig, simulated_detector, write_clip
 
-REPEATS = 2
+REPEATS = 3
 
 
 def audio_digest(path: Path) -> str | None:
