@@ -49,3 +49,10 @@ def test_smoothing_removes_most_of_the_detector_noise() -> None:
 def test_window_zero_returns_the_raw_detection() -> None:
     observations = {0: (1.0, 2.0, 3.0, 4.0)}
     assert box_at(observations, 0, SmoothingConfig(window=0)) == (1.0, 2.0, 3.0, 4.0)
+
+
+def test_a_face_partly_hidden_keeps_a_face_sized_box() -> None:
+    observations = {f: line(f) for f in range(10)}
+    observations.update({f: (line(f)[0] + 25.0, 50.0, line(f)[2], 100.0) for f in range(10, 14)})
+    box = box_at(observations, 12, EXACT)
+    assert box[2] - box[0] >= 0.9 * 40.0 - 1e-6

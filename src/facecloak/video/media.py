@@ -84,7 +84,6 @@ class VideoReader:
     video: object = field(repr=False)
     audio: list = field(repr=False)
     rotation: int = 0
-    first: object = field(default=None, repr=False)
 
     @property
     def width(self) -> int:

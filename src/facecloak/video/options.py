@@ -66,8 +66,9 @@ class VideoOptions:
         return TrackerConfig(max_gap=self.max_gap if self.tracking else 0)
 
     def smoothing_config(self) -> SmoothingConfig:
-        window = self.smoothing_window if self.tracking else 0
-        return SmoothingConfig(window=window, reach=self.reach)
+        if not self.tracking:
+            return SmoothingConfig(window=0, reach=0, size_memory=0.0)
+        return SmoothingConfig(window=self.smoothing_window, reach=self.reach)
 
 
 @dataclass

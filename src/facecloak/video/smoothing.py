@@ -5,6 +5,9 @@ size) around ``t``, evaluated at ``t``. Centred on ``t``, the fit follows steady
 without lag while averaging out the detector's frame-to-frame noise; across a gap it interpolates
 between the detections on either side; past the last detection it coasts on the fitted velocity;
 before the first one (seen thanks to the pipeline's look-ahead) it extends the track backwards.
+The size never drops below ``size_memory`` of the largest detected size of the last ``memory``
+frames on either side: when something passes in front of a face, the detector boxes only the part
+still visible, and the mask should stay face-sized rather than shrink with it.
 A box extrapolated beyond the track's detections (coasting, or extended backwards) grows a
 little per frame of distance, since the face's position is less certain there; a box between two
 detections does not (so bridged gaps do not make the mask pulse).
@@ -36,12 +39,16 @@ class SmoothingConfig:
         min_points: fewer detections than this inside the window: use the nearest ones instead.
         reach: frames a box is kept before the first / after the last / between detections.
         growth: share of the box size added per frame beyond the first / last detection.
+        memory: frames on either side whose detected sizes set the size floor.
+        size_memory: the floor, as a share of the largest of those sizes (0: no floor).
     """
 
     window: int = 3
     min_points: int = 3
     reach: int = 5
     growth: float = 0.03
+    memory: int = 12
+    size_memory: float = 0.9
 
 
 def box_at(observations: dict[int, Box], frame: int, config: SmoothingConfig) -> Box | None:
@@ -60,8 +67,19 @@ def box_at(observations: dict[int, Box], frame: int, config: SmoothingConfig) ->
     ys = np.array([to_centre(observations[f]) for f in chosen], dtype=np.float64)
     weights = 1.0 / (1.0 + np.abs(xs))
     cx, cy, width, height = (float(v) for v in _weighted_line_at_zero(xs, ys, weights))
+    floor_w, floor_h = _size_floor(observations, frame, config)
     grow = 1.0 + config.growth * distance if outside else 1.0
-    return from_centre(cx, cy, max(1.0, width) * grow, max(1.0, height) * grow)
+    return from_centre(cx, cy, max(1.0, width, floor_w) * grow, max(1.0, height, floor_h) * grow)
+
+
+def _size_floor(observations: dict[int, Box], frame: int, config: SmoothingConfig):
+    """``size_memory`` times the largest detected width and height near ``frame``."""
+    near = [box for f, box in observations.items() if abs(f - frame) <= config.memory]
+    if not near or config.size_memory <= 0:
+        return 0.0, 0.0
+    width = max(box[2] - box[0] for box in near)
+    height = max(box[3] - box[1] for box in near)
+    return config.size_memory * width, config.size_memory * height
 
 
 def _distance_to_nearest(frames: list[int], frame: int) -> int:

@@ -49,7 +49,10 @@ class TrackingStage:
         self.lookahead = options.reach
         self._pending: deque[DecodedFrame] = deque()
         self._identities: dict[int, _Identity] = {}
-        self._span = self.lookahead + self.smoothing.window + 3 * options.detect_every
+        self._span = max(
+            self.lookahead + self.smoothing.window + 3 * options.detect_every,
+            self.smoothing.memory,
+        )
 
     def push(self, frame: DecodedFrame) -> list[tuple[DecodedFrame, list[Box]]]:
         """Take the next frame; return the frames whose boxes are now final."""
