@@ -1,5 +1,6 @@
 # facecloak: `make demo` sets everything up, then detects, compares, cloaks and hides faces in
-# public-domain photos; `make test` sets everything up and runs the tests.
+# public-domain photos and blurs the faces of a generated clip; `make test` sets everything up and
+# runs the tests.
 # Both create .venv on first use.
 PYTHON ?= python3
 VENV ?= .venv
@@ -31,6 +32,8 @@ demo: $(STAMP)
 	$(BIN)/facecloak compare $(DEMO)/astronaut.png $(DEMO)/protected/astronaut.png
 	$(BIN)/facecloak protect $(DEMO)/astronaut.png -o $(DEMO)/hidden --against detection --overwrite
 	$(BIN)/facecloak detect $(DEMO)/hidden/astronaut.png
+	$(PY) -m facecloak.video.synthetic $(DEMO)/clip.mp4
+	$(BIN)/facecloak protect $(DEMO)/clip.mp4 -o $(DEMO)/protected_clip.mp4 --method blur --overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -21,3 +21,7 @@ class ModelNotFoundError(FacecloakError):
 
 class InvalidOptionError(FacecloakError, ValueError):
     """An option or setting has a value outside its choices or range (the CLI exits with 2)."""
+
+
+class VideoLoadError(FacecloakError):
+    """A video could not be read (not a video, damaged, no video stream, unsupported codec)."""

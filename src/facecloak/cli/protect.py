@@ -21,6 +21,12 @@ from facecloak.cli.common import (
     print_json,
     refuse,
 )
+from facecloak.cli.protect_video import (
+    add_video_arguments,
+    protect_video_inputs,
+    split_inputs,
+    video_summary,
+)
 
 OVERRIDES = ("eps", "steps", "step_size", "lam")
 """Options that override the preset of ``--strength``."""
@@ -33,8 +39,12 @@ def add_parser(subcommands: Subcommands) -> None:
         description="Protected copies keep each input's name and format; EXIF/GPS metadata is "
         "removed unless --keep-metadata.",
     )
-    sub.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="photos or folders")
-    sub.add_argument("-o", "--outdir", type=Path, required=True, help="folder for the results")
+    sub.add_argument(
+        "inputs", type=Path, nargs="+", metavar="INPUT", help="photos, clips or folders"
+    )
+    sub.add_argument(
+        "-o", "--outdir", type=Path, help="folder for the results (or the output clip)"
+    )
     _add_cloak_options(sub)
     _add_goal_options(sub)
     sub.add_argument(
@@ -51,6 +61,7 @@ def add_parser(subcommands: Subcommands) -> None:
         help="copy photos without a face to OUTDIR unchanged",
     )
     add_common(sub)
+    add_video_arguments(sub)
     sub.set_defaults(run=run)
 
 
@@ -132,15 +143,27 @@ def _add_goal_options(sub: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from facecloak.protect.batch import protect_files
 
-    check(args)
-    report = protect_files(resolved(args))
+    videos, photo_inputs = split_inputs(args.inputs)
+    photo_args = argparse.Namespace(**{**vars(args), "inputs": photo_inputs})
+    photos_to_do = bool(photo_inputs) or not videos
+    if photos_to_do and args.preview is None:
+        check(photo_args)
+    clips = protect_video_inputs(args, videos, photo_inputs)
+    report: dict = {"ok": True, "photos": []}
+    if clips.photo_inputs:
+        report = protect_files(resolved(photo_args))
+    if clips.items:
+        report["videos"] = clips.items
     if args.json:
         print_json(report)
     else:
         for item in report["photos"]:
             print(_summary(item))
-    failed = [p for p in report["photos"] if p["status"] == "error"]
-    return EXIT_FAILURE if failed and len(failed) == len(report["photos"]) else EXIT_OK
+        for item in clips.items:
+            print(video_summary(item))
+    items = report["photos"] + clips.items
+    failed = [item for item in items if item["status"] == "error"]
+    return EXIT_FAILURE if failed and len(failed) == len(items) else EXIT_OK
 
 
 def resolved(args: argparse.Namespace) -> argparse.Namespace:
@@ -188,6 +211,8 @@ def check(args: argparse.Namespace) -> None:
 
 
 def _check_options(args: argparse.Namespace) -> None:
+    if args.outdir is None:
+        raise refuse("-o/--outdir", "is required: the folder for the protected photos")
     check_output_dir("-o/--outdir", args.outdir)
     if args.against == "detection":
         _refuse_given(
@@ -281,11 +306,11 @@ def _summary(item: dict) -> str:
     parts = []
     faces = item["faces_protected"]
     if faces:
-        worst = min(f["distance"] for f in faces)
+        worst = min(faces, key=lambda f: f["distance"] / f["threshold"])
         safe = sum(f["protected"] for f in faces)
         parts.append(
             f"{safe}/{len(faces)} faces no longer match "
-            f"(closest distance {worst:.3f}, threshold 0.6)"
+            f"(closest distance {worst['distance']:.3f}, threshold {worst['threshold']:g})"
         )
     classified = item.get("faces_classified", [])
     if classified:
