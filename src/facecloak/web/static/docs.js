@@ -1,4 +1,4 @@
-// Renders /openapi.json as a list of endpoints, their parameters and responses (no CDN).
+// Renders /openapi.json as a list of endpoints, their parameters and responses, offline.
 "use strict";
 
 function el(tag, text = "", cls = "") {
