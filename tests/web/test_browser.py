@@ -116,7 +116,12 @@ def test_protect_blur_in_the_browser(browser, server: str, photos, astronaut, tm
     assert card.locator(".slider").input_value() == "47"
     page.screenshot(path=str(SHOTS / "protect.png"), full_page=True)
     card.locator(".diff").check()
-    page.screenshot(path=str(SHOTS / "difference.png"))
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.card .after img');"
+        " return i.complete && i.alt.startsWith('amplified'); }"
+    )
+    assert card.locator(".layer.before").is_hidden()
+    card.locator(".viewer").screenshot(path=str(SHOTS / "difference.png"))
     with page.expect_download() as download_info:
         card.locator(".download").click()
     target = tmp_path / "downloaded.png"
@@ -135,6 +140,19 @@ def assert_changed_only_in_face(path: Path, original: np.ndarray, card) -> None:
     ys, xs = changed[:, 0], changed[:, 1]
     # the face is at about x 181..270, y 58..178 in the astronaut (the blur feathers a little)
     assert xs.min() > 120 and xs.max() < 330 and ys.min() > 0 and ys.max() < 240
+
+
+def test_hide_from_detection_draws_boxes(browser, server: str, photos) -> None:
+    page = open_page(browser, server)
+    page.select_option("#strength", "low")
+    protect(page, photos["astronaut"], "cloak", against="detection")
+    card = page.locator(".card").first
+    assert card.locator(".show-boxes").is_checked()
+    assert card.locator(".before .boxes rect").count() == 1
+    assert card.locator(".after .boxes rect").count() == 0
+    assert "1 before, 0 after" in card.locator(".detections").inner_text()
+    card.locator(".viewer").screenshot(path=str(SHOTS / "detection.png"))
+    page.close()
 
 
 def test_zip_download(browser, server: str, photos) -> None:

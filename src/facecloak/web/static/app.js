@@ -150,17 +150,25 @@ function showResult(card, photo, after, difference) {
   const afterImg = $(".after img", card);
   afterImg.src = after;
   $(".viewer", card).hidden = false;
-  $(".photo-status", card).textContent = `Protected: ${result.faces_found} face(s).`;
+  const hiddenOnly = result.protect.method === "evasion";
+  $(".photo-status", card).textContent = `Protected: ${result.faces_found} face(s).` +
+    (hiddenOnly ? " Hidden from detectors only: recognizers were not aimed at (choose both)." : "");
   const slider = $(".slider", card);
   const before = $(".layer.before", card);
   const clip = () => { before.style.clipPath = `inset(0 ${100 - slider.value}% 0 0)`; };
   slider.addEventListener("input", clip);
   clip();
-  $(".diff", card).addEventListener("change", (e) => { afterImg.src = e.target.checked ? difference : after; });
+  $(".diff", card).addEventListener("change", (event) => {
+    const on = event.target.checked; // the difference fills the view; the slider rests
+    afterImg.src = on ? difference : after;
+    afterImg.alt = on ? "amplified difference (x10): black where nothing changed" : "after protection";
+    before.hidden = on;
+    slider.disabled = on;
+  });
   drawBoxes($(".before .boxes", card), result.detections_before, result);
   drawBoxes($(".after .boxes", card), result.detections_after, result);
   const showBoxes = $(".show-boxes", card);
-  showBoxes.checked = photo.result.protect.method === "evasion" || "faces_hidden" in result.protect;
+  showBoxes.checked = hiddenOnly || "faces_hidden" in result.protect;
   const toggle = () => card.querySelectorAll(".boxes").forEach((s) => { s.style.display = showBoxes.checked ? "" : "none"; });
   showBoxes.addEventListener("change", toggle);
   toggle();
