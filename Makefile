@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 DEMO := build/demo
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean chromium serve bench-web
 
 setup: $(STAMP)
 
@@ -32,8 +33,21 @@ demo: $(STAMP)
 	$(BIN)/facecloak protect $(DEMO)/astronaut.png -o $(DEMO)/hidden --against detection --overwrite
 	$(BIN)/facecloak detect $(DEMO)/hidden/astronaut.png
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
+
+# The browser tests drive Debian's Chromium (never a downloaded one); as root with apt-get it is
+# installed here, otherwise those tests skip and say why.
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		(apt-get update -qq && apt-get install -y -qq chromium </dev/null) \
+			|| echo "chromium did not install: the browser tests will skip"; \
+	else echo "no $(CHROMIUM) and no apt-get as root: the browser tests will skip"; fi
+
+serve: $(STAMP)
+	$(BIN)/facecloak serve --open
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -43,6 +57,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/detectors.py
 	$(PY) benchmarks/lfw_verification.py
+
+bench-web: $(STAMP)
+	$(PY) benchmarks/web_load.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
