@@ -144,6 +144,21 @@ def start_server(port: int) -> subprocess.Popen:
     sys.exit("the server did not start within 60 s")
 
 
+def load(base: str, photos: list[bytes], clients: int, seconds: float) -> Tally:
+    """``clients`` threads looping for ``seconds`` (then finishing their current round)."""
+    tally = Tally()
+    deadline = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=client_loop, args=(base, tally, photos, deadline, i), daemon=True)
+        for i in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=max(1.0, deadline - time.monotonic() + 150))
+    return tally
+
+
 def warm_up(base: str, photos: list[bytes]) -> None:
     """Load every model once (the first compare loads every recognizer)."""
     with httpx.Client(base_url=base, timeout=300) as client:
@@ -154,7 +169,9 @@ def warm_up(base: str, photos: list[bytes]) -> None:
         run_job(client, tally, photos[0], time.monotonic())
 
 
-def summary(tally: Tally, seconds: float, clients: int, memory: tuple[float, float]) -> dict:
+def summary(
+    tally: Tally, seconds: float, clients: int, memory: tuple[float, float], warmup: float
+) -> dict:
     kinds = {}
     for kind, codes in sorted(tally.status.items()):
         times = np.array(tally.latency.get(kind, [])) * 1000
@@ -167,6 +184,7 @@ def summary(tally: Tally, seconds: float, clients: int, memory: tuple[float, flo
         }
     return {
         "clients": clients,
+        "warmup": warmup,
         "seconds": round(seconds, 1),
         "requests": sum(sum(codes.values()) for codes in tally.status.values()),
         "served": sum(k["served"] for k in kinds.values()),
@@ -195,8 +213,9 @@ Each client loops over `detect` (one 256 px JPEG) and `compare` (two), and every
 is the server refusing work it has no slot for; the client waits 0.5 s and goes on.
 
 Requests: **{result["requests"]}**, served (2xx): **{result["served"]}**, 429: {result["busy_429"]},
-errors (any other answer, or none): **{result["errors"]}**. Server memory (RSS) after warm-up:
-{result["rss_mb_before"]} MB, after the run: {result["rss_mb_after"]} MB.
+errors (any other answer, or none): **{result["errors"]}**. Server memory (RSS) after a first
+{result["warmup"]} s of the same load: {result["rss_mb_before"]} MB; after the measured run:
+{result["rss_mb_after"]} MB.
 
 {table}
 
@@ -208,6 +227,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds of load not counted")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch BENCHMARKS.md")
     args = parser.parse_args()
@@ -217,27 +237,18 @@ def main() -> None:
     server = start_server(port)
     try:
         warm_up(base, photos)
+        load(base, photos, args.clients, args.warmup)  # steady state: pools, arenas, caches
+        time.sleep(3)
         before = rss_mb(server.pid)
-        tally = Tally()
         started = time.monotonic()
-        deadline = started + args.seconds
-        threads = [
-            threading.Thread(
-                target=client_loop, args=(base, tally, photos, deadline, i), daemon=True
-            )
-            for i in range(args.clients)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=max(1.0, deadline - time.monotonic() + 150))
+        tally = load(base, photos, args.clients, args.seconds)
         elapsed = time.monotonic() - started
         time.sleep(3)  # let the last jobs finish and their memory go
         after = rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    result = summary(tally, elapsed, args.clients, (before, after))
+    result = summary(tally, elapsed, args.clients, (before, after), args.warmup)
     print(markdown(result))
     if result["error_samples"]:
         print("error samples:", *result["error_samples"], sep="\n  ")
