@@ -84,7 +84,7 @@ def serve(settings: ServerSettings, open_browser: bool = False) -> None:
         threading.Timer(1.0, webbrowser.open, (link,)).start()
     level = "info" if logging.getLogger().isEnabledFor(logging.INFO) else "warning"
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, warm=True),
         host=settings.host,
         port=settings.port,
         log_level=level,

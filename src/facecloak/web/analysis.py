@@ -46,6 +46,12 @@ class ModelPool:
                 logger.info("loaded recognizer %s", name)
             return self._loaded[name]
 
+    def warm(self) -> None:
+        """Load every available recognizer and the default detector now."""
+        self.recognizers()
+        detect(np.zeros((64, 64, 3), np.uint8))
+        logger.info("models loaded")
+
     def recognizers(self) -> list[Recognizer]:
         """Every available recognizer (a failing one is logged and left out)."""
         loaded = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -12,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartParser
 
 from facecloak import __version__
 from facecloak.errors import FacecloakError, InvalidOptionError, NoFaceError
@@ -27,10 +29,15 @@ logger = logging.getLogger(__name__)
 STATIC = resources.files("facecloak.web") / "static"
 
 
-def create_app(settings: ServerSettings | None = None, pool: ModelPool | None = None) -> FastAPI:
-    """The app; its job workers start now and stop when the app shuts down."""
+def create_app(
+    settings: ServerSettings | None = None, pool: ModelPool | None = None, warm: bool = False
+) -> FastAPI:
+    """The app; its job workers start now and stop when the app shuts down. ``warm`` loads every
+    model in the background at start-up (else on first use)."""
     settings = settings or ServerSettings()
     pool = pool or ModelPool()
+    # Uploads stay in memory up to the per-photo cap (Starlette spools larger parts to a file).
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, settings.max_bytes + 1)
     caps = Caps(settings.max_bytes, settings.max_megapixels)
     store = JobStore(
         photo_processor(pool, caps), settings.workers, settings.queue_size, settings.ttl_seconds
@@ -38,6 +45,8 @@ def create_app(settings: ServerSettings | None = None, pool: ModelPool | None = 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            threading.Thread(target=pool.warm, name="facecloak-warm-up", daemon=True).start()
         yield
         store.close()
 
