@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -155,15 +156,17 @@ def test_hide_from_detection_draws_boxes(browser, server: str, photos) -> None:
     page.close()
 
 
-def test_zip_download(browser, server: str, photos) -> None:
-    page = open_page(browser, server)
+def test_zip_download_on_a_phone(browser, server: str, photos) -> None:
+    page = open_page(browser, server, width=390, height=844)
     page.set_input_files("#photos", [str(photos["astronaut"]), str(photos["hopper"])])
     page.select_option("#method", "pixelate")
     page.click("#protect-button")
     page.wait_for_selector("#zip-button:not([hidden])", timeout=180_000)
+    page.wait_for_selector(".card:nth-child(2) .faces table", timeout=60_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.locator(".card").first.screenshot(path=str(SHOTS / "protect-phone.png"))
     with page.expect_download() as download_info:
         page.click("#zip-button")
-    import zipfile
 
     data = Path(download_info.value.path()).read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:

@@ -133,10 +133,11 @@ async function poll(jobId, cards) {
 
 async function updateCard(jobId, photo, entry) {
   const { card } = entry;
+  if (entry.shown) return;
   $("progress", card).value = photo.progress;
   $(".photo-status", card).textContent = photo.error ? `Failed: ${photo.error}` : photo.status;
   $(".photo-status", card).classList.toggle("error", Boolean(photo.error));
-  if (photo.status !== "done" || entry.shown) return;
+  if (photo.status !== "done") return;
   entry.shown = true;
   const [after, difference] = await Promise.all([
     blobUrl(`/jobs/${jobId}/files/${photo.n}`),
