@@ -171,6 +171,11 @@ def test_zip_download_on_a_phone(browser, server: str, photos) -> None:
     data = Path(download_info.value.path()).read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert len(archive.namelist()) == 2
+    jobs = "fetch('/api/v1/health').then(r => r.json()).then(h => h.jobs)"
+    before = page.evaluate(jobs)
+    page.click("#forget-button")
+    page.wait_for_selector("#protect-status:has-text('forgotten')")
+    assert page.evaluate(jobs) == before - 1
     page.close()
 
 

@@ -95,7 +95,9 @@ async function submitJob(event) {
   form.append("strength", $("#strength").value);
   const button = $("#protect-button");
   button.disabled = true;
+  forgetJob();
   $("#zip-button").hidden = true;
+  $("#forget-button").hidden = true;
   try {
     const job = await json("/jobs", { method: "POST", body: form });
     state.jobId = job.id;
@@ -125,6 +127,7 @@ async function poll(jobId, cards) {
       const done = job.photos.filter((p) => p.status === "done").length;
       say("#protect-status", `Done: ${done} of ${job.photos.length} photo(s) protected.`);
       $("#zip-button").hidden = done === 0;
+      $("#forget-button").hidden = false;
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 400));
@@ -255,6 +258,21 @@ async function submitCompare(event) {
   }
 }
 
+// The server forgets a job 15 minutes after it was last read; this forgets it at once.
+function forgetJob(keepalive = false) {
+  if (!state.jobId) return;
+  const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
+  fetch(`${API}/jobs/${state.jobId}`, { method: "DELETE", headers, keepalive }).catch(() => {});
+  state.jobId = null;
+}
+
+function forgetNow() {
+  forgetJob();
+  $("#zip-button").hidden = true;
+  $("#forget-button").hidden = true;
+  say("#protect-status", "The server has forgotten these photos; your downloads are kept.");
+}
+
 function setupToken() {
   $("#token-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -275,5 +293,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#protect-form").addEventListener("submit", submitJob);
   $("#compare-form").addEventListener("submit", submitCompare);
   $("#zip-button").addEventListener("click", downloadZip);
+  $("#forget-button").addEventListener("click", forgetNow);
+  window.addEventListener("pagehide", () => forgetJob(true));
   start();
 });
