@@ -190,3 +190,18 @@ def test_serve_starts_with_its_settings(monkeypatch) -> None:
     assert main(["serve", "--host", "0.0.0.0", "--token", "long-enough", "--port", "8123"]) == 0
     assert seen["s"].token == "long-enough" and seen["s"].port == 8123
     assert main(["serve", "--port", "0"]) == 2
+
+
+def test_an_unexpected_failure_is_json_without_a_traceback(
+    monkeypatch, pool, small_settings
+) -> None:
+    import facecloak.web.api as api
+
+    def broken(request):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(api, "services", broken)
+    with TestClient(create_app(small_settings, pool), raise_server_exceptions=False) as client:
+        response = client.get(f"{API}/health")
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal error; see the server's log"}

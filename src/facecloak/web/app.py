@@ -116,3 +116,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FacecloakError)
     async def failed(_: Request, exc: FacecloakError) -> JSONResponse:
         return _error(500, str(exc))
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return _error(500, "internal error; see the server's log")
