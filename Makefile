@@ -35,6 +35,8 @@ demo: $(STAMP)
 
 test: $(STAMP) chromium
 	$(PY) -m pytest -q
+	# The >>> examples in the package's docstrings (a separate run: conftest names clash otherwise).
+	$(PY) -m pytest -q --doctest-modules src/facecloak
 
 # The browser tests drive Debian's Chromium (never a downloaded one); as root with apt-get it is
 # installed here, otherwise those tests skip and say why.

@@ -25,8 +25,9 @@ from torch import nn
 from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
 from facecloak.attacks import PGD, ClassifierUntargeted
 from facecloak.datasets import read_labelled_folder
-from facecloak.faces.align import face_chips, to_tensor
+from facecloak.faces.align import face_chips
 from facecloak.images import load_image
+from facecloak.imaging import to_tensor
 from facecloak.models import detect, largest_face, load_recognizer
 
 

@@ -30,10 +30,11 @@ from tqdm import tqdm
 
 from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
 from facecloak.evaluate.verification import accuracy_at, best_accuracy, roc_auc
-from facecloak.faces.align import face_chips, to_tensor
+from facecloak.faces.align import face_chips
 from facecloak.faces.face import Face
 from facecloak.faces.landmarks import predict_landmarks
 from facecloak.images import load_image
+from facecloak.imaging import to_batch, to_tensor
 from facecloak.models import load_recognizer
 from facecloak.models.detectors import get_detector
 from facecloak.paths import dlib_model_path
@@ -126,7 +127,7 @@ def dlib_chips_torch_net() -> Callable[[np.ndarray, StageClock], np.ndarray | No
         shape = shape_predictor(rgb, dlib.rectangle(x0, y0, x1 - 1, y1 - 1))
         chip = dlib.get_face_chip(rgb, shape, 150, 0.25)
         clock.faces += 1
-        tensor = torch.from_numpy(chip).permute(2, 0, 1)[None].float() / 255
+        tensor = to_batch(chip)
         with torch.no_grad():
             return clock.timed("embed", recognizer, tensor)[0].numpy()
 

@@ -36,7 +36,9 @@ def to_tensor(image: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Te
         raise ValueError(f"expected an (H, W, 3) RGB image, got shape {image.shape}")
     if image.dtype != np.uint8:
         raise TypeError(f"expected a uint8 image, got {image.dtype}")
-    pixels = torch.tensor(image, dtype=dtype)  # a copy: safe for read-only input
+    pixels = torch.tensor(
+        np.ascontiguousarray(image), dtype=dtype
+    )  # a copy: read-only input is fine
     return pixels.permute(2, 0, 1).contiguous().div_(255.0)
 
 
@@ -70,8 +72,8 @@ def quantise(pixels: torch.Tensor) -> torch.Tensor:
     """What an 8-bit photo would store, back as ``float64`` in ``[0, 1]`` (same shape, detached).
 
     Example:
-        >>> quantise(torch.tensor([0.3, 1.2])).tolist() == [77 / 255, 1.0]
-        True
+        >>> (quantise(torch.tensor([0.25, 1.2])) * 255).tolist()
+        [64.0, 255.0]
     """
     return (pixels.detach().clamp(0, 1) * 255.0).round().double() / 255.0
 

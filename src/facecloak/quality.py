@@ -23,7 +23,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from facecloak.imaging import to_batch
+
 Box = tuple[int, int, int, int]
+
+SSIM_WINDOW = 11
+SSIM_SIGMA = 1.5
+_C1 = 0.01**2
+_C2 = 0.03**2
+SSIM_EPS = 1e-12
+"""Added to the SSIM denominator by :func:`ssim` (kornia's, which the published figures used)."""
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 
 @dataclass(frozen=True)
@@ -54,8 +64,8 @@ def image_change(
     if box is not None:
         x0, y0, x1, y1 = (round(v) for v in box)
         original, changed = original[y0:y1, x0:x1], changed[y0:y1, x0:x1]
-    a = to_unit_tensor(original)
-    b = to_unit_tensor(changed)
+    a = to_batch(original, torch.float64)
+    b = to_batch(changed, torch.float64)
     diff = (a - b).flatten()
     mse = float(diff.pow(2).mean())
     return ImageChange(
@@ -68,25 +78,80 @@ def image_change(
     )
 
 
-def to_unit_tensor(rgb: np.ndarray) -> torch.Tensor:
-    """``(H, W, 3)`` uint8 -> ``(1, 3, H, W)`` float64 in [0, 1]."""
-    return torch.from_numpy(np.array(rgb, dtype=np.float64)).permute(2, 0, 1)[None] / 255.0
+def ssim(a: Tensor, b: Tensor, window: int = SSIM_WINDOW) -> float:
+    """Mean SSIM of two ``(1, 3, H, W)`` images in [0, 1] (Gaussian window, sigma 1.5, valid).
 
+    Regions smaller than 3 px on a side compare equal (1.0) or not (0.0).
 
-def ssim(a: torch.Tensor, b: torch.Tensor, window: int = 11) -> float:
-    """Mean SSIM of two ``(1, 3, H, W)`` images in [0, 1] (Gaussian window, sigma 1.5)."""
-    import kornia
-
+    Example:
+        >>> a = torch.rand(1, 3, 16, 16, dtype=torch.float64)
+        >>> round(ssim(a, a), 6)
+        1.0
+    """
     window = min(window, _largest_odd_at_most(min(a.shape[-2:])))
     if window < 3:
         return float(torch.allclose(a, b))
-    return float(kornia.metrics.ssim(a, b, window, max_val=1.0, padding="valid").mean())
+    return float(differentiable_ssim(a, b, window, eps=SSIM_EPS))
 
 
-MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+def differentiable_ssim(
+    a: Tensor,
+    b: Tensor,
+    window: int = SSIM_WINDOW,
+    stride: int = 1,
+    offset: tuple[int, int] = (0, 0),
+    eps: float = 0.0,
+) -> Tensor:
+    """Mean SSIM of two ``(1, C, H, W)`` images in [0, 1], differentiable in both.
+
+    The one SSIM of facecloak (:func:`ssim` is its float): Gaussian window, sigma 1.5, ``valid``
+    padding, computed with a separable filter. With ``stride > 1`` only every ``stride``-th window
+    (from ``offset``) is averaged: an estimate that costs about ``stride`` times less on large
+    face regions, and still touches every pixel when ``stride < window``. ``eps`` is added to the
+    denominator (it moves dark flat regions by up to about 1e-5).
+
+    Example:
+        >>> a = torch.rand(1, 3, 20, 20, dtype=torch.float64, requires_grad=True)
+        >>> value = differentiable_ssim(a, a.detach().flip(-1))
+        >>> value.backward(); a.grad.shape
+        torch.Size([1, 3, 20, 20])
+    """
+    if stride > 1:
+        a, b = a[..., offset[0] :, offset[1] :], b[..., offset[0] :, offset[1] :]
+    window = min(window, _largest_odd_at_most(min(a.shape[-2:])))
+    mu_a, mu_b, var_a, var_b, cov = _local_moments(a, b, window, stride)
+    numerator = (2 * mu_a * mu_b + _C1) * (2 * cov + _C2)
+    denominator = (mu_a**2 + mu_b**2 + _C1) * (var_a + var_b + _C2)
+    return (numerator / (denominator + eps)).mean()
 
 
-def ms_ssim(a: torch.Tensor, b: torch.Tensor) -> float | None:
+def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> Tensor:
+    """The normalised 1-D Gaussian SSIM uses (kornia's, sigma 1.5).
+
+    Example:
+        >>> round(float(gaussian_window().sum()), 12)
+        1.0
+    """
+    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    weights = torch.exp(-(coords**2) / (2 * sigma**2))
+    return weights / weights.sum()
+
+
+def _local_moments(a: Tensor, b: Tensor, window: int, stride: int = 1) -> tuple[Tensor, ...]:
+    """Gaussian-weighted local means, variances and covariance of ``a`` and ``b`` (valid)."""
+    channels = a.shape[1]
+    kernel = gaussian_window(window).to(a.dtype)
+    row = kernel.view(1, 1, 1, window).repeat(5 * channels, 1, 1, 1)
+    column = kernel.view(1, 1, window, 1).repeat(5 * channels, 1, 1, 1)
+    # One grouped convolution for all five moments: much faster than five on the CPU.
+    stacked = torch.cat([a, b, a * a, b * b, a * b], dim=1)
+    rows_blurred = F.conv2d(stacked, row, stride=(1, stride), groups=5 * channels)
+    blurred = F.conv2d(rows_blurred, column, stride=(stride, 1), groups=5 * channels)
+    mu_a, mu_b, mean_aa, mean_bb, mean_ab = blurred.split(channels, dim=1)
+    return mu_a, mu_b, mean_aa - mu_a**2, mean_bb - mu_b**2, mean_ab - mu_a * mu_b
+
+
+def ms_ssim(a: Tensor, b: Tensor) -> float | None:
     """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003: 5 scales and their weights).
 
     Returns ``None`` when the region is too small for 5 scales with an 11 px window (< 161 px).
@@ -99,76 +164,20 @@ def ms_ssim(a: torch.Tensor, b: torch.Tensor) -> float | None:
         last = scale == len(MS_SSIM_WEIGHTS) - 1
         value = luminance * contrast_structure if last else contrast_structure
         terms.append(value.clamp(min=1e-8) ** weight)
-        a, b = (torch.nn.functional.avg_pool2d(t, 2) for t in (a, b))
+        a, b = (F.avg_pool2d(t, 2) for t in (a, b))
     return float(torch.stack(terms).prod())
 
 
-def _ssim_parts(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _ssim_parts(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """Mean luminance term and mean contrast-structure term of SSIM (11 px Gaussian, valid)."""
-    import kornia
-
-    c1, c2 = 0.01**2, 0.03**2
-    blur = lambda t: kornia.filters.gaussian_blur2d(t, (11, 11), (1.5, 1.5))[..., 5:-5, 5:-5]  # noqa: E731
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a**2
-    var_b = blur(b * b) - mu_b**2
-    cov = blur(a * b) - mu_a * mu_b
-    luminance = (2 * mu_a * mu_b + c1) / (mu_a**2 + mu_b**2 + c1)
-    contrast_structure = (2 * cov + c2) / (var_a + var_b + c2)
+    mu_a, mu_b, var_a, var_b, cov = _local_moments(a, b, SSIM_WINDOW)
+    luminance = (2 * mu_a * mu_b + _C1) / (mu_a**2 + mu_b**2 + _C1)
+    contrast_structure = (2 * cov + _C2) / (var_a + var_b + _C2)
     return luminance.mean(), contrast_structure.mean()
 
 
 def _largest_odd_at_most(value: int) -> int:
     return value if value % 2 else value - 1
-
-
-SSIM_WINDOW = 11
-SSIM_SIGMA = 1.5
-_C1 = 0.01**2
-_C2 = 0.03**2
-
-
-def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> Tensor:
-    """The normalised 1-D Gaussian SSIM uses (kornia's, sigma 1.5)."""
-    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    weights = torch.exp(-(coords**2) / (2 * sigma**2))
-    return weights / weights.sum()
-
-
-def differentiable_ssim(
-    a: Tensor,
-    b: Tensor,
-    window: int = SSIM_WINDOW,
-    stride: int = 1,
-    offset: tuple[int, int] = (0, 0),
-) -> Tensor:
-    """Mean SSIM of two ``(1, C, H, W)`` images in [0, 1], differentiable in both.
-
-    Same definition as :func:`facecloak.quality.ssim` (Gaussian window, sigma 1.5,
-    ``valid`` padding), computed with a separable filter. With ``stride > 1`` only every
-    ``stride``-th window (from ``offset``) is averaged: an estimate that costs about ``stride``
-    times less on large face regions, and still touches every pixel when ``stride < window``.
-    """
-    if stride > 1:
-        a, b = a[..., offset[0] :, offset[1] :], b[..., offset[0] :, offset[1] :]
-    window = min(window, _largest_odd_at_most(min(a.shape[-2:])))
-    channels = a.shape[1]
-    kernel = gaussian_window(window).to(a.dtype)
-    row = kernel.view(1, 1, 1, window).repeat(channels, 1, 1, 1)
-    column = kernel.view(1, 1, window, 1).repeat(channels, 1, 1, 1)
-
-    # One grouped convolution for all five moments: much faster than five on the CPU.
-    stacked = torch.cat([a, b, a * a, b * b, a * b], dim=1)
-    row, column = row.repeat(5, 1, 1, 1), column.repeat(5, 1, 1, 1)
-    rows_blurred = F.conv2d(stacked, row, stride=(1, stride), groups=5 * channels)
-    blurred = F.conv2d(rows_blurred, column, stride=(stride, 1), groups=5 * channels)
-    mu_a, mu_b, mean_aa, mean_bb, mean_ab = blurred.split(channels, dim=1)
-    var_a = mean_aa - mu_a**2
-    var_b = mean_bb - mu_b**2
-    cov = mean_ab - mu_a * mu_b
-    numerator = (2 * mu_a * mu_b + _C1) * (2 * cov + _C2)
-    denominator = (mu_a**2 + mu_b**2 + _C1) * (var_a + var_b + _C2)
-    return (numerator / denominator).mean()
 
 
 def ssimulacra2_score(

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from facecloak.attacks import IFGVM, PFGVM, ClassifierTargeted, EmbeddingUntargeted
-from facecloak.attacks.base import rms_normalized
+from facecloak.attacks.common import rms_normalized
 
 
 def input_gradient(model, objective, images: torch.Tensor) -> torch.Tensor:

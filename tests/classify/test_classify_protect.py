@@ -9,7 +9,7 @@ from facecloak.classify import load_classifier
 from facecloak.cli import main
 from facecloak.faces.align import face_chips
 from facecloak.models import detect
-from facecloak.protect import protect
+from facecloak.protect import ProtectConfig, protect
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def classifier(trained):
 
 
 def test_untargeted_cloak_changes_the_class_within_the_floor(grace_hopper, classifier):
-    result = protect(grace_hopper, classifier=classifier, strength="high")
+    result = protect(grace_hopper, ProtectConfig(classifier=classifier, strength="high"))
     face = result.classified[0]
     assert face.before != face.after
     assert face.protected
@@ -32,7 +32,8 @@ def test_targeted_cloak_reaches_the_named_class(grace_hopper, classifier):
     with torch.no_grad():
         runner_up = int(classifier(chips)[0].argsort()[-2])
     target = classifier.class_names[runner_up]
-    result = protect(grace_hopper, classifier=classifier, target_class=target, strength="high")
+    config = ProtectConfig(classifier=classifier, target_class=target, strength="high")
+    result = protect(grace_hopper, config)
     assert result.classified[0].after == target
     assert result.classified[0].protected
 
@@ -52,4 +53,4 @@ def test_cli_protect_with_a_model_reports_the_classes(grace_hopper_path, trained
 
 def test_target_class_without_a_classifier_is_refused(grace_hopper):
     with pytest.raises(ValueError, match="classifier"):
-        protect(grace_hopper, target_class="someone")
+        ProtectConfig(target_class="someone")

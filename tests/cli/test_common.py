@@ -88,3 +88,11 @@ def test_python_dash_m_runs_the_command(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert json.loads(done.stdout)["ok"] is False
     assert done.stderr.count("\n") == 1 and "--steps" in done.stderr
+
+
+@pytest.mark.parametrize("argv", [["-v", "detect", "x.png"], ["detect", "x.png", "-v"]])
+def test_verbose_before_or_after_the_command(argv: list[str]) -> None:
+    from facecloak.cli import build_parser
+
+    assert build_parser().parse_args(argv).verbose is True
+    assert build_parser().parse_args(["detect", "x.png"]).verbose is False

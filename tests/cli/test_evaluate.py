@@ -109,3 +109,14 @@ def test_a_recognizer_the_evaluation_cannot_use_is_refused(cli, monkeypatch, tmp
     monkeypatch.setattr(facecloak.evaluate.protection, "load_judges", load_judges)
     outcome = cli("evaluate", tmp_path, "--check-with", "mobilefacenet")
     outcome.assert_refused("--check-with", "'mobilefacenet'", "unknown recognizer")
+
+
+def test_a_recognizer_without_its_weights_is_refused(cli, no_work, monkeypatch, tmp_path) -> None:
+    import facecloak.models.recognizers
+
+    reasons = {"dlib": None, "mobilefacenet": "weights absent from /nowhere"}
+    monkeypatch.setattr(
+        facecloak.models.recognizers, "available_recognizers", lambda: reasons, raising=False
+    )
+    outcome = cli("evaluate", tmp_path, "--check-with", "mobilefacenet")
+    outcome.assert_refused("--check-with", "'mobilefacenet'", "weights absent from /nowhere")

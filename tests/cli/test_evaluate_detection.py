@@ -69,13 +69,14 @@ def test_missing_box_labels_name_the_file(folder, cli, tmp_path: Path) -> None:
 
 def test_cloak_settings_reach_protect(folder, cli, monkeypatch) -> None:
     import facecloak.protect
+    from facecloak.protect import ProtectConfig
 
     classical = facecloak.protect.protect
     calls = []
 
-    def protect(image, *, against="recognition", eps=0.0, steps=0, robust=False, **rest):
-        calls.append((against, eps, steps, robust, rest.get("evasion_detectors")))
-        return classical(image, method="blur")
+    def protect(image, config: ProtectConfig):
+        calls.append((config.against, config.eps, config.steps, config.robust, config.evade))
+        return classical(image, ProtectConfig(method="blur"))
 
     monkeypatch.setattr(facecloak.protect, "protect", protect)
     code, out, _ = cli(
@@ -99,14 +100,6 @@ def test_cloak_settings_reach_protect(folder, cli, monkeypatch) -> None:
     assert payload["settings"]["eps"] == 0.03
     roles = {name: entry["role"] for name, entry in payload["detectors"].items()}
     assert roles == {"centerface": "white-box", "hog": "transfer"}
-
-
-def test_cloak_without_detector_evasion_says_what_to_do(folder, cli, monkeypatch) -> None:
-    import facecloak.protect
-
-    monkeypatch.setattr(facecloak.protect, "protect", lambda image, *, method="pgd": image)
-    code, _, err = cli("evaluate-detection", str(folder))
-    assert code == 1 and "no `against` argument" in err and "blur" in err
 
 
 BAD_VALUES = [

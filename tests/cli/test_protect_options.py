@@ -63,7 +63,9 @@ COMBINATIONS = [
     (["--method", "pixelate", "--steps", "5"], ["--steps", "pixelate"]),
     (["--method", "blur", "--step-size", "1"], ["--step-size", "blur"]),
     (["--method", "blur", "--strength", "high"], ["--strength", "blur"]),
-    (["--method", "blur", "--against", "both", "--eps", "4"], ["--eps", "blur"]),
+    (["--method", "blur", "--against", "both"], ["--method", "'blur'", "--against both"]),
+    (["--ensemble", "mobilefacenet", "--method", "pgd"], ["--ensemble", "--method pgd"]),
+    (["--model", "m.pt", "--method", "pgd"], ["--model", "--method pgd"]),
     (["--method", "blur", "--no-robust"], ["--no-robust", "blur"]),
     (["--method", "mask", "--robust"], ["--robust", "mask"]),
     (["--lam", "10"], ["--lam", "10", "pfgvm", "not perceptual"]),
@@ -150,3 +152,38 @@ def test_blur_protects_a_photo(cli, grace_hopper_path: Path, tmp_path: Path) -> 
     assert outcome.code == 0, outcome.err
     assert (tmp_path / grace_hopper_path.name).is_file()
     assert "1/1 faces no longer match" in outcome.out
+
+
+def test_the_config_checks_what_the_command_line_did_not(cli, no_work, monkeypatch, photo) -> None:
+    import facecloak.protect
+    from facecloak.errors import InvalidOptionError
+
+    def config(**fields: object) -> None:
+        raise InvalidOptionError(f"steps={fields['steps']} is out of range: give an integer <= 9")
+
+    monkeypatch.setattr(facecloak.protect, "ProtectConfig", config)
+    outcome = cli("protect", photo, "-o", photo.parent / "out", "--steps", "10", "--json")
+    outcome.assert_refused("steps=10", "<= 9")
+
+
+def test_config_fields_scale_pixel_levels(photo, tmp_path: Path) -> None:
+    from facecloak.cli import build_parser
+    from facecloak.cli.protect import config_fields
+    from facecloak.protect import ProtectConfig
+
+    argv = ["protect", str(photo), "-o", str(tmp_path), "--eps", "51", "--step-size", "2.55"]
+    fields = config_fields(build_parser().parse_args(argv))
+    assert fields["eps"] == pytest.approx(0.2) and fields["step_size"] == pytest.approx(0.01)
+    assert fields["recognizers"] == ("dlib",) and fields["evade"] == ("centerface",)
+    assert ProtectConfig(**fields).stages == ("identity",)
+
+
+def test_a_recognizer_without_its_weights_is_refused(cli, no_work, monkeypatch, photo) -> None:
+    import facecloak.models.recognizers
+
+    reasons = {"dlib": None, "mobilefacenet": "weights absent from /nowhere"}
+    monkeypatch.setattr(
+        facecloak.models.recognizers, "available_recognizers", lambda: reasons, raising=False
+    )
+    outcome = cli("protect", photo, "-o", photo.parent / "out", "--ensemble", "mobilefacenet")
+    outcome.assert_refused("--ensemble", "'mobilefacenet'", "weights absent from /nowhere")

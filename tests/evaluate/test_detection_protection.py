@@ -240,44 +240,32 @@ def test_protector_results_are_unpacked() -> None:
         dp.Protector("bad", lambda _: object())(rgb)
 
 
-def test_cloak_protector_needs_detector_evasion(monkeypatch) -> None:
-    import facecloak.protect
-
-    def old_protect(image, *, method="pgd"):
-        return image
-
-    monkeypatch.setattr(facecloak.protect, "protect", old_protect)
-    with pytest.raises(FacecloakError, match="no `against` argument"):
-        dp.cloak_protector()
-
-
 def test_cloak_protector_passes_its_settings(monkeypatch) -> None:
     import facecloak.protect
 
     calls = []
 
-    def new_protect(image, *, against="recognition", eps=0.0, steps=0, robust=True, **rest):
-        calls.append({"against": against, "eps": eps, "steps": steps, "robust": robust, **rest})
+    def new_protect(image, config):
+        calls.append(config)
         return image
 
     monkeypatch.setattr(facecloak.protect, "protect", new_protect)
-    protector = dp.cloak_protector(eps=0.03, steps=40, attack_detectors=["centerface", "hog"])
+    protector = dp.cloak_protector(eps=0.03, steps=40, attack_detectors=["centerface", "yunet"])
     assert protector.settings["eps"] == 0.03
     protector(np.zeros((4, 4, 3), np.uint8))
-    assert calls == [
-        {
-            "against": "detection",
-            "eps": 0.03,
-            "steps": 40,
-            "robust": False,
-            "evasion_detectors": ("centerface", "hog"),
-        }
-    ]
+    (config,) = calls
+    assert (config.against, config.eps, config.steps, config.robust) == (
+        "detection",
+        0.03,
+        40,
+        False,
+    )
+    assert config.evade == ("centerface", "yunet")
 
 
 def test_classical_protector_rejects_unknown_methods() -> None:
-    with pytest.raises(FacecloakError, match="unknown classical method"):
-        dp.classical_protector("paint")
+    with pytest.raises(FacecloakError, match="method='smudge' is not known"):
+        dp.classical_protector("smudge")
 
 
 @pytest.mark.slow

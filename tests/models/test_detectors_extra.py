@@ -14,17 +14,14 @@ import pytest
 
 from facecloak.errors import ModelNotFoundError
 from facecloak.evaluate.detection import detection_metrics, read_box_labels
+from facecloak.geometry import box_iou
 from facecloak.images import load_image
-from facecloak.models import detectors
-from facecloak.models.detectors import (
-    DETECTORS,
-    HaarDetector,
-    RetinaFaceDetector,
-    UltraLightDetector,
-    YuNetDetector,
-    box_iou,
-    get_detector,
-)
+from facecloak.models.detector import clear_network_cache
+from facecloak.models.detectors import DETECTORS, get_detector
+from facecloak.models.haar import HaarDetector, haar_cascade
+from facecloak.models.retinaface import RetinaFaceDetector
+from facecloak.models.ultralight import UltraLightDetector
+from facecloak.models.yunet import YuNetDetector
 from facecloak.paths import shared_model_path
 
 logger = logging.getLogger(__name__)
@@ -48,7 +45,7 @@ def require_weights(name: str) -> None:
 
 def require_haar() -> None:
     try:
-        detectors._haar_cascade()
+        haar_cascade()
     except ModelNotFoundError as exc:
         pytest.skip(f"Haar cascade unavailable: {exc}")
 
@@ -80,25 +77,25 @@ def test_missing_weights_raise_only_when_used(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, astronaut: np.ndarray
 ) -> None:
     monkeypatch.setenv("FACECLOAK_SHARED", str(tmp_path))  # an empty shared folder
-    detectors.torch_port_network.cache_clear()
+    clear_network_cache()
     try:
         detector = DETECTORS[name]()  # creating it loads nothing
         with pytest.raises(ModelNotFoundError, match=str(tmp_path)):
             detector(astronaut)
     finally:
-        detectors.torch_port_network.cache_clear()
+        clear_network_cache()
 
 
 def test_haar_without_cascades_says_how_to_get_them(monkeypatch: pytest.MonkeyPatch) -> None:
     import cv2
 
     monkeypatch.delattr(cv2, "CascadeClassifier", raising=False)
-    detectors._haar_cascade.cache_clear()
+    haar_cascade.cache_clear()
     try:
         with pytest.raises(ModelNotFoundError, match="OpenCV 4"):
             HaarDetector()(np.zeros((64, 64, 3), dtype=np.uint8))
     finally:
-        detectors._haar_cascade.cache_clear()
+        haar_cascade.cache_clear()
 
 
 # --------------------------------------------------------------------------------------------------

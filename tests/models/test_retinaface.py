@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from centerface_reference import detect_faces as centerface_detect_faces
 
 from facecloak.errors import ModelNotFoundError
 from facecloak.evaluate.detection import detection_metrics, read_box_labels
+from facecloak.geometry import pairwise_iou
 from facecloak.images import load_image
-from facecloak.models.centerface import box_iou, load_centerface, photo_to_tensor
-from facecloak.models.centerface import detect_faces as centerface_detect_faces
+from facecloak.models.centerface import load_centerface, photo_to_tensor
 from facecloak.models.dense_detections import WeightsFormatError
 from facecloak.models.retinaface import (
     STRIDES,
@@ -152,7 +153,7 @@ def test_landmarks_are_near_dlibs(net: RetinaFace, shared_faces: Path) -> None:
     for image, box, points in dlib_five_points(folder):
         if image not in found:
             found[image] = detect_faces(net, load_image(folder / image), threshold=0.5)
-        ious = box_iou(box, found[image].boxes)[0]
+        ious = pairwise_iou(box, found[image].boxes)[0]
         assert len(ious) and ious.max() > 0.3, f"no detection for a labelled face in {image}"
         errors.append(
             _inter_ocular_error(found[image].landmarks[int(ious.argmax())].numpy(), points)
@@ -169,7 +170,7 @@ def test_faces_and_landmarks_agree_with_centerface(
     ours = detect_faces(net, photo)
     theirs = centerface_detect_faces(centerface, photo)
     assert len(ours) and len(theirs)
-    ious = box_iou(theirs.boxes, ours.boxes)
+    ious = pairwise_iou(theirs.boxes, ours.boxes)
     matched = ious.max(dim=1)
     assert (matched.values > 0.5).float().mean() >= 0.75, "RetinaFace misses CenterFace's faces"
     distances = [

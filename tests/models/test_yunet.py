@@ -18,8 +18,9 @@ import torch
 
 from facecloak.errors import ModelNotFoundError
 from facecloak.evaluate.detection import detection_metrics, read_box_labels
+from facecloak.geometry import pairwise_iou
 from facecloak.images import load_image
-from facecloak.models.centerface import box_iou, photo_to_tensor
+from facecloak.models.centerface import photo_to_tensor
 from facecloak.models.yunet import (
     STRIDES,
     YuNet,
@@ -248,7 +249,7 @@ def test_landmarks_are_near_dlibs(net: YuNet, shared_faces: Path) -> None:
     for image, box, points in dlib_five_points(folder):
         if image not in found:
             found[image] = detect_faces(net, load_image(folder / image), threshold=0.5)
-        ious = box_iou(box, found[image].boxes)[0]
+        ious = pairwise_iou(box, found[image].boxes)[0]
         assert len(ious) and ious.max() > 0.3, f"no detection for a labelled face in {image}"
         ours = found[image].landmarks[int(ious.argmax())].numpy()
         inter_ocular = np.linalg.norm(points[0] - points[1])

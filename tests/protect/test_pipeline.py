@@ -114,3 +114,18 @@ def test_perceptual_preset_keeps_the_floor_and_the_rest_of_the_photo(grace_hoppe
     x0, y0, x1, y1 = region.crop
     inside[y0:y1, x0:x1] = region.mask[0, 0].numpy() > 0
     assert (result.image[~inside] == grace_hopper[~inside]).all()
+
+
+def test_a_cosine_recognizer_alone_is_cloaked_on_its_own_scale(grace_hopper, hopper_faces):
+    from facecloak.errors import ModelNotFoundError
+    from facecloak.models import load_recognizer
+
+    try:
+        mobilefacenet = load_recognizer("mobilefacenet")
+    except ModelNotFoundError as exc:
+        pytest.skip(f"MobileFaceNet weights absent: {exc}")
+    config = ProtectConfig(strength="mid", recognizers=(mobilefacenet,), robust=False)
+    result = protect(grace_hopper, config, detected=hopper_faces)
+    outcome = result.outcomes[0]
+    assert outcome.threshold == pytest.approx(mobilefacenet.threshold)
+    assert outcome.distance > 0.5 * outcome.threshold

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from facecloak.attacks.base import Attack, AttackOptions, AttackResult, Model, StepInfo
+from facecloak.attacks.base import Attack
 from facecloak.attacks.classifier_objectives import ClassifierTargeted, ClassifierUntargeted
+from facecloak.attacks.common import AttackOptions, AttackResult, Model, StepInfo
 from facecloak.attacks.ensemble import EnsembleMember, EnsembleUntargeted
 from facecloak.attacks.evasion import DetectorEvasion, NearbyScores
 from facecloak.attacks.ifgsm import IFGSM

@@ -22,12 +22,20 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, ClassVar, TypedDict
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
+from facecloak.attacks.common import (
+    TINY,
+    AttackResult,
+    Model,
+    StepInfo,
+    broadcasts_to,
+    finite_or_zero,
+    per_sample,
+)
 from facecloak.attacks.objectives import (
     Objective,
     ObjectiveResult,
@@ -37,62 +45,6 @@ from facecloak.attacks.objectives import (
 from facecloak.attacks.transforms import InputDiversity, Transform
 
 logger = logging.getLogger(__name__)
-
-Model = Callable[[Tensor], Any]
-"""Any differentiable callable: ``model(x)`` returns a tensor or a list/tuple/dict of tensors."""
-
-_TINY = 1e-12  # guards divisions by a gradient norm that can be exactly zero
-
-
-@dataclass(frozen=True)
-class StepInfo:
-    """What the per-step callback receives.
-
-    Attributes:
-        step: 1-based number of the step just run.
-        total: the attack's maximum number of steps.
-        loss: ``(N,)`` loss where the step's gradient was taken (last value for finished samples).
-        success: ``(N,)`` success there.
-        active: ``(N,)`` samples still being updated.
-    """
-
-    step: int
-    total: int
-    loss: Tensor
-    success: Tensor
-    active: Tensor
-
-
-@dataclass(frozen=True)
-class AttackResult:
-    """The adversarial batch and what happened to each sample.
-
-    Attributes:
-        adversarial: same shape and dtype as the input, in [0, 1], detached.
-        steps: ``(N,)`` int64, update steps applied to each sample.
-        loss: ``(N,)`` objective loss on the untransformed adversarial input.
-        success: ``(N,)`` bool, objective success on the untransformed adversarial input.
-    """
-
-    adversarial: Tensor
-    steps: Tensor
-    loss: Tensor
-    success: Tensor
-
-
-class AttackOptions(TypedDict, total=False):
-    """Options every attack takes as keywords (see :class:`Attack`)."""
-
-    early_stop: bool
-    momentum: float
-    diversity_prob: float
-    diversity_min_scale: float
-    mask: Tensor | None
-    transform: Transform | None
-    eot_samples: int
-    callback: Callable[[StepInfo], None] | None
-    generator: torch.Generator | None
-    forward_active_only: bool
 
 
 class Attack(ABC):
@@ -263,7 +215,7 @@ class Attack(ABC):
             if bool(active.any()):
                 grad, velocity = self._with_momentum(grad, velocity)
                 x_next = self._advance(x_adv, grad, x_clean, mask_t)
-                x_adv = torch.where(_per_sample(active, x_adv), x_next, x_adv)
+                x_adv = torch.where(per_sample(active, x_adv), x_next, x_adv)
                 steps_taken += active.long()
             self._report(step, loss, success, active)
             if not bool(active.any()):
@@ -303,7 +255,7 @@ class Attack(ABC):
         if mask is None:
             return torch.ones((1,) * x.ndim, dtype=x.dtype, device=x.device)
         mask_t = mask.detach().to(device=x.device, dtype=x.dtype)
-        if not _broadcasts_to(mask_t.shape, x.shape):
+        if not broadcasts_to(mask_t.shape, x.shape):
             raise ValueError(
                 f"mask of shape {tuple(mask_t.shape)} does not broadcast to the input's "
                 f"{tuple(x.shape)}"
@@ -352,7 +304,7 @@ class Attack(ABC):
             loss_sum += evaluation.loss
             all_success &= evaluation.success
         evaluation = ObjectiveResult(loss=loss_sum / draws, success=all_success)
-        grad = _finite(grad_sum / draws)
+        grad = finite_or_zero(grad_sum / draws)
         if rows is not None:
             grad = torch.zeros_like(x_adv).index_copy_(0, rows, grad)
         return grad, evaluation
@@ -412,8 +364,8 @@ class Attack(ABC):
     def _with_momentum(self, grad: Tensor, velocity: Tensor | None) -> tuple[Tensor, Tensor | None]:
         if velocity is None:
             return grad, None
-        scale = grad.abs().flatten(1).mean(1).clamp_min(_TINY)
-        velocity = self.momentum * velocity + grad / _per_sample(scale, grad)
+        scale = grad.abs().flatten(1).mean(1).clamp_min(TINY)
+        velocity = self.momentum * velocity + grad / per_sample(scale, grad)
         return velocity, velocity
 
     def _advance(self, x_adv: Tensor, grad: Tensor, x: Tensor, mask: Tensor) -> Tensor:
@@ -457,34 +409,3 @@ class Attack(ABC):
             f"step_size={self.step_size}, random_start={self.random_start}, "
             f"early_stop={self.early_stop}, momentum={self.momentum})"
         )
-
-
-def _finite(grad: Tensor) -> Tensor:
-    """``grad`` with NaN/inf entries zeroed: one bad value would otherwise poison the image."""
-    if bool(torch.isfinite(grad).all()):
-        return grad
-    logger.warning("non-finite input gradient: those entries are set to 0 for this step")
-    return torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)
-
-
-def _broadcasts_to(shape: torch.Size, target: torch.Size) -> bool:
-    # Spelled out: torch.broadcast_shapes lazily imports torch._refs, about a second.
-    if len(shape) > len(target):
-        return False
-    trailing = target[len(target) - len(shape) :]
-    return all(size in (1, wanted) for size, wanted in zip(shape, trailing, strict=True))
-
-
-def _per_sample(values: Tensor, like: Tensor) -> Tensor:
-    """``(N,)`` values shaped to broadcast against ``like`` (``(N, ...)``)."""
-    return values.view(-1, *([1] * (like.ndim - 1)))
-
-
-def rms_normalized(grad: Tensor) -> Tensor:
-    """``grad`` scaled per sample to a root-mean-square of 1 (its direction is kept).
-
-    A step ``step_size * rms_normalized(grad)`` changes pixels by ``step_size`` on average
-    (root-mean-square), whatever the image size or the loss scale.
-    """
-    rms = grad.flatten(1).square().mean(1).sqrt().clamp_min(_TINY)
-    return grad / _per_sample(rms, grad)

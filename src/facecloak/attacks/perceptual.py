@@ -43,8 +43,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from facecloak.attacks.base import Attack, AttackResult, StepInfo
+from facecloak.attacks.base import Attack
+from facecloak.attacks.common import AttackResult, StepInfo
 from facecloak.attacks.objectives import Objective
+from facecloak.imaging import quantise
 from facecloak.quality import differentiable_ssim
 
 logger = logging.getLogger(__name__)
@@ -261,11 +263,11 @@ def scale_to_ssim_floor(
     """The largest share of the perturbation (bisection) that keeps every box's SSIM >=
     ``floor``, as measured on the 8-bit result (the same SSIM as
     :func:`facecloak.quality.ssim`)."""
-    original = _quantised(crop)
+    original = quantise(crop)
     change = cloaked.detach() - crop.detach()
 
     def lowest_ssim_at(scale: float) -> float:
-        candidate = _quantised(crop.detach() + scale * change)
+        candidate = quantise(crop.detach() + scale * change)
         return min(float(differentiable_ssim(_cut(original, b), _cut(candidate, b))) for b in boxes)
 
     if lowest_ssim_at(1.0) >= floor:
@@ -276,11 +278,6 @@ def scale_to_ssim_floor(
         low, high = (middle, high) if lowest_ssim_at(middle) >= floor else (low, middle)
     logger.info("perturbation scaled to %.2f to keep SSIM >= %.3f", low, floor)
     return low
-
-
-def _quantised(tensor: Tensor) -> Tensor:
-    """What an 8-bit photo would store, back as float64 in [0, 1]."""
-    return (tensor.detach().clamp(0, 1) * 255.0).round().double() / 255.0
 
 
 class _Adam:

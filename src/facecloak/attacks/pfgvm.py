@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from facecloak.attacks.base import Attack, rms_normalized
+from facecloak.attacks.base import Attack
+from facecloak.attacks.common import rms_normalized
 
 
 class PFGVM(Attack):

@@ -36,6 +36,7 @@ Attacking it::
 from __future__ import annotations
 
 from facecloak.classify.checkpoint import load_classifier, save_classifier, training_info
+from facecloak.classify.config import TrainConfig
 from facecloak.classify.data import (
     DEFAULT_CACHE_DIR,
     ChipSet,
@@ -48,7 +49,6 @@ from facecloak.classify.model import ClassifierModel, Prediction
 from facecloak.classify.predict import PhotoClassification, classify
 from facecloak.classify.train import (
     EpochStats,
-    TrainConfig,
     TrainResult,
     evaluate_accuracy,
     predict_labels,

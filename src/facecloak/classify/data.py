@@ -239,7 +239,8 @@ def photo_chip(
         if image.size != (CHIP_SIZE, CHIP_SIZE):
             image = image.resize((CHIP_SIZE, CHIP_SIZE), Image.Resampling.BILINEAR)
         return np.array(image, dtype=np.uint8)
-    from facecloak.faces.align import face_chips, to_uint8
+    from facecloak.faces.align import face_chips
+    from facecloak.imaging import to_uint8
     from facecloak.models import detect
 
     face = pick_face(detect(rgb, detector=detector), rgb.shape[1], rgb.shape[0], how)

@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from facecloak.classify.data import photo_chip
 from facecloak.classify.model import ClassifierModel, Prediction
 from facecloak.errors import NoFaceError
+from facecloak.imaging import to_batch
 
 logger = logging.getLogger(__name__)
 
@@ -47,5 +47,5 @@ def classify(
     chip = photo_chip(rgb, detector=detector, aligned=aligned, how="largest")
     if chip is None:
         raise NoFaceError(f"no face found ({detector} detector)")
-    tensor = torch.from_numpy(chip).permute(2, 0, 1)[None].float().div(255.0)
+    tensor = to_batch(chip)
     return PhotoClassification(model.predict(tensor, top_k=top_k)[0])

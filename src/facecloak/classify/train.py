@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,76 +31,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from facecloak.classify.augment import augment_batch
 from facecloak.classify.checkpoint import save_classifier
+from facecloak.classify.config import TrainConfig
 from facecloak.classify.data import ChipSet
-from facecloak.classify.model import ClassifierModel, resize_chips
-from facecloak.models.classifiers import (
-    ARCHITECTURES,
-    DlibClassifier,
-    build_network,
-    decayed_parameters,
-)
+from facecloak.classify.model import ClassifierModel
+from facecloak.classify.tasks import EVAL_BATCH, EmbeddingTask, PixelTask
+from facecloak.models.classifiers import DlibClassifier, build_network, decayed_parameters
 
 logger = logging.getLogger(__name__)
-
-ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
-    "small-cnn": {"image_size": 64, "epochs": 40, "lr": 1e-3, "l2": 1e-3, "optimizer": "adam"},
-    "resnet18": {"image_size": 64, "epochs": 30, "lr": 0.05, "l2": 2.5e-4, "optimizer": "sgd"},
-    "dlib-head": {"image_size": 150, "epochs": 60, "lr": 1e-3, "l2": 1e-3, "optimizer": "adam"},
-}
-"""Per-architecture defaults for the settings :class:`TrainConfig` leaves at ``None``."""
-
-_EVAL_BATCH = 64
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training settings; ``None`` takes the architecture's default from :data:`ARCH_DEFAULTS`.
-
-    Attributes:
-        arch: ``small-cnn``, ``resnet18`` or ``dlib-head``.
-        epochs: passes over the training chips.
-        lr: peak learning rate (one warm-up epoch, then cosine decay to 0).
-        batch_size: chips per step.
-        image_size: side the network sees (``dlib-head``: 150).
-        l2: weight penalty ``l2 * sum(w ** 2)`` on conv and linear weights (Keras-style; Model A's
-            1e-3), applied as ``weight_decay = 2 * l2``.
-        optimizer: ``adam`` or ``sgd`` (Nesterov momentum 0.9).
-        augment: random flips and crops.
-        min_scale: smallest random crop side (fraction of the image).
-        max_shift: largest random crop shift (fraction of the image).
-        seed: seeds the weights, batches and augmentation.
-    """
-
-    arch: str = "small-cnn"
-    epochs: int | None = None
-    lr: float | None = None
-    batch_size: int = 32
-    image_size: int | None = None
-    l2: float | None = None
-    optimizer: str | None = None
-    augment: bool = True
-    min_scale: float = 0.9
-    max_shift: float = 0.05
-    seed: int = 0
-
-    def resolved(self) -> TrainConfig:
-        """This config with every ``None`` replaced by the architecture's default."""
-        if self.arch not in ARCHITECTURES:
-            raise ValueError(
-                f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}"
-            )
-        defaults = ARCH_DEFAULTS[self.arch]
-        filled = {k: v for k, v in asdict(self).items() if v is None and k in defaults}
-        config = replace(self, **{k: defaults[k] for k in filled})
-        if config.arch == "dlib-head" and config.image_size != 150:
-            raise ValueError(f"dlib-head works on 150 px chips, got image size {config.image_size}")
-        if config.epochs < 1 or config.batch_size < 2 or config.lr <= 0:
-            raise ValueError("need epochs >= 1, batch size >= 2 and a positive learning rate")
-        if config.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {config.optimizer!r}")
-        return config
 
 
 @dataclass(frozen=True)
@@ -173,18 +111,8 @@ def train_classifier(
     started = time.perf_counter()
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    if config.arch == "dlib-head":
-        model = ClassifierModel(
-            DlibClassifier(train.num_classes, backbone),
-            arch=config.arch,
-            class_names=train.class_names,
-            image_size=150,
-        )
-        task = _EmbeddingTask(model, train, val, progress)
-    else:
-        network = build_network(config.arch, train.num_classes, config.image_size)
-        task = _PixelTask(network, train, val, config, progress)
-        model = task.model
+    task = _make_task(config, train, val, backbone, progress)
+    model = task.model
     optimizer = _optimizer(task.trainable, config)
     steps_per_epoch = _batches_per_epoch(len(train), config.batch_size)
     result = TrainResult(
@@ -205,23 +133,9 @@ def train_classifier(
         train_loss, train_accuracy, step = _train_epoch(
             task, optimizer, config, generator, step, steps_per_epoch, bar
         )
-        val_loss, val_accuracy = task.validate()
-        stats = EpochStats(
-            epoch=epoch,
-            train_loss=train_loss,
-            train_accuracy=train_accuracy,
-            val_loss=val_loss,
-            val_accuracy=val_accuracy,
-            seconds=time.perf_counter() - epoch_start,
-        )
+        stats = _validated(task, epoch, train_loss, train_accuracy, epoch_start)
         result.history.append(stats)
-        logger.info(
-            "epoch %d: loss %.4f, accuracy %.3f, val accuracy %s",
-            epoch,
-            stats.train_loss,
-            stats.train_accuracy,
-            "n/a" if val_accuracy is None else f"{val_accuracy:.3f}",
-        )
+        val_loss, val_accuracy = stats.val_loss, stats.val_accuracy
         key = (epoch, 0.0) if val_accuracy is None else (val_accuracy, -(val_loss or 0.0))
         if best_key is None or key > best_key:
             best_key, result.best_epoch = key, epoch
@@ -240,8 +154,55 @@ def train_classifier(
     return result
 
 
+def _make_task(
+    config: TrainConfig,
+    train: ChipSet,
+    val: ChipSet | None,
+    backbone: nn.Module | None,
+    progress: bool,
+) -> PixelTask | EmbeddingTask:
+    """The network for ``config.arch`` (seeded by the caller) and what it trains on."""
+    if config.arch == "dlib-head":
+        model = ClassifierModel(
+            DlibClassifier(train.num_classes, backbone),
+            arch=config.arch,
+            class_names=train.class_names,
+            image_size=150,
+        )
+        return EmbeddingTask(model, train, val, progress)
+    network = build_network(config.arch, train.num_classes, config.image_size)
+    return PixelTask(network, train, val, config, progress)
+
+
+def _validated(
+    task: PixelTask | EmbeddingTask,
+    epoch: int,
+    train_loss: float,
+    train_accuracy: float,
+    started: float,
+) -> EpochStats:
+    """The epoch's statistics, with the validation set's loss and accuracy (logged)."""
+    val_loss, val_accuracy = task.validate()
+    stats = EpochStats(
+        epoch=epoch,
+        train_loss=train_loss,
+        train_accuracy=train_accuracy,
+        val_loss=val_loss,
+        val_accuracy=val_accuracy,
+        seconds=time.perf_counter() - started,
+    )
+    logger.info(
+        "epoch %d: loss %.4f, accuracy %.3f, val accuracy %s",
+        epoch,
+        stats.train_loss,
+        stats.train_accuracy,
+        "n/a" if val_accuracy is None else f"{val_accuracy:.3f}",
+    )
+    return stats
+
+
 def _train_epoch(
-    task: _PixelTask | _EmbeddingTask,
+    task: PixelTask | EmbeddingTask,
     optimizer: torch.optim.Optimizer,
     config: TrainConfig,
     generator: torch.Generator,
@@ -269,12 +230,12 @@ def _train_epoch(
     return total_loss / max(seen, 1), correct / max(seen, 1), step
 
 
-def evaluate_accuracy(model: nn.Module, chips: ChipSet, batch_size: int = _EVAL_BATCH) -> float:
+def evaluate_accuracy(model: nn.Module, chips: ChipSet, batch_size: int = EVAL_BATCH) -> float:
     """Top-1 accuracy of ``model`` (chips in [0, 1] -> logits) on ``chips``."""
     return float((predict_labels(model, chips, batch_size) == chips.labels).float().mean())
 
 
-def predict_labels(model: nn.Module, chips: ChipSet, batch_size: int = _EVAL_BATCH) -> Tensor:
+def predict_labels(model: nn.Module, chips: ChipSet, batch_size: int = EVAL_BATCH) -> Tensor:
     """``(N,)`` arg-max class of every chip."""
     was_training = model.training
     model.eval()
@@ -287,95 +248,6 @@ def predict_labels(model: nn.Module, chips: ChipSet, batch_size: int = _EVAL_BAT
     return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
 
 
-# --------------------------------------------------------------------------- tasks
-
-
-class _PixelTask:
-    """small-cnn / resnet18: chips resized once, normalised with the training set's statistics."""
-
-    def __init__(
-        self,
-        network: nn.Module,
-        train: ChipSet,
-        val: ChipSet | None,
-        config: TrainConfig,
-        progress: bool,
-    ) -> None:
-        self.config = config
-        self.train_images = _resized(train, config.image_size, progress)
-        mean = self.train_images.mean(dim=(0, 2, 3))
-        std = float((self.train_images - mean.view(1, 3, 1, 1)).square().mean().sqrt())
-        self.model = ClassifierModel(
-            network,
-            arch=config.arch,
-            class_names=train.class_names,
-            image_size=config.image_size,
-            mean=mean.tolist(),
-            std=std,
-        )
-        self.train_labels = train.labels
-        self.val_images = None if val is None else _resized(val, config.image_size, progress)
-        self.val_labels = None if val is None else val.labels
-        self.trainable: nn.Module = network
-
-    def batches(self, config: TrainConfig, generator: torch.Generator) -> Iterator:
-        yield from _shuffled_batches(self.train_images, self.train_labels, config, generator)
-
-    def train_logits(self, images: Tensor, generator: torch.Generator) -> Tensor:
-        if self.config.augment:
-            images = augment_batch(
-                images,
-                generator,
-                min_scale=self.config.min_scale,
-                max_shift=self.config.max_shift,
-            )
-        return self.trainable(self.model.normalize(images))
-
-    def validate(self) -> tuple[float | None, float | None]:
-        if self.val_images is None or self.val_labels is None:
-            return None, None
-        with torch.no_grad():
-            logits = torch.cat(
-                [
-                    self.trainable(self.model.normalize(batch))
-                    for batch in self.val_images.split(_EVAL_BATCH)
-                ]
-            )
-        return _loss_and_accuracy(logits, self.val_labels)
-
-
-class _EmbeddingTask:
-    """dlib-head: the head trains on frozen descriptors of each chip and of its mirror image."""
-
-    def __init__(
-        self, model: ClassifierModel, train: ChipSet, val: ChipSet | None, progress: bool
-    ) -> None:
-        self.model = model
-        network = model.network
-        assert isinstance(network, DlibClassifier)
-        self.trainable: nn.Module = network.head
-        self.train_embeddings = _embeddings(network, train, flips=True, progress=progress)
-        self.train_labels = train.labels
-        self.val_embeddings = (
-            None if val is None else _embeddings(network, val, flips=False, progress=progress)
-        )
-        self.val_labels = None if val is None else val.labels
-
-    def batches(self, config: TrainConfig, generator: torch.Generator) -> Iterator:
-        yield from _shuffled_batches(self.train_embeddings, self.train_labels, config, generator)
-
-    def train_logits(self, embeddings: Tensor, generator: torch.Generator) -> Tensor:
-        flipped = torch.randint(0, 2, (embeddings.shape[0],), generator=generator)
-        return self.trainable(embeddings[torch.arange(embeddings.shape[0]), flipped])
-
-    def validate(self) -> tuple[float | None, float | None]:
-        if self.val_embeddings is None or self.val_labels is None:
-            return None, None
-        with torch.no_grad():
-            logits = self.trainable(self.val_embeddings[:, 0])
-        return _loss_and_accuracy(logits, self.val_labels)
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -384,49 +256,6 @@ def _check_sets(train: ChipSet, val: ChipSet | None) -> None:
         raise ValueError("training needs at least 2 identities and 2 chips")
     if val is not None and val.class_names != train.class_names:
         raise ValueError("the validation chips must have the training chips' class names")
-
-
-def _resized(chips: ChipSet, size: int, progress: bool) -> Tensor:
-    """Every chip as float in [0, 1], resized as :class:`ClassifierModel` resizes its input."""
-    out = []
-    with torch.no_grad():
-        for start in tqdm(
-            range(0, len(chips), _EVAL_BATCH),
-            desc=f"resize to {size}px",
-            disable=not progress,
-            leave=False,
-        ):
-            index = torch.arange(start, min(start + _EVAL_BATCH, len(chips)))
-            out.append(resize_chips(chips.float_chips(index), size))
-    return torch.cat(out)
-
-
-def _embeddings(network: DlibClassifier, chips: ChipSet, flips: bool, progress: bool) -> Tensor:
-    """``(N, V, 128)`` descriptors: ``V = 2`` (chip, mirror) with ``flips``, else 1."""
-    out = []
-    with torch.no_grad():
-        for start in tqdm(
-            range(0, len(chips), _EVAL_BATCH // 2),
-            desc="dlib descriptors",
-            disable=not progress,
-            leave=False,
-        ):
-            index = torch.arange(start, min(start + _EVAL_BATCH // 2, len(chips)))
-            batch = chips.float_chips(index)
-            views = [batch, batch.flip(-1)] if flips else [batch]
-            out.append(torch.stack([network.embed(v) for v in views], dim=1))
-    return torch.cat(out)
-
-
-def _shuffled_batches(
-    inputs: Tensor, labels: Tensor, config: TrainConfig, generator: torch.Generator
-) -> Iterator[tuple[Tensor, Tensor]]:
-    order = torch.randperm(len(labels), generator=generator)
-    for start in range(0, len(order), config.batch_size):
-        index = order[start : start + config.batch_size]
-        if len(index) < 2:  # batch norm needs two samples
-            continue
-        yield inputs[index], labels[index]
 
 
 def _batches_per_epoch(n: int, batch_size: int) -> int:
@@ -458,9 +287,3 @@ def _lr_at(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
 def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
-
-
-def _loss_and_accuracy(logits: Tensor, labels: Tensor) -> tuple[float, float]:
-    loss = float(F.cross_entropy(logits, labels))
-    accuracy = float((logits.argmax(1) == labels).float().mean())
-    return loss, accuracy

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 DEFAULT_METHOD = "perceptual"
 """The identity cloak's attack when ``--method`` is not given."""
 DEFAULT_RECOGNIZER = "dlib"
@@ -28,6 +30,18 @@ def extra_recognizers() -> list[str]:
     from facecloak.models.recognizers import known_recognizers
 
     return [name for name in known_recognizers() if name != DEFAULT_RECOGNIZER]
+
+
+def unavailable_recognizers(names: Iterable[str]) -> dict[str, str]:
+    """Why each of ``names`` cannot load here (weights absent...), where the registry says so
+    (``available_recognizers()``, added with the recognizer contract)."""
+    from facecloak.models import recognizers
+
+    listing = getattr(recognizers, "available_recognizers", None)
+    if listing is None:
+        return {}
+    reasons = listing()
+    return {name: reasons[name] for name in names if reasons.get(name)}
 
 
 def attack_methods() -> list[str]:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from facecloak.cli import checks
-from facecloak.errors import FacecloakError
+from facecloak.cli import checks, choices
+from facecloak.errors import FacecloakError, InvalidOptionError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,7 +26,8 @@ Subcommands = argparse._SubParsersAction
 
 
 class UsageError(Exception):
-    """A bad command line: one line naming the option, its value and what is valid (exit 2)."""
+    """A bad command line: one line naming the option, its value and what is valid (exit 2).
+    The library's :class:`~facecloak.errors.InvalidOptionError` exits with 2 as well."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -43,7 +44,7 @@ HANDLED_ERRORS = (UsageError, FacecloakError, KeyboardInterrupt, MemoryError)
 
 def failure(exc: BaseException) -> tuple[int, str]:
     """The exit code and the one-line message for an exception of :data:`HANDLED_ERRORS`."""
-    if isinstance(exc, UsageError):
+    if isinstance(exc, UsageError | InvalidOptionError):
         return EXIT_USAGE, str(exc)
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_FAILURE, "interrupted"
@@ -77,7 +78,10 @@ def add_common(sub: argparse.ArgumentParser, *, max_pixels: bool = True) -> None
             metavar="N",
             help="refuse images above N pixels (default 40e6; 0 for no limit)",
         )
-    sub.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    # SUPPRESS: a -v before the command name is not reset by the command's own default
+    sub.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log what happens"
+    )
 
 
 def print_json(payload: dict) -> None:
@@ -121,6 +125,14 @@ def check_output_file(option: str, path: Path, inputs: list[Path], overwrite: bo
     if not parent.is_dir():
         problem = "is not a folder" if parent.exists() else "does not exist"
         raise refuse(option, f"{str(path)!r}: its folder {str(parent)!r} {problem}")
+
+
+def check_recognizers(option: str, names: list[str]) -> None:
+    """Refuse recognizers that are registered but cannot load here, with the reason."""
+    unavailable = choices.unavailable_recognizers(names)
+    if unavailable:
+        name, reason = next(iter(unavailable.items()))
+        raise refuse(option, f"{name!r} cannot be used here: {reason}")
 
 
 def _file_ancestor(path: Path) -> Path | None:

@@ -11,6 +11,7 @@ from facecloak.cli.common import (
     Subcommands,
     add_common,
     check_output_dir,
+    check_recognizers,
     print_json,
     refuse,
 )
@@ -60,6 +61,7 @@ def add_parser(subcommands: Subcommands) -> None:
 def check(args: argparse.Namespace) -> None:
     """Refuse, before any work, options that cannot work together."""
     check_output_dir("--report", args.report)
+    check_recognizers("--check-with", args.check_with)
     if args.ensemble and not args.check_with:
         raise refuse("--ensemble", "needs --check-with NAME (e.g. mobilefacenet)")
     if args.ensemble and args.method != choices.DEFAULT_METHOD:

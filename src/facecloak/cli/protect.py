@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from facecloak.cli import checks, choices
 from facecloak.cli.common import (
@@ -16,6 +17,7 @@ from facecloak.cli.common import (
     Subcommands,
     add_common,
     check_output_dir,
+    check_recognizers,
     print_json,
     refuse,
 )
@@ -144,19 +146,50 @@ def run(args: argparse.Namespace) -> int:
 def resolved(args: argparse.Namespace) -> argparse.Namespace:
     """``args`` with the defaults of the options left out filled in: what
     :func:`facecloak.protect.batch.protect_files` turns into ``protect()`` calls."""
-    method = args.method or choices.DEFAULT_METHOD
-    strength = args.strength or choices.default_strength()
-    robust = args.robust is not False
-    return argparse.Namespace(
-        **{**vars(args), "method": method, "strength": strength, "robust": robust}
-    )
+    fields = config_fields(args)
+    defaults = {name: fields[name] for name in ("method", "strength", "robust")}
+    return argparse.Namespace(**{**vars(args), **defaults})
+
+
+def config_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`~facecloak.protect.ProtectConfig` fields the command line sets (levels of
+    0-255 scaled to [0, 1]); ``protect_files`` adds the target embeddings and the classifier,
+    which need loading."""
+    from facecloak.models import DEFAULT_DETECTOR
+
+    def scaled(level: float | None) -> float | None:
+        return None if level is None else level / 255
+
+    return {
+        "against": args.against,
+        "method": args.method or choices.DEFAULT_METHOD,
+        "strength": args.strength or choices.default_strength(),
+        "faces": None if args.faces is None else tuple(args.faces),
+        "largest": args.largest,
+        "recognizers": (choices.DEFAULT_RECOGNIZER, *args.ensemble),
+        "robust": args.robust is not False,
+        "eps": scaled(args.eps),
+        "steps": args.steps,
+        "step_size": scaled(args.step_size),
+        "lam": args.lam,
+        "detector": args.detector or DEFAULT_DETECTOR,
+        "evade": tuple(args.evade or ("centerface",)),
+    }
 
 
 def check(args: argparse.Namespace) -> None:
-    """Refuse, before any work, combinations of options that cannot work or would be ignored."""
+    """Refuse, before any work, combinations of options that cannot work or would be ignored;
+    then let :class:`~facecloak.protect.ProtectConfig` check the settings it will be given
+    (its :class:`~facecloak.errors.InvalidOptionError` also exits with 2)."""
+    _check_options(args)
+    from facecloak.protect import ProtectConfig
+
+    ProtectConfig(**config_fields(args))
+
+
+def _check_options(args: argparse.Namespace) -> None:
     check_output_dir("-o/--outdir", args.outdir)
-    recognition = args.against != "detection"
-    if not recognition:
+    if args.against == "detection":
         _refuse_given(
             args,
             ("method", "strength", "lam", "target", "ensemble", "model"),
@@ -166,17 +199,11 @@ def check(args: argparse.Namespace) -> None:
         raise refuse("--evade", "applies to --against detection or both")
     if args.model is not None:
         _check_classifier(args)
-    elif recognition and args.method in choices.obfuscations():
-        if args.robust is not None:
-            flag = "--robust" if args.robust else "--no-robust"
-            raise refuse(flag, f"does not apply to the classical --method {args.method}")
-        _refuse_given(
-            args,
-            ("strength", *OVERRIDES, "target", "ensemble"),
-            f"the classical --method {args.method}",
-        )
+    elif args.method in choices.obfuscations():
+        _check_classical(args)
     if args.ensemble:
         _check_ensemble(args)
+        check_recognizers("--ensemble", args.ensemble)
     if args.lam is not None and args.method != "pfgvm":
         method = args.method or choices.DEFAULT_METHOD
         raise refuse(
@@ -188,6 +215,24 @@ def check(args: argparse.Namespace) -> None:
             f"{str(args.target)!r} does not exist; give a photo or a folder "
             "of photos of the person to look like",
         )
+
+
+def _check_classical(args: argparse.Namespace) -> None:
+    """A classical method hides the face itself: no cloak, so no cloak options."""
+    if args.against != "recognition":
+        raise refuse(
+            "--method",
+            f"{args.method!r} hides the face itself; use it with --against recognition, "
+            f"not --against {args.against}",
+        )
+    if args.robust is not None:
+        flag = "--robust" if args.robust else "--no-robust"
+        raise refuse(flag, f"does not apply to the classical --method {args.method}")
+    _refuse_given(
+        args,
+        ("strength", *OVERRIDES, "target", "ensemble"),
+        f"the classical --method {args.method}",
+    )
 
 
 def _check_classifier(args: argparse.Namespace) -> None:
@@ -206,7 +251,7 @@ def _check_classifier(args: argparse.Namespace) -> None:
 
 
 def _check_ensemble(args: argparse.Namespace) -> None:
-    """An ensemble cloak is untargeted, against recognizers, with the perceptual ``pgd``."""
+    """An ensemble cloak is untargeted, against recognizers, with the default attack."""
     names = ",".join(args.ensemble)
     method = args.method or choices.DEFAULT_METHOD
     if method != choices.DEFAULT_METHOD:

@@ -11,6 +11,7 @@ from facecloak.cli import checks, choices
 from facecloak.cli.common import (
     EXIT_OK,
     Subcommands,
+    add_common,
     check_output_dir,
     check_output_file,
     print_json,
@@ -63,8 +64,7 @@ def add_parser(subcommands: Subcommands) -> None:
         help="face detector (default: centerface)",
     )
     sub.add_argument("--overwrite", action="store_true", help="replace an existing MODEL.pt")
-    sub.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    sub.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    add_common(sub, max_pixels=False)
     sub.set_defaults(run=run)
 
 

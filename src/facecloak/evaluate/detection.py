@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facecloak.models.detectors import box_iou
+from facecloak.geometry import Box, box_iou
 
-Box = tuple[float, float, float, float]
 ScoredBox = tuple[Box, float]
 
 

@@ -10,7 +10,7 @@ anew as a real recognizer would:
 - **quality**: L2, PSNR, SSIM, MS-SSIM of the face region and of the whole photo.
 
 Example:
-    >>> report = evaluate_protection("faces/", method="pgd", strength="mid")  # doctest: +SKIP
+    >>> report = evaluate_protection("faces/", strength="mid")  # doctest: +SKIP
     >>> report.summary()["verification_protected"]["clean"]  # doctest: +SKIP
     1.0
 """
@@ -29,10 +29,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from facecloak.datasets import LabelledPhoto, read_labelled_folder
+from facecloak.evaluate.grids import face_grid
 from facecloak.evaluate.identification import rank1_hits
+from facecloak.evaluate.report_markdown import protection_markdown, write_report_files
 from facecloak.faces import Face
 from facecloak.images import load_image
-from facecloak.models import DEFAULT_DETECTOR, detect, largest_face
+from facecloak.imaging import jpeg75
+from facecloak.models import DEFAULT_DETECTOR, detect, largest_face, load_recognizer
 from facecloak.models.recognizer import Recognizer
 from facecloak.protect.presets import Strength
 from facecloak.quality import image_change
@@ -40,12 +43,6 @@ from facecloak.quality import image_change
 logger = logging.getLogger(__name__)
 
 VARIANTS = ("clean", "jpeg75", "resize50")
-
-
-def jpeg75(rgb: np.ndarray) -> np.ndarray:
-    from facecloak.protect.pipeline import jpeg_roundtrip
-
-    return jpeg_roundtrip(rgb, 75)
 
 
 def resize50(rgb: np.ndarray) -> np.ndarray:
@@ -101,8 +98,6 @@ class Judge:
 def load_judges(names: Sequence[str], attacked: bool) -> list[Judge]:
     """Extra recognizers by registered name; raises ``ModelNotFoundError`` when their weights
     are absent and ``UnknownRecognizerError`` for a name nobody registered."""
-    from facecloak.models import load_recognizer
-
     return [Judge(name, load_recognizer(name), attacked) for name in names]
 
 
@@ -165,7 +160,7 @@ class ProtectionReport:
 def evaluate_protection(
     folder: str | Path | list[LabelledPhoto],
     *,
-    method: str = "pgd",
+    method: str = "perceptual",
     strength: str | Strength = "mid",
     robust: bool = True,
     detector: str = DEFAULT_DETECTOR,
@@ -217,17 +212,9 @@ def evaluate_protection(
         lambda e: e.protected_embeddings,
         lambda a, b: float(recognizer.distance(a, b)),
     )
-    others = {}
-    for judge in judges:
-        flags = _verdicts(
-            evaluations,
-            judge_clean[judge.name],
-            judge.threshold,
-            lambda e, name=judge.name: e.other_embeddings[name],
-            judge.distance,
-        )
-        role = "ensemble (white-box)" if judge.attacked else "transfer"
-        others[judge.name] = {"role": role, "verification": flags[0], "identification": flags[1]}
+    others = {
+        judge.name: _judge_verdicts(judge, evaluations, judge_clean[judge.name]) for judge in judges
+    }
     name = strength if isinstance(strength, str) else strength.name
     return ProtectionReport(
         method,
@@ -239,6 +226,21 @@ def evaluate_protection(
         identification,
         others,
     )
+
+
+def _judge_verdicts(
+    judge: Judge, evaluations: list[PhotoEvaluation], clean: dict[LabelledPhoto, torch.Tensor]
+) -> dict:
+    """An extra recognizer's role and its verification / identification flags per variant."""
+    verification, identification = _verdicts(
+        evaluations,
+        clean,
+        judge.threshold,
+        lambda e: e.other_embeddings[judge.name],
+        judge.distance,
+    )
+    role = "ensemble (white-box)" if judge.attacked else "transfer"
+    return {"role": role, "verification": verification, "identification": identification}
 
 
 def _clean_embeddings(
@@ -271,21 +273,14 @@ def _evaluate_photo(
     keep_image: bool,
     judges: Sequence[Judge] = (),
 ) -> PhotoEvaluation:
-    from facecloak.protect import protect
+    from facecloak.protect import ProtectConfig, protect
     from facecloak.recognition import embed_faces
 
     rgb = load_image(photo.path)
     started = time.perf_counter()
-    result = protect(
-        rgb,
-        method=method,
-        strength=strength,
-        robust=robust,
-        detected=[face],
-        faces=[0],
-        recognizer=recognizer,
-        ensemble=[judge.model for judge in judges if judge.attacked],
-    )
+    attacked = (recognizer, *[judge.model for judge in judges if judge.attacked])
+    config = ProtectConfig(method=method, strength=strength, robust=robust, recognizers=attacked)
+    result = protect(rgb, config, detected=[face])
     seconds = time.perf_counter() - started
     seen: dict[str, torch.Tensor | None] = {}
     others: dict[str, dict[str, torch.Tensor | None]] = {j.name: {} for j in judges}
@@ -349,10 +344,6 @@ def _verdicts(
 
 def write_report(report: ProtectionReport, outdir: str | Path) -> dict[str, Path]:
     """Write ``report.json``, ``report.md`` and ``grid.png`` (before / after / 10x difference)."""
-    import json
-
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
     summary = report.summary()
     rows = [
         {
@@ -368,75 +359,16 @@ def write_report(report: ProtectionReport, outdir: str | Path) -> dict[str, Path
         }
         for p in report.photos
     ]
-    paths = {"json": outdir / "report.json", "markdown": outdir / "report.md"}
-    paths["json"].write_text(
-        json.dumps(
-            {"summary": summary, "photos": rows, "skipped_no_face": report.skipped}, indent=2
-        )
+    grid = face_grid(
+        [
+            (p.original_image, p.protected_image, p.face_box)
+            for p in report.photos
+            if p.protected_image is not None and p.face_box is not None
+        ]
     )
-    grid = _comparison_grid(report.photos)
-    if grid is not None:
-        paths["grid"] = outdir / "grid.png"
-        grid.save(paths["grid"])
-    paths["markdown"].write_text(_markdown(summary, "grid.png" if grid is not None else None))
-    return paths
-
-
-def _markdown(summary: dict, grid_name: str | None) -> str:
-    def pct(value: float) -> str:
-        return f"{100 * value:.1f}%"
-
-    lines = [
-        f"# Protection report: {summary['method']} / {summary['strength']}",
-        "",
-        f"{summary['photos']} photos ({summary['skipped_no_face']} left out: no face found).",
-        "",
-        "| seen as | verification: face no longer matches | identification: rank-1 miss |",
-        "|---|---|---|",
-        f"| unprotected | - | {pct(summary['identification_miss_rate']['unprotected'])} |",
-    ]
-    for variant in VARIANTS:
-        lines.append(
-            f"| {variant} | {pct(summary['verification_protected'][variant])} | "
-            f"{pct(summary['identification_miss_rate'][variant])} |"
-        )
-    for name, other in summary.get("other_recognizers", {}).items():
-        lines += ["", f"**{name}** ({other['role']}):", ""]
-        lines += ["| seen as | verification | identification: rank-1 miss |", "|---|---|---|"]
-        lines.append(
-            f"| unprotected | - | {pct(other['identification_miss_rate']['unprotected'])} |"
-        )
-        for variant in VARIANTS:
-            lines.append(
-                f"| {variant} | {pct(other['verification_protected'][variant])} | "
-                f"{pct(other['identification_miss_rate'][variant])} |"
-            )
-    lines += [
-        "",
-        f"Face region: SSIM mean {summary['face_ssim_mean']:.4f} "
-        f"(min {summary['face_ssim_min']:.4f}), MS-SSIM {summary['face_ms_ssim_mean']:.4f}, "
-        f"PSNR {summary['face_psnr_mean']:.2f} dB, "
-        f"L2 {summary['face_l2_mean']:.3f}. Whole photo: SSIM {summary['photo_ssim_mean']:.4f}. "
-        f"{summary['seconds_per_face']:.2f} s per face.",
-    ]
-    if grid_name:
-        lines += ["", f"![before, after, 10x difference]({grid_name})"]
-    return "\n".join(lines) + "\n"
-
-
-def _comparison_grid(photos: list[PhotoEvaluation], tile: int = 224) -> Image.Image | None:
-    kept = [p for p in photos if p.protected_image is not None and p.face_box is not None]
-    if not kept:
-        return None
-    grid = Image.new("RGB", (3 * tile, len(kept) * tile), "white")
-    for row, photo in enumerate(kept):
-        x0, y0, x1, y1 = photo.face_box
-        pad = 0.3 * max(x1 - x0, y1 - y0)
-        box = (max(0, round(x0 - pad)), max(0, round(y0 - pad)), round(x1 + pad), round(y1 + pad))
-        before = Image.fromarray(photo.original_image).crop(box)
-        after = Image.fromarray(photo.protected_image).crop(box)
-        difference = np.asarray(after, np.float32) - np.asarray(before, np.float32)
-        amplified = Image.fromarray(np.clip(127.5 + 10 * difference, 0, 255).astype(np.uint8))
-        for column, picture in enumerate((before, after, amplified)):
-            grid.paste(picture.resize((tile, tile)), (column * tile, row * tile))
-    return grid
+    return write_report_files(
+        outdir,
+        {"summary": summary, "photos": rows, "skipped_no_face": report.skipped},
+        grid,
+        lambda grid_name: protection_markdown(summary, grid_name),
+    )

@@ -46,6 +46,8 @@ import torch
 import torch.nn.functional as F
 
 from facecloak.faces.face import Face
+from facecloak.faces.pyramid import pyramid_down
+from facecloak.imaging import to_tensor
 
 logger = logging.getLogger(__name__)
 
@@ -281,82 +283,6 @@ def face_chips(
         else np.zeros((0, 2, 3))
     )
     return extract_chips(tensor, transforms, size, emulate_truncation=emulate_truncation)
-
-
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """An ``(H, W, 3)`` ``uint8`` RGB array as a ``(3, H, W)`` float32 tensor in ``[0, 1]``.
-
-    Example:
-        >>> to_tensor(np.full((2, 4, 3), 255, dtype=np.uint8)).shape
-        torch.Size([3, 2, 4])
-    """
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) RGB image, got shape {image.shape}")
-    if image.dtype != np.uint8:
-        raise TypeError(f"expected a uint8 image, got {image.dtype}")
-    pixels = torch.from_numpy(image.astype(np.float32))  # astype copies: safe for read-only input
-    return pixels.permute(2, 0, 1).contiguous().div_(255.0)
-
-
-def to_uint8(chips: torch.Tensor) -> np.ndarray:
-    """``(F, 3, S, S)`` (or ``(3, S, S)``) chips as ``(F, S, S, 3)`` rounded ``uint8`` arrays.
-
-    Example:
-        >>> to_uint8(torch.ones(1, 3, 2, 2)).shape
-        (1, 2, 2, 3)
-    """
-    array = chips.detach().cpu().movedim(-3, -1).numpy()
-    return np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
-
-
-def pyramid_down(image: torch.Tensor) -> torch.Tensor:
-    """dlib's ``pyramid_down<2>``: ``[1 4 6 4 1]/16`` filter, every other pixel, no padding.
-
-    ``(N, C, H, W)`` -> ``(N, C, (H - 3) // 2, (W - 3) // 2)``; output pixel ``(r, c)`` is centred
-    on input pixel ``(2r + 2, 2c + 2)``.
-
-    Example:
-        >>> pyramid_down(torch.ones(1, 3, 10, 11)).shape
-        torch.Size([1, 3, 3, 4])
-    """
-    return _BinomialHalve.apply(_BinomialHalve.apply(image, -1), -2) / 256.0
-
-
-_BINOMIAL_TAPS = (1.0, 4.0, 6.0, 4.0, 1.0)
-
-
-class _BinomialHalve(torch.autograd.Function):
-    """``[1 4 6 4 1]`` (unnormalised) along ``dim`` at every other position, no padding.
-
-    Strided views and additions beat a strided convolution on CPU (one-channel convolutions are
-    slow and scale badly with the image size); the explicit adjoint in ``backward`` allocates one
-    gradient instead of one per tap.
-    """
-
-    @staticmethod
-    def forward(  # type: ignore[override]
-        ctx: torch.autograd.function.FunctionCtx, image: torch.Tensor, dim: int
-    ) -> torch.Tensor:
-        count = (image.shape[dim] - 3) // 2
-        ctx.dim, ctx.count, ctx.image_shape = dim, count, image.shape
-        tap = [_every_other(image, dim, start, count) for start in range(5)]
-        return (tap[0] + tap[4]).add_(tap[1] + tap[3], alpha=4.0).add_(tap[2], alpha=6.0)
-
-    @staticmethod
-    def backward(  # type: ignore[override]
-        ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
-    ) -> tuple[torch.Tensor, None]:
-        image_grad = grad.new_zeros(ctx.image_shape)
-        for start, weight in enumerate(_BINOMIAL_TAPS):
-            _every_other(image_grad, ctx.dim, start, ctx.count).add_(grad, alpha=weight)
-        return image_grad, None
-
-
-def _every_other(image: torch.Tensor, dim: int, start: int, count: int) -> torch.Tensor:
-    """The view ``image[start : start + 2 * count - 1 : 2]`` along ``dim``."""
-    index = [slice(None)] * image.dim()
-    index[dim] = slice(start, start + 2 * count - 1, 2)
-    return image[tuple(index)]
 
 
 class _CropRegions(torch.autograd.Function):

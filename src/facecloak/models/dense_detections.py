@@ -20,7 +20,8 @@ import torch
 from torch import Tensor, nn
 
 from facecloak.errors import FacecloakError, ModelNotFoundError
-from facecloak.models.centerface import Detections, nms
+from facecloak.geometry import nms
+from facecloak.models.centerface import Detections
 from facecloak.paths import PROJECT_ROOT, shared_model_path
 
 logger = logging.getLogger(__name__)

@@ -53,6 +53,7 @@ from facecloak.models.dense_detections import (
     rgb_to_bgr_255,
     select_faces,
 )
+from facecloak.models.detector import TorchPortDetector, register_detector
 
 logger = logging.getLogger(__name__)
 
@@ -306,3 +307,16 @@ def detect_faces(
     photo = photo_to_tensor(rgb_uint8).to(next(net.parameters()).device)
     candidates = face_scores(net, photo)
     return select_faces(candidates, tuple(photo.shape[-2:]), threshold, nms_iou)[0]
+
+
+@register_detector
+class RetinaFaceDetector(TorchPortDetector):
+    """RetinaFace-MobileNet-0.25 with 5 landmarks, at the photo's own size."""
+
+    name = "retinaface"
+    max_megapixels = 4.0
+    threshold = 0.6
+    nms_iou = 0.4
+    load_network = staticmethod(load_retinaface)
+    find = staticmethod(detect_faces)
+    dense_scores = staticmethod(face_scores)

@@ -55,6 +55,7 @@ from facecloak.models.dense_detections import (
     read_state_dict,
     select_faces,
 )
+from facecloak.models.detector import TorchPortDetector, register_detector
 
 logger = logging.getLogger(__name__)
 
@@ -346,3 +347,16 @@ def detect_faces(
     photo = photo_to_tensor(rgb_uint8).to(next(net.parameters()).device)
     candidates = face_scores(net, photo, input_size)
     return select_faces(candidates, tuple(photo.shape[-2:]), threshold, nms_iou)[0]
+
+
+@register_detector
+class UltraLightDetector(TorchPortDetector):
+    """Ultra-Light-Fast-Generic-Face-Detector RFB-320 (SSD; the photo is stretched to 320x240)."""
+
+    name = "ultralight"
+    max_megapixels = 4.0
+    threshold = 0.7
+    nms_iou = 0.3
+    load_network = staticmethod(load_ultralight)
+    find = staticmethod(detect_faces)
+    dense_scores = staticmethod(face_scores)

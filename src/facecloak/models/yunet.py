@@ -52,6 +52,7 @@ from facecloak.models.dense_detections import (
     rgb_to_bgr_255,
     select_faces,
 )
+from facecloak.models.detector import TorchPortDetector, register_detector
 
 logger = logging.getLogger(__name__)
 
@@ -339,3 +340,16 @@ def detect_faces(
     photo = photo_to_tensor(rgb_uint8).to(next(net.parameters()).device)
     candidates = face_scores(net, photo)
     return select_faces(candidates, tuple(photo.shape[-2:]), threshold, nms_iou)[0]
+
+
+@register_detector
+class YuNetDetector(TorchPortDetector):
+    """YuNet-n (OpenCV's ``FaceDetectorYN`` model) with 5 keypoints, at the photo's own size."""
+
+    name = "yunet"
+    max_megapixels = 4.0
+    threshold = 0.7
+    nms_iou = 0.3
+    load_network = staticmethod(load_yunet)
+    find = staticmethod(detect_faces)
+    dense_scores = staticmethod(face_scores)

@@ -29,6 +29,7 @@ from facecloak.attacks import (
     make_attack,
 )
 from facecloak.attacks.perceptual import coarse_shape, scale_to_ssim_floor, texture_budget
+from facecloak.errors import InvalidOptionError
 from facecloak.faces import Face
 from facecloak.faces.regions import FaceRegion, face_region
 from facecloak.imaging import to_batch, to_uint8
@@ -130,8 +131,9 @@ def _cloak_crop(
     ]
     objective = _objective(embedders, crop, request)
     callback = ticker.step_callback()
+    ensemble = isinstance(objective, EnsembleUntargeted)
+    model = EnsembleEmbedder(embedders) if ensemble else embedders[0]
     if settings.attack == "perceptual":
-        model = embedders[0] if len(embedders) == 1 else EnsembleEmbedder(embedders)
         result = _perceptual(model, objective, crop, region, settings, callback)
         ticker.finish_face(settings.steps)
         return result.adversarial, int(result.steps[0])
@@ -142,7 +144,7 @@ def _cloak_crop(
         options["lam"] = settings.lam
     attack = make_attack(
         settings.attack,
-        embedders[0],
+        model,
         objective,
         mask=region.mask,
         early_stop=True,
@@ -157,18 +159,23 @@ def _cloak_crop(
 def _objective(
     embedders: Sequence[CropEmbedder], crop: Tensor, request: IdentityRequest
 ) -> Objective:
+    """Away from the clean embedding (Euclidean recognizers: the distance itself; others, or
+    several at once: each distance over its threshold, capped), or toward a target."""
     settings = request.settings
     with torch.no_grad():
         clean = [embed(crop) for embed in embedders]
-    if len(embedders) > 1:
-        first = embedders[0].recognizer
-        goal_ratio = 1.0 + settings.margin / float(first.threshold)
-        return EnsembleUntargeted([e.recognizer for e in embedders], clean, goal_ratio)
     recognizer = embedders[0].recognizer
     if request.target is not None:
+        if recognizer.metric != "euclidean":
+            raise InvalidOptionError(
+                f"a targeted cloak needs a Euclidean recognizer first, not {recognizer.name}"
+            )
         target = request.target.mean(0, keepdim=True).to(crop.dtype)
         return EmbeddingTargeted(target, float(recognizer.threshold), settings.margin)
-    return EmbeddingUntargeted(float(recognizer.threshold), settings.margin, anchor=clean[0])
+    if len(embedders) == 1 and recognizer.metric == "euclidean":
+        return EmbeddingUntargeted(float(recognizer.threshold), settings.margin, anchor=clean[0])
+    goal_ratio = 1.0 + settings.margin / float(recognizer.threshold)
+    return EnsembleUntargeted([e.recognizer for e in embedders], clean, goal_ratio)
 
 
 def _perceptual(
@@ -199,7 +206,7 @@ def _perceptual(
     box = [box_in_crop(region)]
     attack.callback = callback
     result = attack.run(crop, mask=budget, boxes=box, grid=grid)
-    if isinstance(objective, EnsembleUntargeted):
+    if isinstance(objective, EnsembleUntargeted) and len(objective.members) > 1:
         return result
     attack.callback = None
     steps_run = int(result.steps[0])

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from facecloak.geometry import box_iou, nms, pairwise_iou
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "iou"),
+    [
+        ((0, 0, 10, 10), (0, 0, 10, 10), 1.0),
+        ((0, 0, 10, 10), (5, 0, 15, 10), 50 / 150),
+        ((0, 0, 10, 10), (10, 10, 20, 20), 0.0),
+        ((0, 0, 10, 10), (2, 2, 4, 4), 4 / 100),
+        ((0, 0, 0, 0), (0, 0, 0, 0), 0.0),
+    ],
+)
+def test_box_iou(a, b, iou) -> None:
+    assert box_iou(a, b) == pytest.approx(iou)
+    assert box_iou(np.array(a, float), np.array(b, float)) == pytest.approx(iou)
+
+
+def test_pairwise_iou_agrees_with_box_iou() -> None:
+    rng = np.random.default_rng(0)
+    corners = rng.uniform(0, 50, (6, 2))
+    boxes = np.concatenate([corners, corners + rng.uniform(1, 30, (6, 2))], axis=1)
+    table = pairwise_iou(torch.from_numpy(boxes), torch.from_numpy(boxes[:4]))
+    assert table.shape == (6, 4)
+    for i in range(6):
+        for j in range(4):
+            assert float(table[i, j]) == pytest.approx(box_iou(boxes[i], boxes[j]))
+
+
+def test_nms_keeps_the_best_of_each_overlapping_group() -> None:
+    boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [21, 20, 31, 30.0]])
+    scores = torch.tensor([0.6, 0.9, 0.3, 0.8])
+    assert nms(boxes, scores, iou_threshold=0.5).tolist() == [1, 3]
+    assert nms(boxes, scores, iou_threshold=1.01).tolist() == [1, 3, 0, 2]
+
+
+def test_nms_of_nothing_is_empty() -> None:
+    assert nms(torch.zeros(0, 4), torch.zeros(0), 0.5).tolist() == []
