@@ -8,8 +8,9 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 DEMO := build/demo
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean chromium serve bench-web
 
 setup: $(STAMP)
 
@@ -35,10 +36,23 @@ demo: $(STAMP)
 	$(PY) -m facecloak.video.synthetic $(DEMO)/clip.mp4
 	$(BIN)/facecloak protect $(DEMO)/clip.mp4 -o $(DEMO)/protected_clip.mp4 --method blur --overwrite
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
 	# The >>> examples in the package's docstrings (a separate run: conftest names clash otherwise).
 	$(PY) -m pytest -q --doctest-modules src/facecloak
+
+# The browser tests drive Debian's Chromium (never a downloaded one); as root with apt-get it is
+# installed here, otherwise those tests skip and say why.
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		(apt-get update -qq && apt-get install -y -qq chromium </dev/null) \
+			|| echo "chromium did not install: the browser tests will skip"; \
+	else echo "no $(CHROMIUM) and no apt-get as root: the browser tests will skip"; fi
+
+serve: $(STAMP)
+	$(BIN)/facecloak serve --open
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -48,6 +62,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/detectors.py
 	$(PY) benchmarks/lfw_verification.py
+
+bench-web: $(STAMP)
+	$(PY) benchmarks/web_load.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

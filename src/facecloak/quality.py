@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -181,3 +182,37 @@ def _ssim_parts(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
 
 def _largest_odd_at_most(value: int) -> int:
     return value if value % 2 else value - 1
+
+
+def ssimulacra2_score(
+    original: np.ndarray, changed: np.ndarray, box: Box | None = None
+) -> float | None:
+    """SSIMULACRA2 of ``changed`` against ``original`` (inside ``box`` when given): 100 is
+    identical, about 90 visually lossless, 70 high quality, 50 medium, below 30 visibly degraded.
+
+    Returns ``None`` when the optional ``ssimulacra2`` package is absent or the region is too
+    small for its six scales (under 8 px on a side).
+
+    >>> a = np.full((32, 32, 3), 128, np.uint8)
+    >>> ssimulacra2_score(a, a) in (100.0, None)
+    True
+    """
+    try:
+        from ssimulacra2 import compute_ssimulacra2
+    except ImportError:
+        return None
+    if box is not None:
+        x0, y0, x1, y1 = (round(v) for v in box)
+        original, changed = original[y0:y1, x0:x1], changed[y0:y1, x0:x1]
+    if min(original.shape[:2]) < 8:
+        return None
+    return float(compute_ssimulacra2(_png_stream(original), _png_stream(changed)))
+
+
+def _png_stream(rgb: np.ndarray) -> io.BytesIO:
+    from PIL import Image
+
+    stream = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(stream, format="PNG")
+    stream.seek(0)
+    return stream

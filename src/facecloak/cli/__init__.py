@@ -21,12 +21,13 @@ from facecloak.cli import (
     evaluate,
     evaluate_detection,
     protect,
+    serve,
     train,
 )
 from facecloak.cli.common import EXIT_OK, HANDLED_ERRORS, Parser, UsageError, failure
 from facecloak.cli.common import report_failure as _report
 
-COMMANDS = (detect, compare, protect, evaluate, evaluate_detection, train, classify)
+COMMANDS = (detect, compare, protect, evaluate, evaluate_detection, train, classify, serve)
 """The command modules, in the order ``facecloak --help`` lists them."""
 
 
