@@ -52,6 +52,16 @@ class Tally:
         self.status: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.error_samples: list[str] = []
 
+    def merge(self, other: Tally) -> None:
+        """Add another run's counts and latencies to these."""
+        with self.lock:
+            for kind, latencies in other.latency.items():
+                self.latency[kind] += latencies
+            for kind, codes in other.status.items():
+                for code, count in codes.items():
+                    self.status[kind][code] += count
+            self.error_samples = (self.error_samples + other.error_samples)[:10]
+
     def add(
         self, kind: str, started: float, response: httpx.Response | None, note: str = ""
     ) -> None:
@@ -214,13 +224,17 @@ is the server refusing work it has no slot for; the client waits 0.5 s and goes 
 
 Requests: **{result["requests"]}**, served (2xx): **{result["served"]}**, 429: {result["busy_429"]},
 errors (any other answer, or none): **{result["errors"]}**. Server memory (RSS) after a first
-{result["warmup"]} s of the same load: {result["rss_mb_before"]} MB; after the measured run:
-{result["rss_mb_after"]} MB.
+{result["warmup"]} s of the same load: {result["rss_mb_before"]} MB; after each third of the
+measured run: {", ".join(f"{v} MB" for v in result["rss_mb_rounds"])}.
 
 {table}
 
 Latency is the client's wall clock of a served request, queueing included; the 2 cores were
 shared with other work. {result["machine"]}."""
+
+
+ROUNDS = 3
+"""The measured load runs in this many rounds, the server's memory read after each."""
 
 
 def main() -> None:
@@ -241,14 +255,18 @@ def main() -> None:
         time.sleep(3)
         before = rss_mb(server.pid)
         started = time.monotonic()
-        tally = load(base, photos, args.clients, args.seconds)
-        elapsed = time.monotonic() - started
-        time.sleep(3)  # let the last jobs finish and their memory go
-        after = rss_mb(server.pid)
+        tally, rounds = Tally(), []
+        for _ in range(ROUNDS):  # memory read between rounds: flat, or growing?
+            tally.merge(load(base, photos, args.clients, args.seconds / ROUNDS))
+            time.sleep(3)  # let the last jobs finish and their memory go
+            rounds.append(round(rss_mb(server.pid), 1))
+        elapsed = time.monotonic() - started - 3 * ROUNDS
+        after = rounds[-1]
     finally:
         server.terminate()
         server.wait(timeout=30)
     result = summary(tally, elapsed, args.clients, (before, after), args.warmup)
+    result["rss_mb_rounds"] = rounds
     print(markdown(result))
     if result["error_samples"]:
         print("error samples:", *result["error_samples"], sep="\n  ")
