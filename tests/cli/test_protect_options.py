@@ -105,11 +105,12 @@ def test_outdir_that_is_a_file_is_refused(cli, no_work, photo, tmp_path: Path) -
 
 @pytest.fixture
 def captured(monkeypatch: pytest.MonkeyPatch) -> list[argparse.Namespace]:
-    """The arguments ``protect`` hands to the batch (which then does nothing)."""
+    """The arguments and config fields ``protect`` hands to the batch (which does nothing),
+    as one namespace (the fields win: they are what the photos are protected with)."""
     calls: list[argparse.Namespace] = []
 
-    def protect_files(args: argparse.Namespace) -> dict:
-        calls.append(args)
+    def protect_files(args: argparse.Namespace, fields: dict) -> dict:
+        calls.append(argparse.Namespace(**{**vars(args), **fields}))
         return {"ok": True, "photos": []}
 
     monkeypatch.setattr(facecloak.protect.batch, "protect_files", protect_files)
@@ -126,18 +127,18 @@ def test_defaults_reach_the_batch(cli, captured, photo, tmp_path: Path) -> None:
         DEFAULT_STRENGTH,
         "recognition",
     )
-    assert args.evade is None and args.ensemble == [] and args.robust
+    assert args.evade == ("centerface",) and args.ensemble == [] and args.robust
     assert args.eps is None and args.steps is None and args.max_pixels is None
 
 
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        (["--against", "detection", "--eps", "8", "--steps", "3"], {"eps": 8.0, "steps": 3}),
-        (["--against", "both", "--evade", "yunet,centerface"], {"evade": ["yunet", "centerface"]}),
+        (["--against", "detection", "--eps", "8", "--steps", "3"], {"eps": 8 / 255, "steps": 3}),
+        (["--against", "both", "--evade", "yunet,centerface"], {"evade": ("yunet", "centerface")}),
         (["--method", "pfgvm", "--lam", "0"], {"method": "pfgvm", "lam": 0.0}),
         (["--ensemble", "mobilefacenet", "--strength", "low"], {"ensemble": ["mobilefacenet"]}),
-        (["--faces", "0,2", "--max-pixels", "40e6"], {"faces": [0, 2], "max_pixels": 40_000_000}),
+        (["--faces", "0,2", "--max-pixels", "40e6"], {"faces": (0, 2), "max_pixels": 40_000_000}),
         (["--against", "detection", "--no-robust"], {"against": "detection", "robust": False}),
         (["--method", "blur"], {"method": "blur", "robust": True}),
     ],

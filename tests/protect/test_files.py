@@ -59,3 +59,46 @@ def test_png_stays_lossless_and_jpeg_keeps_its_format(tmp_path: Path) -> None:
     jpeg = write_like_input(rgb, read_image(_photo(tmp_path / "b.jpg")), tmp_path / "out" / "b.jpg")
     assert Image.open(jpeg).format == "JPEG"
     assert not list((tmp_path / "out").glob(".*partial"))
+
+
+def test_two_inputs_with_one_output_name_are_refused_before_work(tmp_path: Path) -> None:
+    first = _photo(tmp_path / "a" / "photo.jpg")
+    second = _photo(tmp_path / "b" / "photo.jpg")
+    with pytest.raises(FacecloakError, match="would both be written as photo.jpg"):
+        discover_inputs([first, second])
+
+
+def test_an_output_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("someone else's file")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.jpg").symlink_to(victim)
+    with pytest.raises(FacecloakError, match="symbolic link"):
+        output_path(tmp_path / "out", Path("a.jpg"), [], overwrite=True)
+    assert victim.read_text() == "someone else's file"
+
+
+def test_a_planted_temporary_symlink_is_never_followed(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("someone else's file")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".a.jpg.partial").symlink_to(victim)  # the old, predictable temporary name
+    loaded = read_image(_photo(tmp_path / "a.jpg"))
+    written = write_like_input(loaded.rgb, loaded, out / "a.jpg")
+    assert victim.read_text() == "someone else's file"
+    assert Image.open(written).format == "JPEG" and not written.is_symlink()
+
+
+def test_a_full_disk_leaves_no_photo_and_no_temporary(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    loaded = read_image(_photo(tmp_path / "a.png"))
+
+    def full(self, fp, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", full)
+    with pytest.raises(FacecloakError, match="No space left on device"):
+        write_like_input(loaded.rgb, loaded, tmp_path / "out" / "a.png")
+    assert list((tmp_path / "out").iterdir()) == []

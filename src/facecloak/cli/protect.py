@@ -141,7 +141,7 @@ def _add_goal_options(sub: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from facecloak.protect.batch import protect_files
+    from facecloak.protect.batch import NOT_OK, protect_files, summary_line
 
     videos, photo_inputs = split_inputs(args.inputs)
     photo_args = argparse.Namespace(**{**vars(args), "inputs": photo_inputs})
@@ -151,9 +151,11 @@ def run(args: argparse.Namespace) -> int:
     clips = protect_video_inputs(args, videos, photo_inputs)
     report: dict = {"ok": True, "photos": []}
     if clips.photo_inputs:
-        report = protect_files(resolved(photo_args))
+        report = protect_files(photo_args, config_fields(photo_args))
     if clips.items:
         report["videos"] = clips.items
+    items = report["photos"] + clips.items
+    report["ok"] = not any(item["status"] in NOT_OK for item in items)
     if args.json:
         print_json(report)
     else:
@@ -161,17 +163,9 @@ def run(args: argparse.Namespace) -> int:
             print(_summary(item))
         for item in clips.items:
             print(video_summary(item))
-    items = report["photos"] + clips.items
-    failed = [item for item in items if item["status"] == "error"]
-    return EXIT_FAILURE if failed and len(failed) == len(items) else EXIT_OK
-
-
-def resolved(args: argparse.Namespace) -> argparse.Namespace:
-    """``args`` with the defaults of the options left out filled in: what
-    :func:`facecloak.protect.batch.protect_files` turns into ``protect()`` calls."""
-    fields = config_fields(args)
-    defaults = {name: fields[name] for name in ("method", "strength", "robust")}
-    return argparse.Namespace(**{**vars(args), **defaults})
+        if report["photos"]:
+            print(f"photos: {summary_line(report)}")
+    return EXIT_OK if report["ok"] else EXIT_FAILURE
 
 
 def config_fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -301,7 +295,7 @@ def _refuse_given(args: argparse.Namespace, options: tuple[str, ...], reason: st
 
 
 def _summary(item: dict) -> str:
-    if item["status"] != "protected":
+    if item["status"] not in ("protected", "partial"):
         return f"{item['input']}: {item['status']} ({item.get('reason', '')})"
     parts = []
     faces = item["faces_protected"]

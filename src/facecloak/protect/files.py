@@ -1,14 +1,22 @@
 """Protecting files and folders: input discovery, output paths, and faithful writing.
 
 Outputs keep the input's name and format (JPEG at quality 95, PNG lossless, WebP/TIFF/BMP as
-such), never overwrite without being told to, and drop EXIF/GPS metadata unless asked to keep it.
+such), never overwrite without being told to, never replace an input (whatever the flags), never
+follow a symbolic link, and drop EXIF/GPS metadata unless asked to keep it. A photo is written to
+a temporary file created exclusively, under an unpredictable name, in the output folder; it is
+decoded once to check it, then renamed into place, so a failed write (a full disk) never leaves a
+truncated photo under the final name.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -38,14 +46,35 @@ def discover_inputs(inputs: Iterable[Path]) -> list[tuple[Path, Path]]:
             found.append((item, Path(item.name)))
         else:
             raise FacecloakError(f"{item}: no such file or folder")
+    _refuse_collisions(found)
     return found
 
 
-def output_path(outdir: Path, relative: Path, inputs: list[Path], overwrite: bool) -> Path:
-    """Where a protected copy goes; never an input, and an existing file only with ``overwrite``."""
+def _refuse_collisions(found: list[tuple[Path, Path]]) -> None:
+    """Two inputs that would be written to the same output name: refused before any work."""
+    seen: dict[Path, Path] = {}
+    for path, relative in found:
+        key = Path(str(relative).lower())
+        if key in seen:
+            raise FacecloakError(
+                f"{path} and {seen[key]} would both be written as {relative}; give their "
+                "folders instead of the files (the output mirrors each folder), or rename one"
+            )
+        seen[key] = path
+
+
+def output_path(outdir: Path, relative: Path, inputs: Iterable[Path], overwrite: bool) -> Path:
+    """Where a protected copy goes: never an input photo (``inputs``: every photo found, not
+    only the arguments), never a symbolic link, and an existing file only with ``overwrite``."""
     target = outdir / relative
-    if any(target.resolve() == p.resolve() for p in inputs):
-        raise FacecloakError(f"{target}: would overwrite an input photo; choose another -o folder")
+    resolved = target.resolve()
+    if any(resolved == p.resolve() for p in inputs):
+        raise FacecloakError(
+            f"{target}: would overwrite an input photo, which facecloak never does; "
+            "choose another -o folder"
+        )
+    if target.is_symlink():
+        raise FacecloakError(f"{target}: is a symbolic link; remove it or choose another -o folder")
     if target.exists() and not overwrite:
         raise FacecloakError(f"{target}: already exists; pass --overwrite to replace it")
     return target
@@ -71,10 +100,53 @@ def write_like_input(
         options.update(lossless=True)
     elif fmt == "PNG":
         options.update(optimize=False)
-    temporary = target.with_name(f".{target.name}.partial")
-    image.save(temporary, fmt, **options)
-    temporary.replace(target)  # never leave a half-written photo under the final name
+    with _exclusive_temporary(target) as (handle, temporary):
+        image.save(handle, fmt, **options)
+        handle.close()
+        _check_decodes(temporary, target)
     return target
+
+
+def copy_file_safely(source: Path, target: Path) -> Path:
+    """``source``'s bytes to ``target`` through the same exclusive temporary file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive_temporary(target) as (handle, _), source.open("rb") as original:
+        while chunk := original.read(1 << 20):
+            handle.write(chunk)
+    return target
+
+
+@contextmanager
+def _exclusive_temporary(target: Path) -> Iterator[tuple[BinaryIO, Path]]:
+    """A new file in ``target``'s folder (``O_EXCL``, random name, no symlink followed) that
+    replaces ``target`` when the block ends without error, and is removed otherwise."""
+    descriptor, name = tempfile.mkstemp(
+        prefix=f".{target.name[:40]}.", suffix=".partial", dir=target.parent
+    )
+    temporary = Path(name)
+    handle = os.fdopen(descriptor, "wb")
+    try:
+        yield handle, temporary
+        handle.close()
+        if target.is_symlink():
+            raise FacecloakError(f"{target}: became a symbolic link; nothing written")
+        os.replace(temporary, target)
+    except OSError as error:
+        raise FacecloakError(
+            f"{target}: could not be written ({error.strerror or error}); "
+            "check the free space and permissions of the -o folder"
+        ) from error
+    finally:
+        handle.close()
+        temporary.unlink(missing_ok=True)
+
+
+def _check_decodes(temporary: Path, target: Path) -> None:
+    try:
+        with Image.open(temporary) as written:
+            written.load()
+    except (OSError, ValueError) as exc:
+        raise FacecloakError(f"{target}: the written photo does not decode ({exc})") from exc
 
 
 def _format_for(target: Path, source_format: str) -> str:
