@@ -64,7 +64,7 @@ def test_png_stays_lossless_and_jpeg_keeps_its_format(tmp_path: Path) -> None:
 def test_two_inputs_with_one_output_name_are_refused_before_work(tmp_path: Path) -> None:
     first = _photo(tmp_path / "a" / "photo.jpg")
     second = _photo(tmp_path / "b" / "photo.jpg")
-    with pytest.raises(FacecloakError, match="would both be written as photo.jpg"):
+    with pytest.raises(FacecloakError, match=r"would both be written as photo\.jpg"):
         discover_inputs([first, second])
 
 
