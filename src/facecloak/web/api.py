@@ -136,8 +136,7 @@ async def compare(request: Request, photo_a: OneUpload, photo_b: OneUpload) -> d
 def _compare(svc: Services, data_a: bytes, data_b: bytes) -> dict:
     a = decode_photo(data_a, svc.caps, "photo a")
     b = decode_photo(data_b, svc.caps, "photo b")
-    with svc.gate.enter():
-        return compare_report(a, b, svc.pool)
+    return svc.gate.run(compare_report, a, b, svc.pool)
 
 
 @router.post("/detect", summary="The faces a detector finds in a photo")
@@ -157,8 +156,7 @@ async def detect(
 
 def _detect(svc: Services, data: bytes, detector: str) -> dict:
     rgb = decode_photo(data, svc.caps, "photo")
-    with svc.gate.enter():
-        return detect_report(rgb, detector)
+    return svc.gate.run(detect_report, rgb, detector)
 
 
 @router.get("/models", summary="Recognizers and detectors, which are available and why not")

@@ -6,12 +6,15 @@ from __future__ import annotations
 import hmac
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facecloak.web.settings import ServerSettings
+
+T = TypeVar("T")
 
 SECURITY_HEADERS = {
     "content-security-policy": (
@@ -31,19 +34,20 @@ class Busy(Exception):
 
 
 class Gate:
-    """At most ``slots`` requests admitted (others: :class:`Busy`), ``concurrent`` running."""
+    """At most ``slots`` quick requests admitted (others: :class:`Busy`), run ``concurrent`` at a
+    time on the gate's own threads: always the same few, so what torch and the C allocator keep
+    per thread stays bounded however many request threads the server has used."""
 
     def __init__(self, slots: int, concurrent: int) -> None:
         self._admit = threading.BoundedSemaphore(slots)
-        self._run = threading.Semaphore(concurrent)
+        self._pool = ThreadPoolExecutor(concurrent, thread_name_prefix="facecloak-quick")
 
-    @contextmanager
-    def enter(self) -> Iterator[None]:
+    def run(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` on a gate thread; :class:`Busy` when every slot is taken."""
         if not self._admit.acquire(blocking=False):
             raise Busy("the server is busy; retry soon")
         try:
-            with self._run:
-                yield
+            return self._pool.submit(work, *args).result()
         finally:
             self._admit.release()
 
