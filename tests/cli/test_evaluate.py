@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import facecloak.evaluate.protection
+import facecloak.models.recognizers
 
 BAD_VALUES = [
     ("--method", "foo"),
@@ -106,6 +107,8 @@ def test_a_recognizer_the_evaluation_cannot_use_is_refused(cli, monkeypatch, tmp
     def load_judges(names: list[str], attacked: bool) -> list:
         raise ValueError(f"unknown recognizer {names[0]!r}; choose mobilefacenet")
 
+    everything = dict.fromkeys(facecloak.models.recognizers.known_recognizers())
+    monkeypatch.setattr(facecloak.models.recognizers, "available_recognizers", lambda: everything)
     monkeypatch.setattr(facecloak.evaluate.protection, "load_judges", load_judges)
     outcome = cli("evaluate", tmp_path, "--check-with", "mobilefacenet")
     outcome.assert_refused("--check-with", "'mobilefacenet'", "unknown recognizer")

@@ -61,13 +61,14 @@ def add_parser(subcommands: Subcommands) -> None:
 def check(args: argparse.Namespace) -> None:
     """Refuse, before any work, options that cannot work together."""
     check_output_dir("--report", args.report)
-    check_recognizers("--check-with", args.check_with)
     if args.ensemble and not args.check_with:
         raise refuse("--ensemble", "needs --check-with NAME (e.g. mobilefacenet)")
     if args.ensemble and args.method != choices.DEFAULT_METHOD:
         raise refuse(
             "--ensemble", f"needs --method {choices.DEFAULT_METHOD}, not --method {args.method}"
         )
+    # Last: whether the recognizers can load depends on the machine, the rest does not.
+    check_recognizers("--check-with", args.check_with)
 
 
 def run(args: argparse.Namespace) -> int:
