@@ -33,14 +33,10 @@ def extra_recognizers() -> list[str]:
 
 
 def unavailable_recognizers(names: Iterable[str]) -> dict[str, str]:
-    """Why each of ``names`` cannot load here (weights absent...), where the registry says so
-    (``available_recognizers()``, added with the recognizer contract)."""
+    """Why each of ``names`` cannot load here (weights absent...), as the registry says."""
     from facecloak.models import recognizers
 
-    listing = getattr(recognizers, "available_recognizers", None)
-    if listing is None:
-        return {}
-    reasons = listing()
+    reasons = recognizers.available_recognizers()
     return {name: reasons[name] for name in names if reasons.get(name)}
 
 
