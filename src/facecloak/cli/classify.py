@@ -5,8 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from facecloak.cli import checks, choices
-from facecloak.cli.common import EXIT_OK, Subcommands, add_common, load, print_json, refuse
+from facecloak.cli import checks
+from facecloak.cli.common import (
+    EXIT_OK,
+    Subcommands,
+    add_common,
+    add_detector_option,
+    load,
+    print_json,
+    refuse,
+)
 from facecloak.errors import NoFaceError
 
 
@@ -22,12 +30,7 @@ def add_parser(subcommands: Subcommands) -> None:
     sub.add_argument(
         "--aligned", action="store_true", help="the photo already is a face chip: skip detection"
     )
-    sub.add_argument(
-        "--detector",
-        choices=choices.detectors(),
-        default=None,
-        help="face detector (default: centerface)",
-    )
+    add_detector_option(sub)
     add_common(sub)
     sub.set_defaults(run=run)
 

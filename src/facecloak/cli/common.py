@@ -67,6 +67,16 @@ def refuse(option: str, message: str) -> UsageError:
     return UsageError(f"argument {option}: {message}")
 
 
+def add_detector_option(sub: argparse.ArgumentParser) -> None:
+    """``--detector``, its choices from the detector registry."""
+    sub.add_argument(
+        "--detector",
+        choices=choices.detectors(),
+        default=None,
+        help="face detector (default: centerface)",
+    )
+
+
 def add_common(sub: argparse.ArgumentParser, *, max_pixels: bool = True) -> None:
     """``--json``, ``--max-pixels`` (for commands that read photos) and ``-v``."""
     sub.add_argument("--json", action="store_true", help="print machine-readable JSON")

@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from facecloak.cli import choices
-from facecloak.cli.common import EXIT_OK, Subcommands, add_common, load, print_json
+from facecloak.cli.common import (
+    EXIT_OK,
+    Subcommands,
+    add_common,
+    add_detector_option,
+    load,
+    print_json,
+)
 from facecloak.errors import NoFaceError
 
 
@@ -16,12 +22,7 @@ def add_parser(subcommands: Subcommands) -> None:
     )
     sub.add_argument("image_a", type=Path)
     sub.add_argument("image_b", type=Path)
-    sub.add_argument(
-        "--detector",
-        choices=choices.detectors(),
-        default=None,
-        help="face detector (default: centerface)",
-    )
+    add_detector_option(sub)
     add_common(sub)
     sub.set_defaults(run=run)
 

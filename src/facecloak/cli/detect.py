@@ -10,6 +10,7 @@ from facecloak.cli.common import (
     EXIT_OK,
     Subcommands,
     add_common,
+    add_detector_option,
     check_output_file,
     load,
     print_json,
@@ -20,12 +21,7 @@ from facecloak.cli.common import (
 def add_parser(subcommands: Subcommands) -> None:
     sub = subcommands.add_parser("detect", help="find faces: boxes, scores, landmarks")
     sub.add_argument("image", type=Path, help="a photo (JPEG, PNG, WebP, TIFF, BMP)")
-    sub.add_argument(
-        "--detector",
-        choices=choices.detectors(),
-        default=None,
-        help="face detector (default: centerface)",
-    )
+    add_detector_option(sub)
     sub.add_argument(
         "--draw",
         type=Path,

@@ -10,6 +10,7 @@ from facecloak.cli.common import (
     EXIT_OK,
     Subcommands,
     add_common,
+    add_detector_option,
     check_output_dir,
     check_recognizers,
     print_json,
@@ -48,12 +49,7 @@ def add_parser(subcommands: Subcommands) -> None:
     sub.add_argument(
         "--ensemble", action="store_true", help="the cloak attacks the --check-with ones too"
     )
-    sub.add_argument(
-        "--detector",
-        choices=choices.detectors(),
-        default=None,
-        help="face detector (default: centerface)",
-    )
+    add_detector_option(sub)
     add_common(sub)
     sub.set_defaults(run=run)
 

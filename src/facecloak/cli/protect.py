@@ -16,6 +16,7 @@ from facecloak.cli.common import (
     EXIT_OK,
     Subcommands,
     add_common,
+    add_detector_option,
     check_output_dir,
     check_recognizers,
     print_json,
@@ -47,12 +48,7 @@ def add_parser(subcommands: Subcommands) -> None:
     )
     _add_cloak_options(sub)
     _add_goal_options(sub)
-    sub.add_argument(
-        "--detector",
-        choices=choices.detectors(),
-        default=None,
-        help="face detector (default: centerface)",
-    )
+    add_detector_option(sub)
     sub.add_argument("--keep-metadata", action="store_true", help="keep EXIF (incl. GPS)")
     sub.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     sub.add_argument(

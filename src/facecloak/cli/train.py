@@ -12,6 +12,7 @@ from facecloak.cli.common import (
     EXIT_OK,
     Subcommands,
     add_common,
+    add_detector_option,
     check_output_dir,
     check_output_file,
     print_json,
@@ -57,12 +58,7 @@ def add_parser(subcommands: Subcommands) -> None:
         help=f"where aligned chips are cached (default {DEFAULT_CACHE_DIR})",
     )
     sub.add_argument("--seed", type=checks.integer(0, 2**32 - 1), default=0)
-    sub.add_argument(
-        "--detector",
-        choices=choices.detectors(),
-        default=None,
-        help="face detector (default: centerface)",
-    )
+    add_detector_option(sub)
     sub.add_argument("--overwrite", action="store_true", help="replace an existing MODEL.pt")
     add_common(sub, max_pixels=False)
     sub.set_defaults(run=run)
