@@ -132,7 +132,7 @@ def speed_rows(clip: Path, workdir: Path) -> list[dict]:
     """Whole-command wall clock (start-up included) of facecloak and deface on ``clip``."""
     frames = frame_count(clip)
     bin_dir = Path(sys.executable).parent
-    facecloak = [sys.executable, "-m", "facecloak.cli", "protect", str(clip), "--method", "blur"]
+    facecloak = [sys.executable, "-m", "facecloak", "protect", str(clip), "--method", "blur"]
     runs = {
         "facecloak blur": ([*facecloak, "-o", str(workdir / "fc.mp4"), "--overwrite"], "fc.mp4"),
         "facecloak blur --detect-every 2": (
