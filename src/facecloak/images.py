@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,8 @@ class LoadedImage:
         path: where it was read from.
         format: Pillow's format name (``"JPEG"``, ``"PNG"``, ...).
         alpha: ``(H, W)`` uint8 transparency when the file had one, else ``None``.
+        straight_rgb: with ``alpha``, the file's own colours before compositing over white
+            (what :func:`facecloak.protect.files.write_like_input` puts back), else ``None``.
         exif: the raw EXIF block (orientation reset to normal), or ``None``.
         icc_profile: the embedded colour profile, or ``None``.
     """
@@ -52,6 +54,7 @@ class LoadedImage:
     path: Path
     format: str
     alpha: np.ndarray | None = None
+    straight_rgb: np.ndarray | None = field(default=None, repr=False)
     exif: bytes | None = None
     icc_profile: bytes | None = None
 
@@ -86,6 +89,7 @@ def read_image(path: PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> L
             image.load()
             image = ImageOps.exif_transpose(image)
             rgb, alpha = to_rgb(image)
+            straight = None if alpha is None else np.asarray(image.convert("RGBA"))[..., :3].copy()
     except ImageLoadError:
         raise
     except UnidentifiedImageError as exc:
@@ -97,7 +101,7 @@ def read_image(path: PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> L
             f"{path}: the file is damaged or truncated ({exc}); re-export or re-download it"
         ) from exc
     logger.debug("read %s: %s %dx%d", path, fmt, rgb.shape[1], rgb.shape[0])
-    return LoadedImage(rgb=rgb, path=path, format=fmt, alpha=alpha, exif=exif, icc_profile=icc)
+    return LoadedImage(rgb, path, fmt, alpha, straight, exif=exif, icc_profile=icc)
 
 
 def _check_is_readable_file(path: Path) -> None:

@@ -102,3 +102,23 @@ def test_a_full_disk_leaves_no_photo_and_no_temporary(tmp_path: Path, monkeypatc
     with pytest.raises(FacecloakError, match="No space left on device"):
         write_like_input(loaded.rgb, loaded, tmp_path / "out" / "a.png")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_semi_transparent_pixels_keep_their_colour(tmp_path: Path) -> None:
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[...] = (16, 17, 61, 128)  # the washed-out pixel
+    rgba[:4, :4] = (200, 30, 30, 255)
+    path = tmp_path / "cutout.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    loaded = read_image(path)
+    assert tuple(loaded.rgb[7, 7]) != (16, 17, 61)  # composited over white to be protected
+    changed = loaded.rgb.copy()
+    changed[0, 0] = (10, 200, 10)  # a protected (opaque) pixel
+    changed[6, 6] = changed[6, 6] - 20  # a protected semi-transparent one
+    written = np.asarray(Image.open(write_like_input(changed, loaded, tmp_path / "out.png")))
+    assert tuple(written[7, 7]) == (16, 17, 61, 128)  # untouched: the file's own colour
+    alpha = 128 / 255
+    seen = written[6, 6, :3] * alpha + 255 * (1 - alpha)  # a viewer composites it over white
+    assert np.abs(seen - changed[6, 6]).max() <= 1.0
+    assert tuple(written[0, 0]) == (10, 200, 10, 255)
+    assert tuple(written[1, 1]) == (200, 30, 30, 255)

@@ -87,6 +87,7 @@ def write_like_input(
     target.parent.mkdir(parents=True, exist_ok=True)
     image = Image.fromarray(rgb)
     if source.alpha is not None and source.format in ("PNG", "WEBP", "TIFF"):
+        image = Image.fromarray(straight_colours(rgb, source))
         image.putalpha(Image.fromarray(source.alpha))
     options: dict = {}
     if source.icc_profile:
@@ -105,6 +106,19 @@ def write_like_input(
         handle.close()
         _check_decodes(temporary, target)
     return target
+
+
+def straight_colours(rgb: np.ndarray, source: LoadedImage) -> np.ndarray:
+    """The colours to store beside ``source``'s alpha: its own where ``rgb`` (composited over
+    white, as the photo was protected) did not change, and elsewhere the colours that composite
+    over white to ``rgb`` (so semi-transparent pixels keep their colour, not a whitened one)."""
+    if source.straight_rgb is None or source.alpha is None:
+        return rgb
+    alpha = source.alpha[..., None].astype(np.float32) / 255.0
+    unmixed = (rgb.astype(np.float32) - 255.0 * (1.0 - alpha)) / np.maximum(alpha, 1 / 255)
+    unmixed = np.clip(np.rint(unmixed), 0, 255).astype(np.uint8)
+    changed = (rgb != source.rgb).any(axis=2, keepdims=True) & (alpha > 0)
+    return np.where(changed, unmixed, source.straight_rgb)
 
 
 def copy_file_safely(source: Path, target: Path) -> Path:
