@@ -114,7 +114,7 @@ def test_semi_transparent_pixels_keep_their_colour(tmp_path: Path) -> None:
     assert tuple(loaded.rgb[7, 7]) != (16, 17, 61)  # composited over white to be protected
     changed = loaded.rgb.copy()
     changed[0, 0] = (10, 200, 10)  # a protected (opaque) pixel
-    changed[6, 6] = changed[6, 6] - 20  # a protected semi-transparent one
+    changed[6, 6] = changed[6, 6] + 20  # a protected semi-transparent one (still reachable)
     written = np.asarray(Image.open(write_like_input(changed, loaded, tmp_path / "out.png")))
     assert tuple(written[7, 7]) == (16, 17, 61, 128)  # untouched: the file's own colour
     alpha = 128 / 255
