@@ -122,3 +122,19 @@ def test_semi_transparent_pixels_keep_their_colour(tmp_path: Path) -> None:
     assert np.abs(seen - changed[6, 6]).max() <= 1.0
     assert tuple(written[0, 0]) == (10, 200, 10, 255)
     assert tuple(written[1, 1]) == (200, 30, 30, 255)
+
+
+def test_a_cmyk_colour_profile_is_not_attached_to_the_rgb_output(tmp_path: Path) -> None:
+    header = bytearray(128)
+    header[16:20] = b"CMYK"
+    path = tmp_path / "print.jpg"
+    Image.new("CMYK", (16, 16), (0, 50, 100, 0)).save(path, icc_profile=bytes(header))
+    loaded = read_image(path)
+    assert loaded.icc_profile is not None
+    written = write_like_input(loaded.rgb, loaded, tmp_path / "out" / "print.jpg")
+    assert Image.open(written).info.get("icc_profile") is None
+    header[16:20] = b"RGB "
+    rgb_path = tmp_path / "screen.png"
+    Image.new("RGB", (16, 16)).save(rgb_path, icc_profile=bytes(header))
+    kept = write_like_input(loaded.rgb, read_image(rgb_path), tmp_path / "out" / "screen.png")
+    assert Image.open(kept).info.get("icc_profile") == bytes(header)

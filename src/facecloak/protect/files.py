@@ -90,8 +90,9 @@ def write_like_input(
         image = Image.fromarray(straight_colours(rgb, source))
         image.putalpha(Image.fromarray(source.alpha))
     options: dict = {}
-    if source.icc_profile:
-        options["icc_profile"] = source.icc_profile  # colour, not personal: always kept
+    if source.icc_profile and source.icc_profile[16:20] == b"RGB ":
+        # Colour, not personal: kept; a CMYK or grey profile would mislabel the RGB output.
+        options["icc_profile"] = source.icc_profile
     if keep_metadata and source.exif:
         options["exif"] = source.exif
     fmt = _format_for(target, source.format)
