@@ -87,6 +87,7 @@ def read_image(path: PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> L
             exif = _exif_bytes(image)
             icc = image.info.get("icc_profile")
             image.load()
+            _refuse_animation(path, image)
             image = ImageOps.exif_transpose(image)
             rgb, alpha = to_rgb(image)
             straight = None if alpha is None else np.asarray(image.convert("RGBA"))[..., :3].copy()
@@ -157,6 +158,15 @@ def _exif_bytes(image: Image.Image) -> bytes | None:
     exif.load(image.getexif().tobytes())  # a copy: the image's own block still drives the rotation
     exif.pop(0x0112, None)  # orientation: the pixels are rotated upright on load
     return exif.tobytes()
+
+
+def _refuse_animation(path: Path, image: Image.Image) -> None:
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        raise ImageLoadError(
+            f"{path}: an animation of {frames} frames; facecloak protects still photos and "
+            "video clips: export the frame you want, or convert the animation to MP4"
+        )
 
 
 def to_rgb(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:

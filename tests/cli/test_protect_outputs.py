@@ -77,3 +77,13 @@ def test_a_photo_is_protected_only_when_every_face_is() -> None:
 def test_the_summary_counts_each_outcome() -> None:
     report = {"counts": {"protected": 3, "partial": 1, "failed": 2}}
     assert batch.summary_line(report) == "3 protected, 1 partial, 2 failed"
+
+
+def test_animations_and_gif_palettes_are_refused_with_a_reason(cli, tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (32, 32), (i * 40, 0, 0)) for i in range(3)]
+    frames[0].save(tmp_path / "loop.png", save_all=True, append_images=frames[1:])
+    Image.new("RGB", (32, 32)).save(tmp_path / "still.gif")
+    outcome = cli("protect", tmp_path / "loop.png", tmp_path / "still.gif", "-o", tmp_path / "out")
+    assert outcome.code == 1
+    assert "an animation of 3 frames" in outcome.out + outcome.err
+    assert "keeps at most 256 colours" in outcome.out + outcome.err

@@ -16,6 +16,7 @@ from facecloak.images import DEFAULT_MAX_PIXELS, LoadedImage, read_image
 from facecloak.models import detect
 from facecloak.protect.config import ProtectConfig
 from facecloak.protect.files import (
+    check_output_format,
     copy_file_safely,
     discover_inputs,
     output_path,
@@ -83,6 +84,8 @@ def _protect_one(
     try:
         destination = output_path(args.outdir, relative, inputs, args.overwrite)
         loaded = read_image(path, max_pixels=max_pixels)
+        if config.stages != ("obfuscation",):  # a blur survives a palette; a cloak does not
+            check_output_format(loaded)
         result = protect(
             loaded.rgb,
             config,

@@ -122,6 +122,19 @@ def straight_colours(rgb: np.ndarray, source: LoadedImage) -> np.ndarray:
     return np.where(changed, unmixed, source.straight_rgb)
 
 
+LOSSY_PALETTE_FORMATS = ("GIF",)
+"""Formats that re-quantise every pixel to a small palette: a cloak does not survive them."""
+
+
+def check_output_format(source: LoadedImage) -> None:
+    """Refuse, before protecting it, a photo whose own format would undo the protection."""
+    if source.format in LOSSY_PALETTE_FORMATS:
+        raise FacecloakError(
+            f"{source.path}: {source.format} keeps at most 256 colours, which would undo the "
+            "protection; convert the photo to PNG and protect that"
+        )
+
+
 def copy_file_safely(source: Path, target: Path) -> Path:
     """``source``'s bytes to ``target`` through the same exclusive temporary file."""
     target.parent.mkdir(parents=True, exist_ok=True)
