@@ -36,6 +36,7 @@ from facecloak.faces.landmarks import predict_landmarks
 from facecloak.images import load_image
 from facecloak.imaging import to_batch, to_tensor
 from facecloak.models import load_recognizer
+from facecloak.models.detect import centre_face
 from facecloak.models.detectors import get_detector
 from facecloak.paths import dlib_model_path
 
@@ -58,14 +59,6 @@ class StageClock:
 
     def per_face_ms(self) -> dict[str, float]:
         return {k: 1000 * v / max(self.faces, 1) for k, v in self.seconds.items()}
-
-
-def centre_face(faces: list[Face], width: int, height: int) -> Face | None:
-    def offset(face: Face) -> float:
-        x0, y0, x1, y1 = face.box
-        return ((x0 + x1) / 2 - width / 2) ** 2 + ((y0 + y1) / 2 - height / 2) ** 2
-
-    return min(faces, key=offset, default=None)
 
 
 def dlib_reference() -> Callable[[np.ndarray, StageClock], np.ndarray | None]:

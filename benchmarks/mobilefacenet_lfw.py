@@ -33,9 +33,10 @@ from tqdm import tqdm
 from _report import machine_line, markdown_table, require_shared_faces
 from facecloak.evaluate.verification import accuracy_at, best_accuracy, roc_auc
 from facecloak.faces.align_arcface import arcface_points, warp_to_template
-from facecloak.faces.face import Face
 from facecloak.images import load_image
+from facecloak.imaging import to_tensor
 from facecloak.models import detect
+from facecloak.models.detect import centre_face
 from facecloak.models.mobilefacenet import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -97,18 +98,6 @@ def tuning_pairs(lfw: Path, devtest: list[Pair], count: int, seed: int = 0) -> l
     return same + different
 
 
-def centre_face(faces: list[Face], width: int, height: int) -> Face | None:
-    def offset(face: Face) -> float:
-        x0, y0, x1, y1 = face.box
-        return ((x0 + x1) / 2 - width / 2) ** 2 + ((y0 + y1) / 2 - height / 2) ** 2
-
-    return min(faces, key=offset, default=None)
-
-
-def photo_tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(np.array(rgb)).permute(2, 0, 1).float().div(255)
-
-
 def centre_face_points(rgb: np.ndarray) -> np.ndarray | None:
     """ArcFace points of the CenterFace face nearest the centre, or ``None`` without a face."""
     faces = detect(rgb, detector="centerface", landmarks=False)
@@ -121,7 +110,7 @@ def aligned_face(rgb: np.ndarray, antialias: bool) -> torch.Tensor | None:
     points = centre_face_points(rgb)
     if points is None:
         return None
-    return warp_to_template(photo_tensor(rgb), points, antialias=antialias)
+    return warp_to_template(to_tensor(rgb), points, antialias=antialias)
 
 
 def onnx_runner() -> Callable[[torch.Tensor], np.ndarray] | None:
@@ -256,7 +245,7 @@ def _attack_step(
     model: MobileFaceNet, photo: np.ndarray, points: np.ndarray, antialias: bool
 ) -> Callable[[], None]:
     """One gradient evaluation as an attack would do it: photo pixels -> distance -> backward."""
-    pixels = photo_tensor(photo)
+    pixels = to_tensor(photo)
     with torch.no_grad():
         reference = model(warp_to_template(pixels, points, antialias=antialias))
 

@@ -31,9 +31,9 @@ from tqdm import tqdm
 
 from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
 from facecloak.evaluate.verification import accuracy_at, best_accuracy, roc_auc
-from facecloak.faces import Face
 from facecloak.images import load_image
 from facecloak.models import Recognizer, available_recognizers, detect, load_recognizer
+from facecloak.models.detect import centre_face
 
 logger = logging.getLogger("benchmarks.recognizers")
 
@@ -94,14 +94,6 @@ def tuning_pairs(lfw: Path, test: list[Pair], count: int, seed: int = 0) -> list
         first, second = rng.sample(names, 2)
         different.append((rng.choice(by_identity[first]), rng.choice(by_identity[second]), False))
     return same + different
-
-
-def centre_face(faces: list[Face], width: int, height: int) -> Face | None:
-    def offset(face: Face) -> float:
-        x0, y0, x1, y1 = face.box
-        return ((x0 + x1) / 2 - width / 2) ** 2 + ((y0 + y1) / 2 - height / 2) ** 2
-
-    return min(faces, key=offset, default=None)
 
 
 def embed_photos(

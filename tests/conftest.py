@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from facecloak.data import samples
 from facecloak.paths import shared_faces_dir
@@ -33,3 +34,13 @@ def shared_faces() -> Path:
     if folder is None:
         pytest.skip("real face photos absent: set FACECLOAK_SHARED or put shared/ beside the repo")
     return folder
+
+
+@pytest.fixture
+def single_thread():
+    """Tiny tensors: one torch thread avoids OpenMP threads waiting on each other on a busy
+    CPU (test folders of small models use it for every test, see their conftest)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

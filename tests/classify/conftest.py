@@ -46,12 +46,8 @@ def synthetic_chip_set(per_identity: int = PER_IDENTITY, seed: int = 0) -> ChipS
 
 
 @pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny tensors: one thread avoids OpenMP threads waiting on each other on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_torch_thread(single_thread):
+    """Every test here runs on one torch thread (``single_thread`` in tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")

@@ -116,11 +116,8 @@ def identities() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_torch_thread(single_thread):
+    """Every test here runs on one torch thread (``single_thread`` in tests/conftest.py)."""
 
 
 @pytest.fixture(scope="package")

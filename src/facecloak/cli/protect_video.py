@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facecloak.cli import checks
 from facecloak.errors import FacecloakError
 from facecloak.images import IMAGE_SUFFIXES
 from facecloak.video.adapters import CloakSettings
@@ -46,21 +47,21 @@ def add_video_arguments(sub: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--video-crf",
-        type=_int_in(0, 51),
+        type=checks.integer(0, 51),
         default=20,
         metavar="N",
         help="H.264 quality, 0-51, lower is better (default 20)",
     )
     group.add_argument(
         "--detect-every",
-        type=_int_in(1, 1000),
+        type=checks.integer(1, 1000),
         default=1,
         metavar="K",
         help="run the detector on every K-th frame; tracks bridge the rest",
     )
     group.add_argument(
         "--max-gap",
-        type=_int_in(0, 1000),
+        type=checks.integer(0, 1000),
         default=5,
         metavar="N",
         help="keep a face protected through N missed detections (default 5)",
@@ -87,7 +88,7 @@ def add_video_arguments(sub: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--preview-frame",
-        type=_int_in(0, 10**9),
+        type=checks.integer(0, 10**9),
         metavar="N",
         help="the frame --preview shows (default: the middle one)",
     )
@@ -226,16 +227,3 @@ def _refuse_photo_only_options(args: argparse.Namespace) -> None:
 def _output_name(relative: Path) -> Path:
     suffix = _RENAMED_SUFFIXES.get(relative.suffix.lower())
     return relative.with_suffix(suffix) if suffix else relative
-
-
-def _int_in(low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected {low}-{high}, got {value}")
-        return value
-
-    return parse

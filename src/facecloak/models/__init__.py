@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from facecloak.models.detect import DEFAULT_DETECTOR, detect, largest_face
+from facecloak.models.detect import DEFAULT_DETECTOR, centre_face, detect, largest_face
 from facecloak.models.detectors import DETECTORS, get_detector
 from facecloak.models.recognizer import Recognizer, Verdict
 from facecloak.models.recognizers import available_recognizers, known_recognizers, load_recognizer
@@ -14,6 +14,7 @@ __all__ = [
     "Recognizer",
     "Verdict",
     "available_recognizers",
+    "centre_face",
     "detect",
     "get_detector",
     "known_recognizers",

@@ -42,3 +42,20 @@ def detect(
 def largest_face(faces: list[Face]) -> Face | None:
     """The face with the largest box, or ``None`` when there is none."""
     return max(faces, key=lambda face: face.area, default=None)
+
+
+def centre_face(faces: list[Face], width: int, height: int) -> Face | None:
+    """The face whose box centre is nearest the centre of a ``width`` x ``height`` photo (the
+    subject of a cropped portrait, as in LFW), or ``None`` when there is none.
+
+    Example:
+        >>> faces = [Face((0, 0, 10, 10), 1.0), Face((40, 40, 60, 60), 1.0)]
+        >>> centre_face(faces, 100, 100).box
+        (40, 40, 60, 60)
+    """
+
+    def offset(face: Face) -> float:
+        x0, y0, x1, y1 = face.box
+        return ((x0 + x1) / 2 - width / 2) ** 2 + ((y0 + y1) / 2 - height / 2) ** 2
+
+    return min(faces, key=offset, default=None)

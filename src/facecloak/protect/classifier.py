@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from facecloak.attacks import ClassifierTargeted, ClassifierUntargeted, Perceptual, StepInfo
+from facecloak.attacks import ClassifierTargeted, ClassifierUntargeted, StepInfo
 from facecloak.attacks.perceptual import scale_to_ssim_floor
 from facecloak.faces import Face
 from facecloak.faces.align import extract_chips, face_chips
@@ -108,15 +108,7 @@ def _cloak_face(
         if target_index is not None
         else ClassifierUntargeted(clean_class, margin=LOGIT_MARGIN)
     )
-    attack = Perceptual(
-        model,
-        objective,
-        eps=settings.eps,
-        steps=settings.steps,
-        step_size=settings.step_size,
-        ssim_target=min(settings.ssim_floor + settings.ssim_slack, 0.9999),
-        callback=callback,
-    )
+    attack = settings.perceptual_attack(model, objective, callback=callback)
     result = attack.run(crop, mask=region.mask, boxes=[box])
     scale = scale_to_ssim_floor(crop, result.adversarial, [box], settings.ssim_floor)
     x0, y0, x1, y1 = region.crop

@@ -22,7 +22,6 @@ from facecloak.attacks import (
     EmbeddingUntargeted,
     EnsembleUntargeted,
     Objective,
-    Perceptual,
     PerceptualResult,
     RandomJPEG,
     eot_transform,
@@ -191,15 +190,7 @@ def _perceptual(
     budget = region.mask
     if settings.texture_floor is not None:
         budget = texture_budget(crop, region.mask, floor=settings.texture_floor)
-    attack = Perceptual(
-        model,
-        objective,
-        eps=settings.eps,
-        steps=settings.steps,
-        step_size=settings.step_size,
-        ssim_target=min(settings.ssim_floor + settings.ssim_slack, 0.9999),
-        ssim_weight=settings.ssim_weight,
-    )
+    attack = settings.perceptual_attack(model, objective)
     grid = (
         coarse_shape(crop, region.chip_to_crop, settings.min_spacing) if settings.coarse else None
     )

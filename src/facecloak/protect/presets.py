@@ -10,7 +10,9 @@ the margin alone, and costs time.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
+from facecloak.attacks import Perceptual
 from facecloak.errors import InvalidOptionError
 
 
@@ -58,6 +60,20 @@ class Strength:
     min_spacing: float = 1.0
     eot: str = "mixed"
     retries: int = 0
+
+    def perceptual_attack(self, model: Any, objective: Any, **options: Any) -> Perceptual:
+        """The perceptual attack with this preset's budget, steps and SSIM hinge (aiming
+        ``ssim_slack`` above the floor, since rounding to 8 bits costs some)."""
+        return Perceptual(
+            model,
+            objective,
+            eps=self.eps,
+            steps=self.steps,
+            step_size=self.step_size,
+            ssim_target=min(self.ssim_floor + self.ssim_slack, 0.9999),
+            ssim_weight=self.ssim_weight,
+            **options,
+        )
 
     def with_overrides(self, **overrides: float | int | None) -> Strength:
         """A copy with every non-``None`` override applied."""
