@@ -186,10 +186,15 @@ def _method_name(config: ProtectConfig) -> str:
 
 
 def _total_steps(config: ProtectConfig, faces: int) -> int:
-    steps = {"evasion": 0, "obfuscation": 0}
+    """Attack steps over every stage, for the progress callback."""
     evasion = config.evasion_settings
-    steps["evasion"] = evasion.steps * evasion.rounds
-    return sum(steps.get(stage, config.settings.steps * faces) for stage in config.stages)
+    steps = {
+        "identity": config.settings.steps * faces,
+        "classifier": config.settings.steps * faces,
+        "evasion": evasion.steps * evasion.rounds,
+        "obfuscation": 0,
+    }
+    return sum(steps[stage] for stage in config.stages)
 
 
 def _settings(config: ProtectConfig) -> dict:
