@@ -116,3 +116,29 @@ def test_reports_every_step_to_the_callback() -> None:
     objective = EmbeddingUntargeted(100.0, anchor=model(crop).detach())
     Perceptual(model, objective, steps=5, callback=seen.append).run(crop)
     assert [info.step for info in seen] == [1, 2, 3, 4, 5] and seen[-1].total == 5
+
+
+def test_chroma_share_zero_changes_brightness_only() -> None:
+    model, crop = _embedder(), torch.rand(1, 3, 24, 24) * 0.5 + 0.25
+    anchor = model(crop).detach()
+    attack = Perceptual(
+        model, EmbeddingUntargeted(10.0, anchor=anchor), steps=10, ssim_target=0.5, chroma_share=0.0
+    )
+    change = attack.run(crop).adversarial - crop
+    # A pure luma change moves R, G and B by the same amount.
+    assert float((change[:, 0] - change[:, 1]).abs().max()) < 1e-5
+    assert float((change[:, 1] - change[:, 2]).abs().max()) < 1e-5
+    assert float(change.abs().max()) > 1e-3
+
+
+def test_chroma_share_limits_the_colour_change() -> None:
+    model, crop = _embedder(), torch.rand(1, 3, 24, 24) * 0.5 + 0.25
+    anchor = model(crop).detach()
+
+    def colour_spread(share: float) -> float:
+        objective = EmbeddingUntargeted(10.0, anchor=anchor)
+        attack = Perceptual(model, objective, steps=10, ssim_target=0.5, chroma_share=share)
+        change = attack.run(crop).adversarial - crop
+        return float((change - change.mean(1, keepdim=True)).abs().max())
+
+    assert colour_spread(0.25) < 0.5 * colour_spread(1.0)

@@ -34,3 +34,23 @@ def test_compare_names_the_image_without_a_face(photos, cli) -> None:
 
 def test_unknown_detector_is_refused_before_any_work(cli, no_work, photo) -> None:
     cli("compare", photo, photo, "--detector", "foo").assert_refused("--detector", "'foo'", "hog")
+
+
+def test_compare_all_gives_one_verdict_per_usable_recognizer(photos, cli) -> None:
+    from facecloak.recognition import usable_recognizers
+
+    code, out, _ = cli(
+        "compare", str(photos["hopper"]), str(photos["astronaut"]), "--all", "--json"
+    )
+    assert code == 0
+    payload = json.loads(out)
+    names = [v["recognizer"] for v in payload["verdicts"]]
+    assert names == list(usable_recognizers()) and names[0] == "dlib"
+    assert payload["matched_by"] == sum(v["same"] for v in payload["verdicts"]) == 0
+
+
+def test_compare_all_prints_a_line_per_recognizer(photos, cli) -> None:
+    code, out, _ = cli("compare", str(photos["hopper"]), str(photos["hopper"]), "--all")
+    assert code == 0
+    assert "dlib" in out and "SAME person" in out
+    assert out.strip().endswith("recognizers take them for the same person")

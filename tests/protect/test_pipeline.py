@@ -129,3 +129,23 @@ def test_a_cosine_recognizer_alone_is_cloaked_on_its_own_scale(grace_hopper, hop
     outcome = result.outcomes[0]
     assert outcome.threshold == pytest.approx(mobilefacenet.threshold)
     assert outcome.distance > 0.5 * outcome.threshold
+
+
+def test_every_usable_recognizer_gives_its_verdict(quick_result):
+    from facecloak.recognition import usable_recognizers
+
+    face = quick_result.to_dict()["faces_protected"][0]
+    verdicts = {v["recognizer"]: v for v in face["verdicts"]}
+    assert list(verdicts) == list(usable_recognizers())
+    assert verdicts["dlib"]["attacked"] is True
+    assert all(not v["attacked"] for name, v in verdicts.items() if name != "dlib")
+    dlib = verdicts["dlib"]
+    assert dlib["distance"] == pytest.approx(face["distance"], abs=1e-4)
+    assert dlib["match"] == (dlib["distance"] < dlib["threshold"])
+    assert face["ssimulacra2"] is not None and face["ssimulacra2"] < 100
+
+
+def test_judges_can_be_switched_off(grace_hopper, hopper_faces):
+    config = ProtectConfig(strength=QUICK, robust=False, judges=())
+    result = protect(grace_hopper, config, detected=hopper_faces)
+    assert result.outcomes[0].verdicts == []

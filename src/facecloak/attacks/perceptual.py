@@ -73,19 +73,23 @@ class Perceptual(Attack):
     hinge aims for; a little above a floor, since rounding to 8 bits costs some),
     ``ssim_weight`` (the hinge's initial weight) and ``ssim_weight_growth`` (dual-ascent rate:
     the weight grows by ``growth * deficit / 0.001`` times itself per step while below target).
-    ``step_size`` is Adam's learning rate on [0, 1] pixels.
+    ``step_size`` is Adam's learning rate on [0, 1] pixels. ``chroma_share`` below 1 makes the
+    perturbation live in an opponent colour space (luma, blue-yellow, red-green) where each
+    chroma channel may use only that share of ``eps``: people see low-frequency colour blotches
+    long before the same change in brightness (0: brightness only).
     """
 
     name = "perceptual"
     needs_eps = True
     batched = False
-    hyperparameters = ("ssim_target", "ssim_weight", "ssim_weight_growth")
+    hyperparameters = ("ssim_target", "ssim_weight", "ssim_weight_growth", "chroma_share")
     eps = 12 / 255
     steps = 35
     step_size = 1.5 / 255
     ssim_target = 0.982
     ssim_weight = 20.0
     ssim_weight_growth = 0.5
+    chroma_share = 1.0
 
     def descent_step(self, grad: Tensor, x_adv: Tensor, x: Tensor) -> Tensor:
         raise NotImplementedError("the perceptual attack runs its own loop (see run)")
@@ -122,7 +126,9 @@ class Perceptual(Attack):
         budget = self._prepared_mask(self.mask if mask is None else mask, crop)
         boxes = list(boxes) or [(0, 0, crop.shape[-1], crop.shape[-2])]
         clean_output = self._clean_output(crop, objective)
-        latent = self._start(crop, grid, start).requires_grad_(True)
+        latent = self._start(crop, grid, start)
+        _clamp_latent(latent, float(self.eps), self.chroma_share)
+        latent.requires_grad_(True)
         loop = _Loop(self, objective, crop, budget, boxes, clean_output)
         best = loop.optimise(latent, min_steps)
         result = PerceptualResult(
@@ -185,7 +191,7 @@ class _Loop:
         best: _Iterate | None = None
         value = ssim = 0.0
         for step in range(1, attack.steps + 1):
-            cloaked = _apply(self.crop, latent, self.budget)
+            cloaked = _apply(self.crop, latent, self.budget, self.attack.chroma_share)
             score = self.score(cloaked)
             ssims = torch.stack(
                 [
@@ -206,12 +212,12 @@ class _Loop:
             (grad,) = torch.autograd.grad(loss, latent)
             optimiser.step(grad)
             with torch.no_grad():
-                latent.clamp_(-attack.eps, attack.eps)
+                _clamp_latent(latent, attack.eps, attack.chroma_share)
             self.steps_run = step
             if attack.callback is not None:
                 attack.callback(_step_info(step, attack.steps, value, self.goal))
         if best is None:  # never met the SSIM target: the last iterate (the caller scales)
-            cloaked = _apply(self.crop, latent, self.budget).detach()
+            cloaked = _apply(self.crop, latent, self.budget, self.attack.chroma_share).detach()
             best = _Iterate(value, cloaked, ssim, latent.detach())
         logger.debug(
             "perceptual: %d steps, score %.3f, SSIM %.4f", self.steps_run, best.score, best.ssim
@@ -319,9 +325,26 @@ def _cut(image: Tensor, box: Box) -> Tensor:
     return image[..., y0:y1, x0:x1]
 
 
-def _apply(crop: Tensor, latent: Tensor, budget: Tensor) -> Tensor:
-    """The crop plus the latent perturbation, brought to the crop's grid, scaled by the budget."""
+OPPONENT_TO_RGB = torch.tensor([[1.0, 0.0, 1.402], [1.0, -0.344136, -0.714136], [1.0, 1.772, 0.0]])
+"""YCbCr (BT.601) differences to RGB differences: a latent in (luma, Cb, Cr)."""
+
+
+def _clamp_latent(latent: Tensor, eps: float, chroma_share: float) -> None:
+    """In place: luma (or RGB) within ``eps``, chroma within ``chroma_share * eps``."""
+    if chroma_share >= 1.0:
+        latent.clamp_(-eps, eps)
+        return
+    latent[:, :1].clamp_(-eps, eps)
+    latent[:, 1:].clamp_(-eps * chroma_share, eps * chroma_share)
+
+
+def _apply(crop: Tensor, latent: Tensor, budget: Tensor, chroma_share: float = 1.0) -> Tensor:
+    """The crop plus the latent perturbation (RGB, or luma/chroma when ``chroma_share < 1``),
+    brought to the crop's grid, scaled by the budget."""
     change = latent
+    if chroma_share < 1.0:
+        matrix = OPPONENT_TO_RGB.to(latent.dtype)
+        change = torch.einsum("rc,nchw->nrhw", matrix, latent)
     if change.shape[-2:] != crop.shape[-2:]:
         change = F.interpolate(change, size=crop.shape[-2:], mode="bilinear", align_corners=False)
     return (crop + budget * change).clamp(0.0, 1.0)

@@ -41,10 +41,10 @@ def add_parser(subcommands: Subcommands) -> None:
     sub.add_argument(
         "--check-with",
         type=checks.names(extra, "recognizer"),
-        default=[],
+        default=None,
         metavar="NAME,...",
-        help=f"more recognizers to check the result with ({', '.join(extra)}): transfer, unless "
-        "--ensemble",
+        help=f"more recognizers to check the result with ({', '.join(extra)}; default: every "
+        "one that can load here): transfer, unless --ensemble",
     )
     sub.add_argument(
         "--ensemble", action="store_true", help="the cloak attacks the --check-with ones too"
@@ -57,6 +57,10 @@ def add_parser(subcommands: Subcommands) -> None:
 def check(args: argparse.Namespace) -> None:
     """Refuse, before any work, options that cannot work together."""
     check_output_dir("--report", args.report)
+    if args.check_with is None:
+        from facecloak.recognition import usable_recognizers
+
+        args.check_with = [n for n in usable_recognizers() if n != choices.DEFAULT_RECOGNIZER]
     if args.ensemble and not args.check_with:
         raise refuse("--ensemble", "needs --check-with NAME (e.g. mobilefacenet)")
     if args.ensemble and args.method != choices.DEFAULT_METHOD:

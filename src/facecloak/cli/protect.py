@@ -314,4 +314,19 @@ def _summary(item: dict) -> str:
         parts.append(
             f"{gone}/{len(hidden)} faces hidden from the detector ({after_jpeg} after JPEG q75)"
         )
-    return f"{item['input']} -> {item['output']}: {'; '.join(parts)} in {item['seconds']:.1f} s"
+    lines = [f"{item['input']} -> {item['output']}: {'; '.join(parts)} in {item['seconds']:.1f} s"]
+    lines += [verdict_line(face) for face in faces if face.get("verdicts")]
+    return "\n".join(lines)
+
+
+def verdict_line(face: dict) -> str:
+    """``  face 0: dlib* no match, mobilefacenet MATCH ...`` (``*``: the cloak attacked it;
+    each verdict after a JPEG q75 re-save, the way photos are usually shared)."""
+    words = []
+    for verdict in face["verdicts"]:
+        mark = "*" if verdict["attacked"] else ""
+        said = "MATCH" if verdict["match_after_jpeg75"] else "no match"
+        words.append(f"{verdict['recognizer']}{mark} {said}")
+    quality = face.get("ssimulacra2")
+    seen = "" if quality is None else f"; SSIMULACRA2 {quality:.0f}"
+    return f"  face {face['index']} after JPEG q75: {', '.join(words)}{seen}"

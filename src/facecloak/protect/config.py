@@ -48,8 +48,10 @@ class ProtectConfig:
         strength: a preset name (``low``, ``mid``, ``high``) or a :class:`Strength`.
         faces: indices of the faces to protect (left to right); ``None``: all.
         largest: protect only the largest face.
-        recognizers: the recognizers the identity cloak must beat at once (names or loaded
-            recognizers); each counts in units of its own threshold.
+        recognizers: the recognizers the identity cloak must beat at once (names, ``all`` for
+            every usable one, or loaded recognizers); each counts in units of its own threshold.
+        judges: the recognizers that report, per face, whether they still match it (``all``:
+            every usable one; empty: no such report, which saves time).
         target: ``(K, D)`` embeddings of a target identity to look like (targeted cloak).
         robust: average gradients over the preset's post-release transforms.
         eps, steps, step_size, lam: override the preset (or, for ``detection``, the evasion).
@@ -67,6 +69,7 @@ class ProtectConfig:
     faces: tuple[int, ...] | None = None
     largest: bool = False
     recognizers: tuple[Any, ...] = ("dlib",)
+    judges: tuple[str, ...] = ("all",)
     target: Tensor | None = field(default=None, compare=False, repr=False)
     robust: bool = True
     eps: float | None = None

@@ -6,26 +6,60 @@ protected photo (and on its JPEG q75 re-encoding) before aligning and embedding.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
-import torch
 
 from facecloak.faces import Face
 from facecloak.faces.landmarks import predict_landmarks
 from facecloak.faces.regions import FaceRegion
 from facecloak.imaging import jpeg75
 from facecloak.models.recognizer import Recognizer
-from facecloak.quality import image_change
+from facecloak.quality import image_change, ssimulacra2_score
+from facecloak.recognition import embed_with_fresh_landmarks, shared_recognizer
+
+__all__ = ["FaceOutcome", "RecognizerVerdict", "embed_with_fresh_landmarks", "measure_identity"]
 
 
 def rounded_fields(outcome: Any) -> dict:
     """A dataclass's fields: floats to 6 decimals, its ``box`` to 0.1 px, plus ``protected``."""
-    values = {f.name: getattr(outcome, f.name) for f in fields(outcome)}
+    values = {f.name: getattr(outcome, f.name) for f in fields(outcome) if f.name != "verdicts"}
     values["box"] = [round(v, 1) for v in outcome.box]
     values = {k: round(v, 6) if isinstance(v, float) else v for k, v in values.items()}
     return {**values, "protected": outcome.protected}
+
+
+@dataclass(frozen=True)
+class RecognizerVerdict:
+    """Does one recognizer still match the protected face to the original (as saved, and
+    after a JPEG q75 re-save)? ``attacked``: the cloak optimised against it (white-box)."""
+
+    recognizer: str
+    distance: float
+    distance_jpeg75: float
+    threshold: float
+    attacked: bool
+
+    @property
+    def match(self) -> bool:
+        return self.distance < self.threshold
+
+    @property
+    def match_after_jpeg75(self) -> bool:
+        return self.distance_jpeg75 < self.threshold
+
+    def to_dict(self) -> dict:
+        return {
+            "recognizer": self.recognizer,
+            "distance": round(self.distance, 6),
+            "distance_jpeg75": round(self.distance_jpeg75, 6),
+            "threshold": self.threshold,
+            "match": self.match,
+            "match_after_jpeg75": self.match_after_jpeg75,
+            "attacked": self.attacked,
+        }
 
 
 @dataclass
@@ -45,6 +79,9 @@ class FaceOutcome:
     steps: int
     cloak_scale: float
     seconds: float
+    ssimulacra2: float | None = None
+    verdicts: list[RecognizerVerdict] = field(default_factory=list)
+    """Per usable recognizer (see :func:`judge_everywhere`); empty when not asked for."""
 
     @property
     def protected(self) -> bool:
@@ -54,6 +91,7 @@ class FaceOutcome:
         return {
             **rounded_fields(self),
             "protected_after_jpeg75": self.distance_jpeg75 >= self.threshold,
+            "verdicts": [verdict.to_dict() for verdict in self.verdicts],
         }
 
 
@@ -80,6 +118,7 @@ def measure_identity(
         distance_jpeg75=float(recognizer.distance(clean, after_jpeg)[0]),
         threshold=float(recognizer.threshold),
         ssim=change.ssim,
+        ssimulacra2=ssimulacra2_score(original, protected, box=region.face_box),
         psnr=change.psnr,
         l2=change.l2,
         linf=change.linf,
@@ -89,9 +128,32 @@ def measure_identity(
     )
 
 
-def embed_with_fresh_landmarks(rgb: np.ndarray, face: Face, recognizer: Recognizer) -> torch.Tensor:
-    """``(1, D)``: the face's embedding with its landmarks predicted again on ``rgb`` (the
-    detector's box is kept, its own keypoints are not: they came from the clean photo)."""
-    fresh = Face(face.box, face.score, landmarks=predict_landmarks(rgb, face.box))
-    with torch.no_grad():
-        return recognizer.embed(rgb, [fresh])
+def judge_everywhere(
+    original: np.ndarray,
+    protected: np.ndarray,
+    face: Face,
+    names: Sequence[str],
+    attacked: Sequence[str] = (),
+) -> list[RecognizerVerdict]:
+    """Each recognizer in ``names`` (``all``: every usable one) compares the protected face
+    (as saved and after JPEG q75) with the original, landmarks found anew on each photo."""
+    from facecloak.recognition import resolve_recognizers
+
+    photos = [original, protected, jpeg75(protected)]
+    located = [Face(face.box, face.score, landmarks=predict_landmarks(p, face.box)) for p in photos]
+    verdicts = []
+    for name in resolve_recognizers(names):
+        recognizer = shared_recognizer(name)
+        clean, saved, resaved = (
+            recognizer.embed(p, [f]) for p, f in zip(photos, located, strict=True)
+        )
+        verdicts.append(
+            RecognizerVerdict(
+                recognizer=name,
+                distance=float(recognizer.distance(clean, saved)[0]),
+                distance_jpeg75=float(recognizer.distance(clean, resaved)[0]),
+                threshold=float(recognizer.threshold),
+                attacked=name in attacked,
+            )
+        )
+    return verdicts

@@ -19,15 +19,16 @@ from facecloak.errors import NoFaceError
 from facecloak.faces import Face
 from facecloak.faces.regions import face_region
 from facecloak.images import as_rgb_array
-from facecloak.models import detect, load_recognizer
+from facecloak.models import detect
 from facecloak.models.recognizer import Recognizer
 from facecloak.obfuscate import obfuscate_faces
 from facecloak.protect.classifier import ClassifiedFace, cloak_against_classifier
 from facecloak.protect.config import ProtectConfig
 from facecloak.protect.evasion import HiddenFace, hide_faces
 from facecloak.protect.identity import IdentityRequest, cloak_identities
-from facecloak.protect.outcomes import FaceOutcome, measure_identity
+from facecloak.protect.outcomes import FaceOutcome, judge_everywhere, measure_identity
 from facecloak.protect.progress import Progress, Ticker
+from facecloak.recognition import resolve_recognizers, shared_recognizer
 
 
 @dataclass
@@ -103,11 +104,23 @@ def protect(
 def _identity_stage(
     result: ProtectResult, chosen: list[int], config: ProtectConfig, ticker: Ticker
 ) -> None:
-    recognizers = [_recognizer(r) for r in config.recognizers]
+    recognizers = _recognizers(config.recognizers)
     request = IdentityRequest(recognizers, config.settings, config.target, config.robust)
     result.image, result.outcomes = cloak_identities(
         result.image, result.faces, chosen, request, ticker
     )
+    _add_verdicts(result, config, attacked=[r.name for r in recognizers])
+
+
+def _add_verdicts(result: ProtectResult, config: ProtectConfig, attacked: list[str]) -> None:
+    """Each judging recognizer's verdict on each face (see :func:`judge_everywhere`)."""
+    if not config.judges:
+        return
+    for outcome in result.outcomes:
+        face = result.faces[outcome.index]
+        outcome.verdicts = judge_everywhere(
+            result.original, result.image, face, config.judges, attacked
+        )
 
 
 def _classifier_stage(
@@ -138,7 +151,7 @@ def _obfuscation_stage(
     result: ProtectResult, chosen: list[int], config: ProtectConfig, ticker: Ticker
 ) -> None:
     result.image = obfuscate_faces(result.image, [result.faces[i] for i in chosen], config.method)
-    judge = _recognizer(config.recognizers[0])
+    judge = _recognizers(config.recognizers)[0]
     size = max(judge.chip_size)
     height, width = result.image.shape[:2]
     result.outcomes = [
@@ -151,6 +164,7 @@ def _obfuscation_stage(
         )
         for i in chosen
     ]
+    _add_verdicts(result, config, attacked=[])
 
 
 _STAGES = {
@@ -175,8 +189,19 @@ def select_faces(faces: list[Face], indices: Sequence[int] | None, largest: bool
     return sorted(set(indices))
 
 
-def _recognizer(recognizer: str | Recognizer) -> Recognizer:
-    return load_recognizer(recognizer) if isinstance(recognizer, str) else recognizer
+def _recognizers(given: Sequence[str | Recognizer]) -> list[Recognizer]:
+    """Loaded recognizers (each loaded once per process) for names, ``all`` or modules."""
+    names = resolve_recognizers([r for r in given if isinstance(r, str)])
+    loaded = {name: shared_recognizer(name) for name in names}
+    out: list[Recognizer] = []
+    for item in given:
+        if not isinstance(item, str):
+            out.append(item)
+        elif item == "all":
+            out.extend(loaded[n] for n in names if loaded[n] not in out)
+        elif loaded[item] not in out:
+            out.append(loaded[item])
+    return out
 
 
 def _method_name(config: ProtectConfig) -> str:
@@ -214,14 +239,10 @@ def _settings(config: ProtectConfig) -> dict:
             "margin": settings.margin,
             "robust": config.robust,
             "targeted": config.target is not None or config.target_class is not None,
-            "recognizers": [_name(r) for r in config.recognizers],
+            "recognizers": [r.name for r in _recognizers(config.recognizers)],
             **({"lam": settings.lam} if settings.attack == "pfgvm" else {}),
         }
     if "evasion" in config.stages:
         evasion = {**asdict(config.evasion_settings), "detectors": list(config.evade)}
         out = evasion if not out else {**out, "evasion": evasion}
     return out
-
-
-def _name(recognizer: str | Recognizer) -> str:
-    return recognizer if isinstance(recognizer, str) else recognizer.name

@@ -41,6 +41,8 @@ class Strength:
         eot: post-release transforms when ``robust``: ``mixed``, ``jpeg`` or ``none``.
         retries: perceptual: extra rounds of ``steps`` (from where the last ended) for a face
             whose cloak has not reached its goal.
+        chroma_share: perceptual: the share of ``eps`` each chroma channel (opponent colour
+            space) may use; 1 is plain RGB, 0 brightness only.
     """
 
     name: str
@@ -60,6 +62,7 @@ class Strength:
     min_spacing: float = 1.0
     eot: str = "mixed"
     retries: int = 0
+    chroma_share: float = 1.0
 
     def perceptual_attack(self, model: Any, objective: Any, **options: Any) -> Perceptual:
         """The perceptual attack with this preset's budget, steps and SSIM hinge (aiming
@@ -72,6 +75,7 @@ class Strength:
             step_size=self.step_size,
             ssim_target=min(self.ssim_floor + self.ssim_slack, 0.9999),
             ssim_weight=self.ssim_weight,
+            chroma_share=self.chroma_share,
             **options,
         )
 

@@ -18,8 +18,8 @@ from facecloak.faces import Face
 from facecloak.models import DEFAULT_DETECTOR, DETECTORS, available_recognizers, detect
 from facecloak.models import load_recognizer as _load_recognizer
 from facecloak.models.recognizer import Recognizer
-from facecloak.protect.outcomes import embed_with_fresh_landmarks
 from facecloak.quality import image_change, ssimulacra2_score
+from facecloak.recognition import embed_with_fresh_landmarks
 
 logger = logging.getLogger(__name__)
 
