@@ -29,8 +29,9 @@ demo: $(STAMP)
 	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/grace_hopper_reshared.jpg
 	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png
 	$(BIN)/facecloak protect $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png -o $(DEMO)/protected --overwrite
-	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/protected/grace_hopper.jpg
-	$(BIN)/facecloak compare $(DEMO)/astronaut.png $(DEMO)/protected/astronaut.png
+	# Every recognizer that can load here gives its own verdict (with ../shared: five of them).
+	$(BIN)/facecloak compare --all $(DEMO)/grace_hopper.jpg $(DEMO)/protected/grace_hopper.jpg
+	$(BIN)/facecloak compare --all $(DEMO)/astronaut.png $(DEMO)/protected/astronaut.png
 	$(BIN)/facecloak protect $(DEMO)/astronaut.png -o $(DEMO)/hidden --against detection --overwrite
 	$(BIN)/facecloak detect $(DEMO)/hidden/astronaut.png
 	$(PY) -m facecloak.video.synthetic $(DEMO)/clip.mp4

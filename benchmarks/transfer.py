@@ -261,6 +261,24 @@ def curve_points(rows: list[dict]) -> list[dict]:
     return points
 
 
+def robustness_table(rows: list[dict]) -> str:
+    """Per (dataset, config), per cleaning: left-out no-match with another photo, mean over
+    the left-out recognizers (worst in brackets)."""
+    header = ["data", "config", *CLEANINGS]
+    table = []
+    for dataset, config in sorted({(r["dataset"], r["config"]) for r in rows}):
+        group = [r for r in rows if r["dataset"] == dataset and r["config"] == config]
+        cells = []
+        for cleaning in CLEANINGS:
+            by_judge = defaultdict(list)
+            for r in group:
+                by_judge[r["judge"]].append(r["verdicts"][cleaning]["other"])
+            shares = [sum(v) / len(v) for v in by_judge.values()]
+            cells.append(f"{100 * statistics.mean(shares):.0f}% ({100 * min(shares):.0f}%)")
+        table.append([dataset, config, *cells])
+    return markdown_table(header, table)
+
+
 def curve_table(points: list[dict]) -> str:
     header = ["data", "config", "left-out no match, JPEG q75: mean", "worst (judge)"]
     header += ["SSIMULACRA2 face", "s/face"]
@@ -321,6 +339,11 @@ def publish(rows: list[dict], args: argparse.Namespace, seconds: float) -> None:
         "Per left-out recognizer and cleaning:",
         "",
         summary_tables(rows, MAIN_CLEANINGS, "other"),
+        "",
+        "Robustness to cleaning: no match with another photo, mean over the left-out "
+        "recognizers (worst in brackets):",
+        "",
+        robustness_table(rows),
         "",
         "Against the photo's own original (same columns):",
         "",

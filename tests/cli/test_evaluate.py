@@ -31,7 +31,6 @@ def test_bad_values_are_refused(cli, no_work, tmp_path: Path, option: str, value
 @pytest.mark.parametrize(
     ("options", "names"),
     [
-        (["--ensemble"], ["--ensemble", "--check-with"]),
         (
             ["--ensemble", "--check-with", "mobilefacenet", "--method", "ifgsm"],
             ["--ensemble", "--method ifgsm"],

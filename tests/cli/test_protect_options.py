@@ -179,8 +179,21 @@ def test_config_fields_scale_pixel_levels(photo, tmp_path: Path) -> None:
     argv = ["protect", str(photo), "-o", str(tmp_path), "--eps", "51", "--step-size", "2.55"]
     fields = config_fields(build_parser().parse_args(argv))
     assert fields["eps"] == pytest.approx(0.2) and fields["step_size"] == pytest.approx(0.01)
-    assert fields["recognizers"] == ("dlib",) and fields["evade"] == ("centerface",)
+    assert fields["recognizers"] == ("all",) and fields["evade"] == ("centerface",)
     assert ProtectConfig(**fields).stages == ("identity",)
+
+
+def test_recognizers_option_names_the_ensemble(photo, tmp_path: Path) -> None:
+    from facecloak.cli import build_parser
+    from facecloak.cli.protect import config_fields
+
+    argv = ["protect", str(photo), "-o", str(tmp_path), "--recognizers", "dlib"]
+    assert config_fields(build_parser().parse_args(argv))["recognizers"] == ("dlib",)
+
+
+def test_unknown_recognizer_in_recognizers_is_refused(cli, no_work, photo) -> None:
+    outcome = cli("protect", photo, "-o", photo.parent / "out", "--recognizers", "dlib,foo")
+    outcome.assert_refused("--recognizers", "'foo'", "mobilefacenet")
 
 
 def test_a_recognizer_without_its_weights_is_refused(cli, no_work, monkeypatch, photo) -> None:

@@ -25,7 +25,8 @@ def test_ensemble_moves_mobilefacenet_further_than_dlib_alone(grace_hopper, mobi
             mobilefacenet.distance(mobilefacenet.embed(image, detect(image)[:1]), clean)[0]
         )
 
-    alone = protect(grace_hopper, ProtectConfig(strength="mid"), detected=[face]).image
+    dlib_only = ProtectConfig(strength="mid", recognizers=("dlib",), judges=())
+    alone = protect(grace_hopper, dlib_only, detected=[face]).image
     config = ProtectConfig(strength="mid", recognizers=("dlib", mobilefacenet))
     both = protect(grace_hopper, config, detected=[face])
     assert moved(both.image) > 2 * moved(alone)
@@ -41,3 +42,12 @@ def test_ensemble_refuses_a_target(grace_hopper, mobilefacenet):
 def test_ensemble_needs_the_perceptual_attack(mobilefacenet):
     with pytest.raises(InvalidOptionError, match="method=ifgsm"):
         ProtectConfig(method="ifgsm", recognizers=("dlib", "mobilefacenet"))
+
+
+def test_all_means_every_usable_recognizer_for_the_perceptual_cloak():
+    from facecloak.recognition import usable_recognizers
+
+    assert ProtectConfig().cloak_recognizers == usable_recognizers()
+    assert ProtectConfig(method="pgd").cloak_recognizers == ("dlib",)
+    targeted = ProtectConfig(target=torch.zeros(1, 128))
+    assert targeted.cloak_recognizers == ("dlib",)

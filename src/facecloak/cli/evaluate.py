@@ -62,7 +62,11 @@ def check(args: argparse.Namespace) -> None:
 
         args.check_with = [n for n in usable_recognizers() if n != choices.DEFAULT_RECOGNIZER]
     if args.ensemble and not args.check_with:
-        raise refuse("--ensemble", "needs --check-with NAME (e.g. mobilefacenet)")
+        raise refuse(
+            "--ensemble",
+            "needs a recognizer besides dlib: none can load here (see ../shared/models) and no "
+            "--check-with NAME was given",
+        )
     if args.ensemble and args.method != choices.DEFAULT_METHOD:
         raise refuse(
             "--ensemble", f"needs --method {choices.DEFAULT_METHOD}, not --method {args.method}"

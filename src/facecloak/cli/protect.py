@@ -112,6 +112,16 @@ def _add_goal_options(sub: argparse.ArgumentParser) -> None:
         "names one of its classes",
     )
     extra = choices.extra_recognizers()
+    every = ["all", choices.DEFAULT_RECOGNIZER, *extra]
+    sub.add_argument(
+        "--recognizers",
+        type=checks.names(every, "recognizer"),
+        default=None,
+        metavar="NAME,...",
+        help="the recognizers the cloak beats at once (default: all, every one that can load "
+        "here: what makes it hold against recognizers it never saw; dlib alone is fastest): "
+        + ", ".join(every),
+    )
     sub.add_argument(
         "--ensemble",
         type=checks.names(extra, "recognizer"),
@@ -179,7 +189,7 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
         "strength": args.strength or choices.default_strength(),
         "faces": None if args.faces is None else tuple(args.faces),
         "largest": args.largest,
-        "recognizers": (choices.DEFAULT_RECOGNIZER, *args.ensemble),
+        "recognizers": _cloak_recognizers(args),
         "robust": args.robust is not False,
         "eps": scaled(args.eps),
         "steps": args.steps,
@@ -188,6 +198,13 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
         "detector": args.detector or DEFAULT_DETECTOR,
         "evade": tuple(args.evade or ("centerface",)),
     }
+
+
+def _cloak_recognizers(args: argparse.Namespace) -> tuple[str, ...]:
+    """``--ensemble X`` is dlib plus X; else ``--recognizers`` (default ``all``)."""
+    if args.ensemble:
+        return (choices.DEFAULT_RECOGNIZER, *args.ensemble)
+    return tuple(args.recognizers or ["all"])
 
 
 def check(args: argparse.Namespace) -> None:
@@ -207,7 +224,7 @@ def _check_options(args: argparse.Namespace) -> None:
     if args.against == "detection":
         _refuse_given(
             args,
-            ("method", "strength", "lam", "target", "ensemble", "model"),
+            ("method", "strength", "lam", "target", "ensemble", "recognizers", "model"),
             "--against detection (the evasion cloak)",
         )
     if args.evade is not None and args.against == "recognition":
@@ -219,6 +236,8 @@ def _check_options(args: argparse.Namespace) -> None:
     if args.ensemble:
         _check_ensemble(args)
         check_recognizers("--ensemble", args.ensemble)
+    if args.recognizers:
+        check_recognizers("--recognizers", [n for n in args.recognizers if n != "all"])
     if args.lam is not None and args.method != "pfgvm":
         method = args.method or choices.DEFAULT_METHOD
         raise refuse(
@@ -245,7 +264,7 @@ def _check_classical(args: argparse.Namespace) -> None:
         raise refuse(flag, f"does not apply to the classical --method {args.method}")
     _refuse_given(
         args,
-        ("strength", *OVERRIDES, "target", "ensemble"),
+        ("strength", *OVERRIDES, "target", "ensemble", "recognizers"),
         f"the classical --method {args.method}",
     )
 

@@ -48,8 +48,11 @@ class ProtectConfig:
         strength: a preset name (``low``, ``mid``, ``high``) or a :class:`Strength`.
         faces: indices of the faces to protect (left to right); ``None``: all.
         largest: protect only the largest face.
-        recognizers: the recognizers the identity cloak must beat at once (names, ``all`` for
-            every usable one, or loaded recognizers); each counts in units of its own threshold.
+        recognizers: the recognizers the identity cloak must beat at once (names or loaded
+            recognizers); each counts in units of its own threshold. ``all`` (the default):
+            every recognizer that can load here for the untargeted perceptual cloak (the
+            ensemble transfers to recognizers it never saw), dlib's alone for a targeted or
+            sign-gradient cloak (they take one recognizer).
         judges: the recognizers that report, per face, whether they still match it (``all``:
             every usable one; empty: no such report, which saves time).
         target: ``(K, D)`` embeddings of a target identity to look like (targeted cloak).
@@ -68,7 +71,7 @@ class ProtectConfig:
     strength: str | Strength = DEFAULT_STRENGTH
     faces: tuple[int, ...] | None = None
     largest: bool = False
-    recognizers: tuple[Any, ...] = ("dlib",)
+    recognizers: tuple[Any, ...] = ("all",)
     judges: tuple[str, ...] = ("all",)
     target: Tensor | None = field(default=None, compare=False, repr=False)
     robust: bool = True
@@ -118,7 +121,7 @@ class ProtectConfig:
                 f"several recognizers need method=perceptual (the ensemble objective), "
                 f"not method={attack}"
             )
-        if len(self.recognizers) > 1 and self.target is not None:
+        if len(self.recognizers) > 1 and self.target is not None and "all" not in self.recognizers:
             raise InvalidOptionError("an ensemble cloak is untargeted: drop target or recognizers")
 
     @property
@@ -130,6 +133,18 @@ class ProtectConfig:
         return preset.with_overrides(
             eps=self.eps, steps=self.steps, step_size=self.step_size, lam=self.lam
         )
+
+    @property
+    def cloak_recognizers(self) -> tuple[Any, ...]:
+        """``recognizers`` with ``all`` made concrete (see the class docstring)."""
+        if "all" not in self.recognizers:
+            return self.recognizers
+        single = self.settings.attack != "perceptual" or self.target is not None
+        if single:
+            return ("dlib",)
+        from facecloak.recognition import resolve_recognizers
+
+        return resolve_recognizers(self.recognizers)
 
     @property
     def evasion_settings(self) -> EvasionSettings:

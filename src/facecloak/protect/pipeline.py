@@ -104,7 +104,7 @@ def protect(
 def _identity_stage(
     result: ProtectResult, chosen: list[int], config: ProtectConfig, ticker: Ticker
 ) -> None:
-    recognizers = _recognizers(config.recognizers)
+    recognizers = _recognizers(config.cloak_recognizers)
     request = IdentityRequest(recognizers, config.settings, config.target, config.robust)
     result.image, result.outcomes = cloak_identities(
         result.image, result.faces, chosen, request, ticker
@@ -151,7 +151,7 @@ def _obfuscation_stage(
     result: ProtectResult, chosen: list[int], config: ProtectConfig, ticker: Ticker
 ) -> None:
     result.image = obfuscate_faces(result.image, [result.faces[i] for i in chosen], config.method)
-    judge = _recognizers(config.recognizers)[0]
+    judge = _recognizers(config.cloak_recognizers)[0]
     size = max(judge.chip_size)
     height, width = result.image.shape[:2]
     result.outcomes = [
@@ -239,7 +239,7 @@ def _settings(config: ProtectConfig) -> dict:
             "margin": settings.margin,
             "robust": config.robust,
             "targeted": config.target is not None or config.target_class is not None,
-            "recognizers": [r.name for r in _recognizers(config.recognizers)],
+            "recognizers": [r.name for r in _recognizers(config.cloak_recognizers)],
             **({"lam": settings.lam} if settings.attack == "pfgvm" else {}),
         }
     if "evasion" in config.stages:
