@@ -119,8 +119,11 @@ def cloak(item: Prepared, config: TransferConfig, attacked: tuple[str, ...]) -> 
     """The protected photo (cached as PNG) and its face-box quality and time."""
     key = f"{config.name}/{'+'.join(attacked)}/{item.case.dataset}/{item.case.probe.stem}"
     path, meta = CACHE / f"{key}.png", CACHE / f"{key}.json"
+    made_by = repr(config)
     if path.exists() and meta.exists():
-        return {"image": load_image(path), **json.loads(meta.read_text())}
+        cached = json.loads(meta.read_text())
+        if cached.pop("config", made_by) == made_by:
+            return {"image": load_image(path), **cached}
     started = time.perf_counter()
     if config.strength is None:
         protected = item.probe
@@ -138,7 +141,7 @@ def cloak(item: Prepared, config: TransferConfig, attacked: tuple[str, ...]) -> 
         "ssimulacra2": ssimulacra2_score(item.probe, protected, box=item.face.box),
     }
     save_image(protected, path)
-    meta.write_text(json.dumps(quality))
+    meta.write_text(json.dumps({**quality, "config": made_by}))
     return {"image": protected, **quality}
 
 

@@ -31,7 +31,7 @@ def test_ensemble_moves_mobilefacenet_further_than_dlib_alone(grace_hopper, mobi
     both = protect(grace_hopper, config, detected=[face])
     assert moved(both.image) > 2 * moved(alone)
     assert both.outcomes[0].protected  # dlib is still beaten
-    assert both.outcomes[0].ssim >= 0.98 - 1e-3  # mid preset's floor, over the face box
+    assert both.outcomes[0].ssim >= 0.95 - 1e-3  # mid preset's floor, over the face box
 
 
 def test_ensemble_refuses_a_target(grace_hopper, mobilefacenet):
