@@ -56,6 +56,7 @@ SUMMARY = {
     "verification_protected": {"clean": 1.0, "jpeg75": 0.75, "resize50": 0.5},
     "identification_miss_rate": {"clean": 1.0, "unprotected": 0.0},
     "face_ssim_mean": 0.98,
+    "face_ssimulacra2_mean": 80.0,
     "seconds_per_face": 2.0,
     "other_recognizers": {
         "mobilefacenet": {

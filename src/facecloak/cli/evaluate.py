@@ -119,5 +119,6 @@ def _headline(summary: dict, method: str, strength: str) -> str:
         f"no longer matched {protected['clean']:.1%} (JPEG q75 {protected['jpeg75']:.1%}, "
         f"0.5x {protected['resize50']:.1%}); rank-1 missed {missed['clean']:.1%} "
         f"(unprotected {missed['unprotected']:.1%}); face SSIM "
-        f"{summary['face_ssim_mean']:.4f}; {summary['seconds_per_face']:.2f} s per face"
+        f"{summary['face_ssim_mean']:.4f}, SSIMULACRA2 {summary['face_ssimulacra2_mean']:.1f}; "
+        f"{summary['seconds_per_face']:.2f} s per face"
     )

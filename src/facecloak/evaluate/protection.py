@@ -38,7 +38,7 @@ from facecloak.imaging import jpeg75
 from facecloak.models import DEFAULT_DETECTOR, detect, largest_face, load_recognizer
 from facecloak.models.recognizer import Recognizer
 from facecloak.protect.presets import Strength
-from facecloak.quality import image_change
+from facecloak.quality import image_change, ssimulacra2_score
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +135,7 @@ class ProtectionReport:
                 (p.face_quality["ssim"] for p in self.photos), default=float("nan")
             ),
             "face_psnr_mean": mean("psnr", "face_quality"),
+            "face_ssimulacra2_mean": mean("ssimulacra2", "face_quality"),
             "face_l2_mean": mean("l2", "face_quality"),
             "face_ms_ssim_mean": mean("ms_ssim", "face_quality"),
             "photo_ssim_mean": mean("ssim", "photo_quality"),
@@ -296,7 +297,10 @@ def _evaluate_photo(
         photo=photo,
         clean_embedding=embedding,
         protected_embeddings=seen,
-        face_quality=image_change(rgb, result.image, box=box, multiscale=True).to_dict(),
+        face_quality={
+            **image_change(rgb, result.image, box=box, multiscale=True).to_dict(),
+            "ssimulacra2": ssimulacra2_score(rgb, result.image, box=box),
+        },
         photo_quality=image_change(rgb, result.image, multiscale=True).to_dict(),
         seconds=seconds,
         protected_image=result.image if keep_image else None,

@@ -136,6 +136,7 @@ def protection_markdown(summary: dict, grid_name: str | None = None) -> str:
         f"Face region: SSIM mean {summary['face_ssim_mean']:.4f} "
         f"(min {summary['face_ssim_min']:.4f}), MS-SSIM {summary['face_ms_ssim_mean']:.4f}, "
         f"PSNR {summary['face_psnr_mean']:.2f} dB, "
+        f"SSIMULACRA2 {summary['face_ssimulacra2_mean']:.1f}, "
         f"L2 {summary['face_l2_mean']:.3f}. Whole photo: SSIM {summary['photo_ssim_mean']:.4f}. "
         f"{summary['seconds_per_face']:.2f} s per face.",
     ]
