@@ -132,3 +132,35 @@ def test_a_run_killed_mid_way_resumes_with_every_photo_done_once(tmp_path: Path)
 
 def _latest(outdir: Path) -> list[dict]:
     return list({r["key"]: r for r in _records(outdir)}.values())
+
+
+@pytest.mark.slow
+def test_ctrl_c_of_a_pool_says_what_finished_and_a_rerun_does_the_rest(tmp_path: Path) -> None:
+    source = _small_photos(tmp_path / "in", 12)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "facecloak", "protect", str(source), "-o", str(out)]
+    command += ["--method", "blur", "--workers", "2"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    run = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and run.poll() is None:
+        if (out / MANIFEST_NAME).is_file() and sum(_finished(out).values()) >= 1:
+            break
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    stdout, _ = run.communicate(timeout=60)
+    assert run.returncode == 1
+    summary = stdout.strip().splitlines()[-1]
+    assert "not started" in summary and "protected" in summary
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "already done" in resumed.stdout.splitlines()[-1]
+    finished = _finished(out)
+    assert len(finished) == 12 and set(finished.values()) == {1}
