@@ -110,8 +110,8 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[argparse.Namespace]:
     as one namespace (the fields win: they are what the photos are protected with)."""
     calls: list[argparse.Namespace] = []
 
-    def protect_files(args: argparse.Namespace, fields: dict) -> dict:
-        calls.append(argparse.Namespace(**{**vars(args), **fields}))
+    def protect_files(args: argparse.Namespace, fields: dict, run: object = None) -> dict:
+        calls.append(argparse.Namespace(**{**vars(args), **fields, "run": run}))
         return {"ok": True, "photos": []}
 
     monkeypatch.setattr(facecloak.protect.batch, "protect_files", protect_files)
@@ -133,6 +133,18 @@ def test_defaults_reach_the_batch(cli, captured, photo, tmp_path: Path) -> None:
     )
     assert args.evade == ("centerface",) and args.ensemble == [] and args.robust
     assert args.eps is None and args.steps is None and args.max_pixels is None
+    assert args.run.workers is None and args.run.ray is None and not args.run.retry_failed
+
+
+def test_batch_options_reach_the_batch(cli, captured, photo, tmp_path: Path) -> None:
+    options = ("--workers", "3", "--retry-failed", "--ray", "auto")
+    assert cli("protect", photo, "-o", tmp_path / "out", *options).code == 0
+    assert (captured[0].run.workers, captured[0].run.ray, captured[0].run.retry_failed) == (
+        3,
+        "auto",
+        True,
+    )
+    cli("protect", photo, "-o", tmp_path / "out", "--workers", "0").assert_refused("--workers")
 
 
 @pytest.mark.parametrize(

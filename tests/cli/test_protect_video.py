@@ -49,7 +49,8 @@ def test_a_folder_mixing_photos_and_clips(folder, tmp_path, capsys):
     assert code == 0
     assert [v["status"] for v in payload["videos"]] == ["protected"]
     assert [p["status"] for p in payload["photos"]] == ["copied unchanged"]
-    assert sorted(p.name for p in out.iterdir()) == ["blank.png", "clip.mp4"]
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["blank.png", "clip.mp4", "facecloak-manifest.jsonl"]
 
 
 def test_preview_writes_a_png_without_an_output_folder(folder, tmp_path, capsys):

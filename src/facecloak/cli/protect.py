@@ -56,9 +56,32 @@ def add_parser(subcommands: Subcommands) -> None:
         action="store_true",
         help="copy photos without a face to OUTDIR unchanged",
     )
+    _add_batch_options(sub)
     add_common(sub)
     add_video_arguments(sub)
     sub.set_defaults(run=run)
+
+
+def _add_batch_options(sub: argparse.ArgumentParser) -> None:
+    """How a folder of photos is spread over processes or a Ray cluster, and resumed."""
+    sub.add_argument(
+        "--workers",
+        type=checks.integer(1),
+        metavar="N",
+        help="worker processes, each loading the models once (default: one per core); "
+        "with --ray, the number of actors (default: the cluster's CPUs)",
+    )
+    sub.add_argument(
+        "--ray",
+        metavar="auto|ADDRESS",
+        help="run on a Ray cluster (pip install 'facecloak[ray]'); inputs and -o on storage "
+        "every node sees",
+    )
+    sub.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="redo the photos an earlier run of the same command recorded as failed",
+    )
 
 
 def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
@@ -147,7 +170,7 @@ def _add_goal_options(sub: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from facecloak.protect.batch import NOT_OK, protect_files, summary_line
+    from facecloak.protect.batch import NOT_OK, RunOptions, protect_files, summary_line
 
     videos, photo_inputs = split_inputs(args.inputs)
     photo_args = argparse.Namespace(**{**vars(args), "inputs": photo_inputs})
@@ -157,7 +180,8 @@ def run(args: argparse.Namespace) -> int:
     clips = protect_video_inputs(args, videos, photo_inputs)
     report: dict = {"ok": True, "photos": []}
     if clips.photo_inputs:
-        report = protect_files(photo_args, config_fields(photo_args))
+        batch = RunOptions(args.workers, args.ray, args.retry_failed)
+        report = protect_files(photo_args, config_fields(photo_args), batch)
     if clips.items:
         report["videos"] = clips.items
     items = report["photos"] + clips.items
@@ -310,6 +334,8 @@ def _refuse_given(args: argparse.Namespace, options: tuple[str, ...], reason: st
 
 
 def _summary(item: dict) -> str:
+    if item["status"] == "already done":
+        return f"{item['input']} -> {item.get('output', '-')}: already done ({item['earlier']})"
     if item["status"] not in ("protected", "partial"):
         return f"{item['input']}: {item['status']} ({item.get('reason', '')})"
     parts = []

@@ -30,18 +30,22 @@ JPEG_QUALITY = 95
 
 
 def discover_inputs(inputs: Iterable[Path]) -> list[tuple[Path, Path]]:
-    """Every image under ``inputs`` as ``(path, path relative to its input root)``.
+    """Every image under ``inputs`` as ``(path, where its output goes under the output folder)``.
 
-    Folders are searched recursively for the known image suffixes; a file given by name is taken
-    whatever its suffix (the loader will say if it is not an image).
+    Folders are searched recursively for the known image suffixes and mirrored: one folder's
+    tree straight under the output folder, several folders' trees each under its own name (so
+    ``a/photo.jpg`` and ``b/photo.jpg`` never collide). A file given by name is taken whatever
+    its suffix (the loader will say if it is not an image).
     """
+    inputs = list(inputs)
     found: list[tuple[Path, Path]] = []
     for item in inputs:
         if item.is_dir():
             images = sorted(
                 p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
             )
-            found += [(p, p.relative_to(item)) for p in images]
+            under = Path(item.resolve().name) if len(inputs) > 1 else Path()
+            found += [(p, under / p.relative_to(item)) for p in images]
         elif item.exists():
             found.append((item, Path(item.name)))
         else:
