@@ -131,7 +131,7 @@ def test_defaults_reach_the_batch(cli, captured, photo, tmp_path: Path) -> None:
         DEFAULT_STRENGTH,
         "recognition",
     )
-    assert args.evade == ("centerface",) and args.ensemble == [] and args.robust
+    assert args.evade is None and args.ensemble == [] and args.robust
     assert args.eps is None and args.steps is None and args.max_pixels is None
 
 
