@@ -179,7 +179,7 @@ def test_config_fields_scale_pixel_levels(photo, tmp_path: Path) -> None:
     argv = ["protect", str(photo), "-o", str(tmp_path), "--eps", "51", "--step-size", "2.55"]
     fields = config_fields(build_parser().parse_args(argv))
     assert fields["eps"] == pytest.approx(0.2) and fields["step_size"] == pytest.approx(0.01)
-    assert fields["recognizers"] == ("dlib",) and fields["evade"] == ("centerface",)
+    assert fields["recognizers"] == ("dlib",) and fields["evade"] is None
     assert ProtectConfig(**fields).stages == ("identity",)
 
 
