@@ -169,11 +169,18 @@ def main() -> None:
     settings: dict[str, tuple[str, ...] | None] = {"clean": None, "ensemble": ensemble}
     for left_out in filter(None, args.leave_out.split(",")):
         settings[f"without {left_out}"] = tuple(n for n in ensemble if n != left_out)
-    results = {name: run_setting(name, evade, photos, judges) for name, evade in settings.items()}
     faces = sum(len(photo.truth) for photo in photos)
+    results: dict[str, dict] = {}
+    for name, evade in settings.items():
+        results[name] = run_setting(name, evade, photos, judges)
+        if name != "clean":  # each setting is published as soon as it is measured
+            publish(results, faces, skipped, trial=bool(args.no_write or args.limit))
+
+
+def publish(results: dict, faces: int, skipped: dict[str, str], trial: bool) -> None:
     markdown = to_markdown(results, faces, skipped)
     print(markdown)
-    if args.no_write or args.limit:
+    if trial:
         print("trial run: BENCHMARKS.md and benchmarks/results/ left as they were")
         return
     payload = {"machine": machine_line(), "argv": sys.argv[1:], "skipped": skipped, **results}
