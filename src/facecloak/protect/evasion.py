@@ -44,7 +44,7 @@ from facecloak.protect.evasion_area import (
     padded,
     work_area,
 )
-from facecloak.protect.evasion_eot import EotSettings, deployed_rounds
+from facecloak.protect.evasion_eot import EotSettings, deployed_rounds, jpeg_on_block_grid
 from facecloak.protect.outcomes import rounded_fields
 from facecloak.quality import image_change, ssimulacra2_score
 
@@ -291,9 +291,7 @@ def _random_jpeg(view: Tensor) -> Tensor:
     """A differentiable JPEG round trip at a random quality (padded to the 16 px MCU)."""
     from facecloak.attacks.transforms import RandomJPEG
 
-    height, width = view.shape[-2:]
-    padded = F.pad(view, (0, -width % 16, 0, -height % 16), mode="replicate")
-    return RandomJPEG((60.0, 95.0))(padded)[..., :height, :width]
+    return jpeg_on_block_grid(view, RandomJPEG((60.0, 95.0)))
 
 
 def _random_downscale(view: Tensor, low: float = 0.5) -> Tensor:
