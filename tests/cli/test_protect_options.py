@@ -131,7 +131,7 @@ def test_defaults_reach_the_batch(cli, captured, photo, tmp_path: Path) -> None:
         DEFAULT_STRENGTH,
         "recognition",
     )
-    assert args.evade == ("centerface",) and args.ensemble == [] and args.robust
+    assert args.evade is None and args.ensemble == [] and args.robust
     assert args.eps is None and args.steps is None and args.max_pixels is None
     assert args.run.workers is None and args.run.ray is None and not args.run.retry_failed
 
@@ -191,7 +191,7 @@ def test_config_fields_scale_pixel_levels(photo, tmp_path: Path) -> None:
     argv = ["protect", str(photo), "-o", str(tmp_path), "--eps", "51", "--step-size", "2.55"]
     fields = config_fields(build_parser().parse_args(argv))
     assert fields["eps"] == pytest.approx(0.2) and fields["step_size"] == pytest.approx(0.01)
-    assert fields["recognizers"] == ("all",) and fields["evade"] == ("centerface",)
+    assert fields["recognizers"] == ("all",) and fields["evade"] is None
     assert ProtectConfig(**fields).stages == ("identity",)
 
 

