@@ -109,7 +109,9 @@ def index_donors(
     """
     photos = donor_photos(folder)
     key = _cache_key(Path(folder), photos, recognizer.name, detector)
-    return _cached_index(str(Path(folder).resolve()), key, recognizer, detector)
+    if key not in _INDEXES:
+        _INDEXES[key] = _cached_index(Path(folder).resolve(), key, recognizer, detector)
+    return _INDEXES[key]
 
 
 def donor_photos(folder: str | Path) -> list[Path]:
@@ -128,15 +130,18 @@ def donor_photos(folder: str | Path) -> list[Path]:
     return photos
 
 
-@lru_cache(maxsize=4)
-def _cached_index(folder: str, key: str, recognizer: Recognizer, detector: str) -> DonorIndex:
+_INDEXES: dict[str, DonorIndex] = {}
+"""The indexes read in this process, by cache key."""
+
+
+def _cached_index(folder: Path, key: str, recognizer: Recognizer, detector: str) -> DonorIndex:
     cached = cache_dir("donors") / f"{key}.npz"
     if cached.is_file():
         try:
-            return _read_index(cached, Path(folder), recognizer.name)
+            return _read_index(cached, folder, recognizer.name)
         except (OSError, KeyError, ValueError) as exc:
             logger.warning("donor cache %s unreadable (%s); indexing again", cached, exc)
-    index = _build_index(Path(folder), recognizer, detector)
+    index = _build_index(folder, recognizer, detector)
     _write_index(cached, index)
     return index
 

@@ -28,6 +28,7 @@ from scipy.spatial import Delaunay
 
 from facecloak.faces.face import Face
 from facecloak.faces.landmarks import predict_landmarks_68
+from facecloak.faces.regions import face_region
 from facecloak.faces.shape import INNER_LIPS, face_outline, inter_ocular
 from facecloak.faces.traits import measure_traits
 from facecloak.models.recognizer import Recognizer
@@ -67,14 +68,18 @@ def swap_faces(
     rules: DonorRules | None = None,
 ) -> tuple[np.ndarray, list[int]]:
     """A copy of ``image`` with each of ``faces`` swapped for the donor that suits it best (see
-    :meth:`DonorIndex.choose`), and the donor chosen per face."""
+    :meth:`DonorIndex.choose`), and the donor chosen per face. Each face changes only inside its
+    working crop (:func:`~facecloak.faces.regions.face_region`), like every other protection."""
     result = image.copy()
     embeddings = recognizer.embed(image, faces) if faces else None
     chosen = []
     for number, face in enumerate(faces):
         points = predict_landmarks_68(image, face.box)
         donor = donors.choose(measure_traits(image, points), embeddings[number], recognizer, rules)
-        result = swap_face(result, points, donors.photo(donor), donors.points[donor], settings)
+        limit = face_region(face, *image.shape[:2]).crop
+        result = swap_face(
+            result, points, donors.photo(donor), donors.points[donor], settings, limit
+        )
         chosen.append(donor)
     return result, chosen
 
@@ -85,14 +90,21 @@ def swap_face(
     donor: np.ndarray,
     donor_points: np.ndarray,
     settings: SwapSettings | None = None,
+    limit: tuple[int, int, int, int] | None = None,
 ) -> np.ndarray:
     """A copy of ``target`` whose face (68 ``target_points``) is the donor's, warped and blended.
 
-    Only pixels inside the target's face outline (:func:`paste_mask`) change.
+    Only pixels inside the target's face outline (:func:`paste_mask`) change, and within
+    ``limit`` (``(x0, y0, x1, y1)``) when it is given.
     """
     settings = settings or SwapSettings()
     height, width = target.shape[:2]
     mask = paste_mask(target_points, height, width, settings.forehead)
+    if limit is not None:
+        x0, y0, x1, y1 = limit
+        outside = np.ones_like(mask, bool)
+        outside[y0:y1, x0:x1] = False
+        mask[outside] = 0
     box = _bounding_box(mask)
     if box is None:
         return target.copy()
