@@ -50,7 +50,7 @@ class SwapSettings:
     """
 
     blend: str = "feather"
-    forehead: float = 0.15
+    forehead: float = 0.25
     feather: float = 0.12
     colour: bool = True
 
