@@ -65,9 +65,7 @@ CONFIGS: dict[str, TransferConfig] = {
         _variant(
             "xxhigh-luma", "high", eps=32 / 255, ssim_floor=0.85, margin=1.0, chroma_share=0.0
         ),
-        _variant(
-            "x3-luma", "high", eps=48 / 255, ssim_floor=0.75, margin=1.0, chroma_share=0.0
-        ),
+        _variant("x3-luma", "high", eps=48 / 255, ssim_floor=0.75, margin=1.0, chroma_share=0.0),
         _variant("x4-luma", "high", eps=64 / 255, ssim_floor=0.6, margin=1.0, chroma_share=0.0),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),

@@ -80,3 +80,13 @@ def shared_model_path(*parts: str) -> Path | None:
         return None
     path = root.joinpath("models", *parts)
     return path if path.exists() else None
+
+
+def cache_dir(*parts: str) -> Path:
+    """A folder for derived data facecloak may rebuild (``$FACECLOAK_CACHE``, else
+    ``$XDG_CACHE_HOME/facecloak``, else ``~/.cache/facecloak``), created on demand."""
+    env = os.environ.get("FACECLOAK_CACHE")
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    folder = (base if env else base / "facecloak").joinpath(*parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

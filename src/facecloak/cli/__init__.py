@@ -20,6 +20,7 @@ from facecloak.cli import (
     detect,
     evaluate,
     evaluate_detection,
+    lineup,
     protect,
     serve,
     train,
@@ -27,7 +28,17 @@ from facecloak.cli import (
 from facecloak.cli.common import EXIT_OK, HANDLED_ERRORS, Parser, UsageError, failure
 from facecloak.cli.common import report_failure as _report
 
-COMMANDS = (detect, compare, protect, evaluate, evaluate_detection, train, classify, serve)
+COMMANDS = (
+    detect,
+    compare,
+    protect,
+    evaluate,
+    evaluate_detection,
+    lineup,
+    train,
+    classify,
+    serve,
+)
 """The command modules, in the order ``facecloak --help`` lists them."""
 
 

@@ -54,9 +54,16 @@ def obfuscations() -> list[str]:
     return list(OBFUSCATIONS)
 
 
+def replacements() -> list[str]:
+    """Methods that paste another face (``swap`` needs ``--donors``)."""
+    from facecloak.protect.config import SWAP_METHOD
+
+    return [SWAP_METHOD]
+
+
 def methods() -> list[str]:
-    """Everything ``--method`` accepts: the attacks, then the obfuscations."""
-    return attack_methods() + obfuscations()
+    """Everything ``--method`` accepts: the attacks, the obfuscations, the replacements."""
+    return attack_methods() + obfuscations() + replacements()
 
 
 def strengths() -> list[str]:

@@ -93,6 +93,13 @@ def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
         help=f"an attack or a classical obfuscation (default: {choices.DEFAULT_METHOD})",
     )
     sub.add_argument(
+        "--donors",
+        type=Path,
+        metavar="DIR",
+        help="with --method swap: photos of people who agreed to lend their face (or generated "
+        "faces); indexed once, then cached",
+    )
+    sub.add_argument(
         "--strength",
         choices=choices.strengths(),
         default=None,
@@ -221,6 +228,7 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
         "lam": args.lam,
         "detector": args.detector or DEFAULT_DETECTOR,
         "evade": tuple(args.evade) if args.evade else None,
+        **({"donors": args.donors} if getattr(args, "donors", None) is not None else {}),
     }
 
 
@@ -238,7 +246,18 @@ def check(args: argparse.Namespace) -> None:
     _check_options(args)
     from facecloak.protect import ProtectConfig
 
-    ProtectConfig(**config_fields(args))
+    config = ProtectConfig(**config_fields(args))
+    if config.donors is not None:
+        _index_donors(config.donors, config.recognizers[0], config.detector)
+
+
+def _index_donors(folder: Path, recognizer: str, detector: str) -> None:
+    """Index the donor folder now (or read its cache): an empty folder or one without a face is
+    refused before any photo is touched."""
+    from facecloak.models import load_recognizer
+    from facecloak.obfuscate.donors import index_donors
+
+    index_donors(folder, load_recognizer(recognizer), detector)
 
 
 def _check_options(args: argparse.Namespace) -> None:
@@ -255,8 +274,9 @@ def _check_options(args: argparse.Namespace) -> None:
         raise refuse("--evade", "applies to --against detection or both")
     if args.model is not None:
         _check_classifier(args)
-    elif args.method in choices.obfuscations():
+    elif args.method in choices.obfuscations() + choices.replacements():
         _check_classical(args)
+    _check_donors(args)
     if args.ensemble:
         _check_ensemble(args)
         check_recognizers("--ensemble", args.ensemble)
@@ -291,6 +311,21 @@ def _check_classical(args: argparse.Namespace) -> None:
         ("strength", *OVERRIDES, "target", "ensemble", "recognizers"),
         f"the classical --method {args.method}",
     )
+
+
+def _check_donors(args: argparse.Namespace) -> None:
+    """``--method swap`` and ``--donors`` go together."""
+    donors = getattr(args, "donors", None)
+    if args.method == "swap" and donors is None:
+        raise refuse(
+            "--method",
+            "'swap' needs --donors DIR: a folder of photos of people who agreed to lend their "
+            "face (or generated faces)",
+        )
+    if donors is not None and args.method != "swap":
+        raise refuse("--donors", f"{str(donors)!r} applies to --method swap only")
+    if donors is not None and not donors.is_dir():
+        raise refuse("--donors", f"{str(donors)!r} is not a folder; give a folder of face photos")
 
 
 def _check_classifier(args: argparse.Namespace) -> None:

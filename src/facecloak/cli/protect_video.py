@@ -217,6 +217,7 @@ def _refuse_photo_only_options(args: argparse.Namespace) -> None:
             ("--against", getattr(args, "against", "recognition") != "recognition"),
             ("--faces", args.faces is not None),
             ("--largest", args.largest),
+            ("--donors", getattr(args, "donors", None) is not None),
         )
         if used
     ]

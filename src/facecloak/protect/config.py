@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from torch import Tensor, nn
@@ -36,6 +37,10 @@ from facecloak.protect.presets import DEFAULT_STRENGTH, PRESETS, Strength
 AGAINST = ("recognition", "detection", "both")
 ATTACK_METHODS = tuple(ATTACKS)
 CLASSICAL_METHODS = tuple(OBFUSCATIONS)
+SWAP_METHOD = "swap"
+"""The training-free face swap (:mod:`facecloak.obfuscate.swap`): needs ``donors``."""
+VISIBLE_METHODS = (*CLASSICAL_METHODS, SWAP_METHOD)
+"""Methods that change the face visibly (one ``obfuscation`` stage, no cloak)."""
 DEFAULT_EVASION = EvasionSettings(
     eps=0.03, steps=60, rounds=2, deployed=True, mask_growth=1.0, ssim_floor=0.85, context=2.0
 )
@@ -52,7 +57,8 @@ class ProtectConfig:
         against: ``recognition`` (the identity cloak), ``detection`` (hide faces from
             detectors) or ``both`` (the identity cloak, then the evasion cloak on top).
         method: an attack (``perceptual``, ``pgd``, ``ifgsm``, ``ifgvm``, ``pfgvm``) or an
-            obfuscation (``blur``, ``pixelate``, ``mask``); ``None``: the preset's attack.
+            obfuscation (``blur``, ``pixelate``, ``mask``, ``swap``); ``None``: the preset's
+            attack.
         strength: a preset name (``low``, ``mid``, ``high``) or a :class:`Strength`.
         faces: indices of the faces to protect (left to right); ``None``: all.
         largest: protect only the largest face.
@@ -73,6 +79,7 @@ class ProtectConfig:
         classifier: cloak against this closed-set classifier instead of the recognizers.
         target_class: with ``classifier``, the class to be taken for.
         seed: random seed of the attack.
+        donors: with ``method="swap"``, the folder of donor face photos.
     """
 
     against: str = "recognition"
@@ -94,11 +101,12 @@ class ProtectConfig:
     classifier: nn.Module | None = field(default=None, compare=False, repr=False)
     target_class: str | None = None
     seed: int = 0
+    donors: str | Path | None = None
 
     def __post_init__(self) -> None:
         _choice("against", self.against, AGAINST)
         if self.method is not None:
-            _choice("method", self.method, ATTACK_METHODS + CLASSICAL_METHODS)
+            _choice("method", self.method, ATTACK_METHODS + VISIBLE_METHODS)
         if isinstance(self.strength, str):
             _choice("strength", self.strength, tuple(PRESETS))
         _choice("detector", self.detector, tuple(DETECTORS))
@@ -118,11 +126,12 @@ class ProtectConfig:
             raise InvalidOptionError("target_class names a classifier's class: give a classifier")
         if not self.recognizers and self.classifier is None:
             raise InvalidOptionError("recognizers is empty: name at least one recognizer")
-        if self.method in CLASSICAL_METHODS and self.against != "recognition":
+        self._check_donors()
+        if self.method in VISIBLE_METHODS and self.against != "recognition":
             raise InvalidOptionError(
                 f"method={self.method} hides the face itself: use it with against=recognition"
             )
-        if self.method in CLASSICAL_METHODS and (self.target is not None or self.classifier):
+        if self.method in VISIBLE_METHODS and (self.target is not None or self.classifier):
             raise InvalidOptionError(f"method={self.method} takes no target and no classifier")
         attack = self.settings.attack
         if len(self.recognizers) > 1 and attack != "perceptual":
@@ -133,11 +142,24 @@ class ProtectConfig:
         if len(self.recognizers) > 1 and self.target is not None and "all" not in self.recognizers:
             raise InvalidOptionError("an ensemble cloak is untargeted: drop target or recognizers")
 
+    def _check_donors(self) -> None:
+        if self.method == SWAP_METHOD and self.donors is None:
+            raise InvalidOptionError(
+                "method=swap needs donors: give a folder of photos of people who agreed to lend "
+                "their face (or generated faces)"
+            )
+        if self.donors is not None and self.method != SWAP_METHOD:
+            raise InvalidOptionError(f"donors apply to method=swap, not method={self.method}")
+        if self.donors is not None and not Path(self.donors).is_dir():
+            raise InvalidOptionError(
+                f"donors={str(self.donors)!r} is not a folder; give a folder of face photos"
+            )
+
     @property
     def settings(self) -> Strength:
         """The preset with the method and overrides applied."""
         preset = self.strength if isinstance(self.strength, Strength) else PRESETS[self.strength]
-        if self.method is not None and self.method not in CLASSICAL_METHODS:
+        if self.method is not None and self.method not in VISIBLE_METHODS:
             preset = replace(preset, attack=self.method)
         return preset.with_overrides(
             eps=self.eps, steps=self.steps, step_size=self.step_size, lam=self.lam
@@ -173,7 +195,7 @@ class ProtectConfig:
     @property
     def stages(self) -> tuple[str, ...]:
         """The stages :func:`~facecloak.protect.protect` runs, in order."""
-        if self.method in CLASSICAL_METHODS:
+        if self.method in VISIBLE_METHODS:
             return ("obfuscation",)
         first = "classifier" if self.classifier is not None else "identity"
         return {

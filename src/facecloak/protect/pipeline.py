@@ -22,8 +22,10 @@ from facecloak.images import as_rgb_array
 from facecloak.models import detect
 from facecloak.models.recognizer import Recognizer
 from facecloak.obfuscate import obfuscate_faces
+from facecloak.obfuscate.donors import index_donors
+from facecloak.obfuscate.swap import swap_faces
 from facecloak.protect.classifier import ClassifiedFace, cloak_against_classifier
-from facecloak.protect.config import ProtectConfig
+from facecloak.protect.config import SWAP_METHOD, ProtectConfig
 from facecloak.protect.evasion import HiddenFace, hide_faces
 from facecloak.protect.identity import IdentityRequest, cloak_identities
 from facecloak.protect.outcomes import FaceOutcome, judge_everywhere, measure_identity
@@ -155,8 +157,13 @@ def _evasion_stage(
 def _obfuscation_stage(
     result: ProtectResult, chosen: list[int], config: ProtectConfig, ticker: Ticker
 ) -> None:
-    result.image = obfuscate_faces(result.image, [result.faces[i] for i in chosen], config.method)
     judge = _recognizers(config.cloak_recognizers)[0]
+    faces = [result.faces[i] for i in chosen]
+    if config.method == SWAP_METHOD:
+        donors = index_donors(config.donors, judge, config.detector)
+        result.image, _ = swap_faces(result.image, faces, donors, judge)
+    else:
+        result.image = obfuscate_faces(result.image, faces, config.method)
     size = max(judge.chip_size)
     height, width = result.image.shape[:2]
     result.outcomes = [
@@ -229,6 +236,8 @@ def _total_steps(config: ProtectConfig, faces: int) -> int:
 
 def _settings(config: ProtectConfig) -> dict:
     """What ran, for reports: the cloak's settings, and the evasion's when it ran."""
+    if config.method == SWAP_METHOD:
+        return {"donors": str(config.donors)}
     if config.stages == ("obfuscation",):
         return {}
     settings = config.settings

@@ -1,0 +1,215 @@
+"""Replacement benchmark: swap, blur, pixelate, mask (and the learned ``replace``, with and without
+a final cloak, when :mod:`facecloak.obfuscate.replace` is installed) side by side, judged by the
+machine assessors of :mod:`facecloak.evaluate.replacement`.
+
+Sets (from ``$FACECLOAK_SHARED/data/faces``): the first ``--identities`` LFW identities (shuffled
+with a fixed seed) with at least 2 photos, and every ``deepface/`` identity with at least 2. Per
+identity the first photo is changed (only its subject's face: the detected face nearest the centre
+for LFW, the largest for deepface); the others are what a recognizer compares it with, and the
+first of them stands for the identity in the rank-1 gallery. Swap donors are ``--donors`` LFW
+photos (``lfw_extra/``, one per person) of people outside the evaluated sets, linked into a folder
+under /tmp (never the repository).
+
+Writes the "replacement" section of BENCHMARKS.md, ``benchmarks/results/replacement.json`` and a
+grid of the public-domain sample faces (``benchmarks/results/replacement-samples.jpg``; each
+sample is the other's donor).
+
+    python benchmarks/replacement.py [--identities 100] [--donors 400] [--methods swap,blur]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import random
+import time
+from pathlib import Path
+
+from _report import (
+    RESULTS_DIR,
+    machine_line,
+    markdown_table,
+    require_shared_faces,
+    save_json,
+    write_section,
+)
+from facecloak.datasets import LabelledPhoto, read_labelled_folder
+from facecloak.evaluate.replacement import Assessment, assess, build_gallery, summarise
+from facecloak.images import load_image
+from facecloak.models import (
+    available_recognizers,
+    centre_face,
+    detect,
+    largest_face,
+    load_recognizer,
+)
+from facecloak.obfuscate.donors import index_donors
+from facecloak.protect import ProtectConfig, protect
+from replacement_grid import write_sample_grid
+
+CLASSICAL = ("swap", "blur", "pixelate", "mask")
+LEARNED = ("replace", "replace+cloak")
+TARGETS = "face still detected >= 95%, landmark error <= 0.08, <= 1 s per face"
+
+
+def learned_available() -> bool:
+    return importlib.util.find_spec("facecloak.obfuscate.replace") is not None
+
+
+def subjects(folder: Path, limit: int | None, seed: int = 0) -> dict[str, list[LabelledPhoto]]:
+    """Identity -> its photos (at least 2), ``limit`` identities drawn with ``seed``."""
+    groups: dict[str, list[LabelledPhoto]] = {}
+    for photo in read_labelled_folder(folder, min_per_identity=2):
+        groups.setdefault(photo.identity, []).append(photo)
+    names = sorted(groups)
+    random.Random(seed).shuffle(names)
+    return {name: groups[name] for name in names[:limit]}
+
+
+def donor_folder(faces_dir: Path, excluded: set[str], count: int, seed: int = 1) -> Path:
+    """A folder of links to ``count`` LFW photos of people not in ``excluded``."""
+    photos = read_labelled_folder(faces_dir / "lfw_extra")
+    first: dict[str, LabelledPhoto] = {}
+    for photo in photos:
+        if photo.identity not in excluded:
+            first.setdefault(photo.identity, photo)
+    chosen = sorted(first.values(), key=lambda p: p.identity)
+    random.Random(seed).shuffle(chosen)
+    folder = Path(f"/tmp/facecloak-replacement-donors-{count}")
+    folder.mkdir(parents=True, exist_ok=True)
+    for photo in chosen[:count]:
+        link = folder / photo.path.name
+        if not link.exists():
+            link.symlink_to(photo.path)
+    return folder
+
+
+def configs(methods: list[str], donors: Path) -> dict[str, ProtectConfig]:
+    out = {}
+    for method in methods:
+        if method == "swap":
+            out[method] = ProtectConfig(method="swap", donors=donors)
+        elif method == "replace":
+            out[method] = ProtectConfig(method="replace")
+        elif method == "replace+cloak":
+            out[method] = ProtectConfig(method="replace", then="cloak")  # type: ignore[call-arg]
+        else:
+            out[method] = ProtectConfig(method=method)
+    return out
+
+
+def clean_faces(groups: dict[str, list[LabelledPhoto]], pick) -> dict[str, list[tuple]]:
+    """Identity -> ``(rgb, face)`` of each photo where the subject's face is found."""
+    found: dict[str, list[tuple]] = {}
+    for identity, photos in groups.items():
+        for photo in photos:
+            rgb = load_image(photo.path)
+            face = pick(detect(rgb), rgb)
+            if face is not None:
+                found.setdefault(identity, []).append((rgb, face))
+    return {k: v for k, v in found.items() if len(v) >= 2}
+
+
+def run_dataset(
+    name: str, faces: dict[str, list[tuple]], methods: dict[str, ProtectConfig], recognizers
+) -> dict[str, dict]:
+    from tqdm import tqdm
+
+    galleries = [build_gallery(r, {k: v[1:] for k, v in faces.items()}) for r in recognizers]
+    results = {}
+    for method, config in methods.items():
+        assessments: list[Assessment] = []
+        seconds: list[float] = []
+        for identity, photos in tqdm(faces.items(), desc=f"{name} {method}", leave=False):
+            rgb, face = photos[0]
+            started = time.perf_counter()
+            changed = protect(rgb, config, detected=[face]).image
+            seconds.append(time.perf_counter() - started)
+            assessments.append(assess(rgb, changed, face, identity, galleries))
+        results[method] = summarise(assessments, seconds)
+        print(name, method, results[method], flush=True)
+    return results
+
+
+def markdown(results: dict, args: argparse.Namespace, recognizers: list[str]) -> str:
+    header = ["set", "method", "photos"]
+    header += [f"no match {r}" for r in recognizers] + [f"rank-1 miss {r}" for r in recognizers]
+    header += ["still detected", "landmark error", "s / face", "changed outside face"]
+    rows = []
+    for dataset, methods in results.items():
+        for method, summary in methods.items():
+            rows.append(
+                [dataset, method, summary["photos"]]
+                + [f"{summary['no_match'][r]:.0%}" for r in recognizers]
+                + [f"{summary['rank1_miss'][r]:.0%}" for r in recognizers]
+                + [
+                    f"{summary['detected']:.0%}",
+                    f"{summary['landmark_error']:.3f}",
+                    f"{summary['seconds_per_face']:.2f}",
+                    f"{summary['changed_outside']:.0%}",
+                ]
+            )
+    lines = [
+        "## Face replacement: swap against the classical obfuscations",
+        "",
+        f"`python benchmarks/replacement.py --identities {args.identities} --donors {args.donors}`"
+        f" on {machine_line()}. Targets from issue 11: {TARGETS}.",
+        "",
+        markdown_table(header, rows),
+        "",
+        *NOTES,
+        "",
+        "![swap, blur, pixelate, mask on the public-domain samples]"
+        "(benchmarks/results/replacement-samples.jpg)",
+    ]
+    return "\n".join(lines)
+
+
+NOTES = (
+    "- *no match*: the changed face is at least the recognizer's threshold away from every other "
+    "photo of the person; *rank-1 miss*: the nearest face of a gallery (one other photo per "
+    "identity of the set) is someone else. The changed photo is read as an attacker would: the "
+    "face found anew (or where it was) and aligned from landmarks on the changed pixels.",
+    "- *still detected*: CenterFace finds a face there (IoU >= 0.3); *landmark error*: dlib's 68 "
+    "points on the changed face against the original's (both in the original box), in "
+    "inter-ocular distances; *changed outside face*: photos with any pixel changed outside the "
+    "face's working crop. Time per face: `protect` given the detected face (no detection; it "
+    "includes the report's own dlib check of the face, as for every method).",
+    "- Swap donors: LFW photos (one per person, from `lfw_extra/`) of people outside the evaluated "
+    "set, indexed once (68 landmarks, pose, mouth, skin tone, glasses, dlib embedding).",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--identities", type=int, default=100, help="LFW identities (>= 2 photos)")
+    parser.add_argument("--donors", type=int, default=400, help="LFW donor photos for swap")
+    parser.add_argument("--methods", default=None, help="comma-separated (default: all)")
+    parser.add_argument("--no-deepface", action="store_true", help="LFW only")
+    args = parser.parse_args()
+    faces_dir = require_shared_faces()
+    methods = args.methods.split(",") if args.methods else list(CLASSICAL)
+    if args.methods is None and learned_available():
+        methods += list(LEARNED)
+    lfw = subjects(faces_dir / "lfw", args.identities)
+    deepface = {} if args.no_deepface else subjects(faces_dir / "deepface", None)
+    donors = donor_folder(faces_dir, set(lfw) | set(deepface), args.donors)
+    names = [name for name, reason in available_recognizers().items() if reason is None]
+    recognizers = [load_recognizer(name) for name in names]
+    chosen = configs(methods, donors)
+    if "swap" in chosen:  # indexed once, before any timing
+        index_donors(donors, load_recognizer("dlib"))
+    sets = {"LFW": (lfw, lambda f, rgb: centre_face(f, rgb.shape[1], rgb.shape[0]))}
+    if deepface:
+        sets["deepface"] = (deepface, lambda f, rgb: largest_face(f))
+    results = {
+        name: run_dataset(name, clean_faces(groups, pick), chosen, recognizers)
+        for name, (groups, pick) in sets.items()
+    }
+    save_json("replacement", {"args": vars(args), "recognizers": names, "results": results})
+    write_sample_grid(RESULTS_DIR / "replacement-samples.jpg", [m for m in methods if m in chosen])
+    write_section("replacement", markdown(results, args, names))
+
+
+if __name__ == "__main__":
+    main()
