@@ -29,7 +29,7 @@ def test_ensemble_moves_mobilefacenet_further_than_dlib_alone(grace_hopper, mobi
     alone = protect(grace_hopper, dlib_only, detected=[face]).image
     config = ProtectConfig(strength="mid", recognizers=("dlib", mobilefacenet))
     both = protect(grace_hopper, config, detected=[face])
-    assert moved(both.image) > 2 * moved(alone)
+    assert moved(both.image) > 1.5 * moved(alone)
     assert both.outcomes[0].protected  # dlib is still beaten
     assert both.outcomes[0].ssim >= 0.95 - 1e-3  # mid preset's floor, over the face box
 

@@ -248,7 +248,7 @@ def check(args: argparse.Namespace) -> None:
 
     config = ProtectConfig(**config_fields(args))
     if config.donors is not None:
-        _index_donors(config.donors, config.recognizers[0], config.detector)
+        _index_donors(config.donors, config.cloak_recognizers[0], config.detector)
 
 
 def _index_donors(folder: Path, recognizer: str, detector: str) -> None:
