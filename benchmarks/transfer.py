@@ -320,6 +320,10 @@ def plot_curve(points: list[dict], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
+    # A 32-colour palette keeps the committed plot small (a few KB) and loses nothing visible.
+    from PIL import Image
+
+    Image.open(path).convert("RGB").quantize(colors=32).save(path, optimize=True)
 
 
 def publish(rows: list[dict], args: argparse.Namespace, seconds: float) -> None:
