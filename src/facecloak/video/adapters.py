@@ -40,7 +40,7 @@ class CloakSettings:
 
 def make_detector(name: str) -> Detector:
     """The photo detector ``name`` as a frame -> boxes function."""
-    from facecloak.models import get_detector
+    from facecloak.models.detectors import get_detector
 
     detector = get_detector(name)
 
