@@ -64,6 +64,7 @@ class LazyText(UserString):
     def __mod__(self, args: object) -> str:  # type: ignore[override]
         return self.data % args
 
+
 DEFAULT_METHOD = "perceptual"
 """The identity cloak's attack when ``--method`` is not given."""
 DEFAULT_RECOGNIZER = "dlib"
