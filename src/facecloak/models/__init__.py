@@ -11,7 +11,12 @@ import importlib
 from typing import Any
 
 # Imported now (it is light): the function ``detect`` must shadow the module of the same name.
-from facecloak.models.detect import DEFAULT_DETECTOR, centre_face, detect, largest_face
+from facecloak.models.detect import (  # noqa: F401
+    DEFAULT_DETECTOR,
+    centre_face,
+    detect,
+    largest_face,
+)
 
 _LAZY = {
     "DETECTORS": "facecloak.models.detectors",
