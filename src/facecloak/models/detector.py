@@ -4,7 +4,8 @@ differentiable detectors, the dense scores an evasion attack lowers.
 A detector is one class, in its model's file, decorated with :func:`register_detector`;
 :mod:`facecloak.models.detectors` is the registry the CLI, the evasion cloak and the evaluations
 read: it lists every detector by name and imports a detector's file when it is first used.
-Large photos are downscaled to the detector's working size (``max_megapixels``) before detection and the boxes mapped back, so time stays bounded.
+Large photos are downscaled to the detector's working size (``max_megapixels``) before
+detection and the boxes mapped back, so time stays bounded.
 """
 
 from __future__ import annotations
