@@ -2,7 +2,7 @@
 
 A box is ``(x0, y0, x1, y1)`` in pixels, ``x1``/``y1`` exclusive. :func:`box_iou` compares two
 boxes (tuples or arrays, as :class:`facecloak.faces.Face` holds them); :func:`pairwise_iou` and
-:func:`nms` work on ``(N, 4)`` tensors, as detectors produce them.
+:func:`nms` work on ``(N, 4)`` tensors or arrays, as detectors produce them.
 
 Example:
     >>> box_iou((0, 0, 10, 10), (5, 0, 15, 10))
@@ -12,11 +12,16 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeVar
 
-import torch
-from torch import Tensor
+import numpy as np
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 Box = tuple[float, float, float, float]
+Boxes = TypeVar("Boxes", "Tensor", np.ndarray)
+"""``(N, 4)`` boxes: a tensor (as the torch detectors give them) or an array (onnxruntime's)."""
 
 
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -33,36 +38,60 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def pairwise_iou(a: Tensor, b: Tensor) -> Tensor:
-    """Pairwise IoU of ``(A, 4)`` and ``(B, 4)`` ``x0, y0, x1, y1`` boxes: ``(A, B)``.
+def pairwise_iou(a: Boxes, b: Boxes) -> Boxes:
+    """Pairwise IoU of ``(A, 4)`` and ``(B, 4)`` ``x0, y0, x1, y1`` boxes: ``(A, B)``, tensors or
+    arrays (both the same kind).
 
     Example:
+        >>> import torch
         >>> pairwise_iou(torch.tensor([[0.0, 0, 10, 10]]), torch.tensor([[5.0, 0, 15, 10]]))
         tensor([[0.3333]])
     """
+    xp = np if isinstance(a, np.ndarray) else _torch()
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    top_left = torch.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = torch.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = (bottom_right - top_left).clamp(min=0).prod(dim=2)
+    top_left = xp.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = xp.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = xp.prod(xp.clip(bottom_right - top_left, 0, None), 2)
     return inter / (area_a[:, None] + area_b[None, :] - inter)
 
 
-def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
-    """Greedy non-maximum suppression; indices of kept boxes, best score first.
+def nms(boxes: Boxes, scores: Boxes, iou_threshold: float) -> Boxes:
+    """Greedy non-maximum suppression; indices of kept boxes, best score first (a tensor for
+    tensors, an array for arrays).
 
     Example:
+        >>> import torch
         >>> boxes = torch.tensor([[0.0, 0, 10, 10], [1, 0, 11, 10], [20, 20, 30, 30]])
         >>> nms(boxes, torch.tensor([0.5, 0.9, 0.7]), iou_threshold=0.5).tolist()
         [1, 2]
+        >>> nms(boxes.numpy(), np.array([0.5, 0.9, 0.7]), iou_threshold=0.5).tolist()
+        [1, 2]
     """
+    if isinstance(boxes, np.ndarray):
+        order = np.argsort(-np.asarray(scores), kind="stable")
+        overlaps = pairwise_iou(boxes[order], boxes[order]) >= iou_threshold
+        return order[np.asarray(_greedy_keep(overlaps), dtype=np.int64)]
+    torch = _torch()
     order = torch.argsort(scores, descending=True, stable=True)
-    overlaps = (pairwise_iou(boxes[order], boxes[order]) >= iou_threshold).cpu()
-    suppressed = torch.zeros(len(order), dtype=torch.bool)
+    overlaps = (pairwise_iou(boxes[order], boxes[order]) >= iou_threshold).cpu().numpy()
+    return order[torch.tensor(_greedy_keep(overlaps), dtype=torch.long, device=order.device)]
+
+
+def _greedy_keep(overlaps: np.ndarray) -> list[int]:
+    """Rows kept by greedy NMS over ``overlaps`` (``(N, N)`` bool, best box first)."""
+    suppressed = np.zeros(len(overlaps), dtype=bool)
     kept = []
-    for i in range(len(order)):
+    for i in range(len(overlaps)):
         if suppressed[i]:
             continue
         kept.append(i)
         suppressed[i + 1 :] |= overlaps[i, i + 1 :]
-    return order[torch.tensor(kept, dtype=torch.long, device=order.device)]
+    return kept
+
+
+def _torch():
+    # torch is imported on first use: the onnxruntime detectors never need it.
+    import torch
+
+    return torch

@@ -59,3 +59,31 @@ def test_other_detectors_say_they_are_not_differentiable(name: str) -> None:
 def test_an_unknown_detector_is_a_one_line_error() -> None:
     with pytest.raises(InvalidOptionError, match="detector='sphinx' is not known: choose from hog"):
         get_detector("sphinx")
+
+
+def test_the_listing_says_where_each_detector_is_and_whether_it_is_differentiable() -> None:
+    from facecloak.models.detectors import DETECTOR_FILES, differentiable_detectors
+
+    for name, entry in DETECTOR_FILES.items():
+        cls = DETECTORS[name]
+        assert cls.__module__ == f"facecloak.models.{entry.module}"
+        assert cls.differentiable == entry.differentiable
+    assert set(differentiable_detectors()) == {n for n, c in DETECTORS.items() if c.differentiable}
+
+
+def test_listing_detectors_and_running_centerface_import_neither_torch_nor_onnx() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\n"
+        "from facecloak.models.detectors import DETECTORS, get_detector, differentiable_detectors\n"
+        "assert 'centerface' in DETECTORS and len(list(DETECTORS)) >= 7\n"
+        "differentiable_detectors()\n"
+        "get_detector('centerface')(np.zeros((64, 64, 3), np.uint8))\n"
+        "print(sorted(m for m in ('torch', 'onnx') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -149,3 +149,28 @@ def test_judges_can_be_switched_off(grace_hopper, hopper_faces):
     config = ProtectConfig(strength=QUICK, robust=False, judges=())
     result = protect(grace_hopper, config, detected=hopper_faces)
     assert result.outcomes[0].verdicts == []
+
+
+def test_a_warm_started_face_runs_a_share_of_the_steps_from_its_earlier_cloak(
+    grace_hopper, hopper_faces
+):
+    from facecloak.protect.identity import WARM_STEP_SHARE
+
+    eight_steps = Strength(
+        "eight", eps=8 / 255, steps=8, step_size=1 / 255, ssim_floor=0.9, margin=3.0,
+        attack="perceptual", retries=0,
+    )  # fmt: skip
+    config = ProtectConfig(strength=eight_steps, recognizers=("dlib",), robust=False, judges=())
+    cold = protect(grace_hopper, config, detected=hopper_faces)
+    assert set(cold.latents) == {0} and cold.outcomes[0].steps == 8
+    warm = protect(grace_hopper, config, detected=hopper_faces, warm_starts=cold.latents)
+    assert warm.outcomes[0].steps == round(8 * WARM_STEP_SHARE)
+    assert warm.outcomes[0].distance >= 0.9 * cold.outcomes[0].distance
+    fresh_short = ProtectConfig(
+        strength=Strength(**{**vars(eight_steps), "steps": 2}),
+        recognizers=("dlib",), robust=False, judges=(),
+    )  # fmt: skip
+    assert (
+        warm.outcomes[0].distance
+        > protect(grace_hopper, fresh_short, detected=hopper_faces).outcomes[0].distance
+    )

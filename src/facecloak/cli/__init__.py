@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from facecloak import __version__
 from facecloak.cli import (
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(_command_in(argv)).parse_args(argv)
     except UsageError as exc:
         return _report(*failure(exc), json_mode)
     except SystemExit as exc:  # --help and --version
@@ -62,8 +63,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(*failure(exc), getattr(args, "json", False))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of every command (its choices read from the registries)."""
+def command_name(command: ModuleType) -> str:
+    """The name a command module is called by (``evaluate_detection`` -> ``evaluate-detection``)."""
+    return command.__name__.rsplit(".", 1)[-1].replace("_", "-")
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command ``argv`` runs (its first word, after the global options), if it names one."""
+    words = [word for word in argv if not word.startswith("-")]
+    names = {command_name(command) for command in COMMANDS}
+    return words[0] if words and words[0] in names else None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command (its choices read from the registries), or of ``command``
+    only: a run builds just its own command's options, so it imports only what they need."""
     parser = Parser(
         prog="facecloak",
         description="Protect faces in photos from face recognition and detection.",
@@ -71,8 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"facecloak {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(subcommands)
+    for module in COMMANDS:
+        if command is None or command_name(module) == command:
+            module.add_parser(subcommands)
     return parser
 
 

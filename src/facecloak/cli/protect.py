@@ -25,6 +25,7 @@ from facecloak.cli.common import (
 from facecloak.cli.protect_video import (
     add_video_arguments,
     protect_video_inputs,
+    run_clips,
     split_inputs,
     video_summary,
 )
@@ -90,7 +91,9 @@ def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
         "--method",
         choices=choices.methods(),
         default=None,
-        help=f"an attack or a classical obfuscation (default: {choices.DEFAULT_METHOD})",
+        metavar="METHOD",
+        help="an attack or a classical obfuscation: %(choices)s "
+        f"(default: {choices.DEFAULT_METHOD}; blur for clips)",
     )
     sub.add_argument(
         "--donors",
@@ -103,7 +106,10 @@ def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
         "--strength",
         choices=choices.strengths(),
         default=None,
-        help=f"cloak preset (default: {choices.default_strength()})",
+        metavar="PRESET",
+        help=choices.LazyText(
+            lambda: f"cloak preset: %(choices)s (default: {choices.default_strength()})"
+        ),
     )
     level = checks.real(0, 255, low_open=True)
     sub.add_argument("--eps", type=level, help="L-inf budget in 0-255 pixel levels, in (0, 255]")
@@ -163,7 +169,8 @@ def _add_goal_options(sub: argparse.ArgumentParser) -> None:
         "--against",
         choices=choices.against(),
         default="recognition",
-        help="cloak the identity (default), hide the faces from detectors, or both",
+        metavar="GOAL",
+        help="%(choices)s: cloak the identity (default), hide the faces from detectors, or both",
     )
     evadable = choices.evasion_detectors()
     sub.add_argument(
@@ -177,9 +184,11 @@ def _add_goal_options(sub: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    videos, photo_inputs = split_inputs(args.inputs)
+    if videos and not photo_inputs:
+        return run_clips(args, videos)  # without importing the photo pipeline (and torch)
     from facecloak.protect.batch import NOT_OK, RunOptions, protect_files, summary_line
 
-    videos, photo_inputs = split_inputs(args.inputs)
     photo_args = argparse.Namespace(**{**vars(args), "inputs": photo_inputs})
     photos_to_do = bool(photo_inputs) or not videos
     if photos_to_do and args.preview is None:

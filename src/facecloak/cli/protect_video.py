@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facecloak.cli import checks
+from facecloak.cli.common import EXIT_FAILURE, EXIT_OK, print_json
 from facecloak.errors import FacecloakError
 from facecloak.images import IMAGE_SUFFIXES
 from facecloak.video.adapters import CloakSettings
@@ -126,6 +127,18 @@ def protect_video_inputs(
             logger.error("%s", exc)
             part.items.append({"input": str(path), "status": "error", "reason": str(exc)})
     return part
+
+
+def run_clips(args: argparse.Namespace, videos: list[tuple[Path, Path]]) -> int:
+    """``facecloak protect`` when every input is a clip: protect them, print the report."""
+    part = protect_video_inputs(args, videos, [])
+    ok = all(item["status"] in ("protected", "preview") for item in part.items)
+    if args.json:
+        print_json({"ok": ok, "photos": [], "videos": part.items})
+    else:
+        for item in part.items:
+            print(video_summary(item))
+    return EXIT_OK if ok else EXIT_FAILURE
 
 
 def split_inputs(inputs: list[Path]) -> tuple[list[tuple[Path, Path]], list[Path]]:

