@@ -43,8 +43,10 @@ def add_video_arguments(sub: argparse.ArgumentParser) -> None:
     group = sub.add_argument_group(
         "video",
         "Clips (MP4, MOV, MKV, ...) are protected with --method blur (default for clips), "
-        "pixelate or mask on every frame (the cloaks pgd, ... also work, slowly: one attack per "
-        "face per frame); audio is copied unchanged. With one clip, -o may name the output file.",
+        "pixelate or mask on every frame, or swap (--donors DIR; each tracked face keeps its "
+        "donor); the cloaks (perceptual, pgd, ...) also work, slowly: one attack per face per "
+        "frame, warm-started from the previous frame. Audio is copied unchanged. With one clip, "
+        "-o may name the output file.",
     )
     group.add_argument(
         "--video-crf",
@@ -217,6 +219,7 @@ def _options(args: argparse.Namespace) -> VideoOptions:
         progress=not args.json,
         max_pixels=max_pixels or None,
         cloak=cloak,
+        donors=getattr(args, "donors", None),
     )
 
 
@@ -230,7 +233,6 @@ def _refuse_photo_only_options(args: argparse.Namespace) -> None:
             ("--against", getattr(args, "against", "recognition") != "recognition"),
             ("--faces", args.faces is not None),
             ("--largest", args.largest),
-            ("--donors", getattr(args, "donors", None) is not None),
         )
         if used
     ]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from facecloak.errors import FacecloakError, NoFaceError
-from facecloak.video.geometry import Box, clip_box, iou
+from facecloak.video.geometry import Box, carried_over, clip_box
 from facecloak.video.render import Filter, obfuscate_boxes
 
 Detector = Callable[[np.ndarray], list[Box]]
@@ -24,6 +24,7 @@ Drawer = Callable[[np.ndarray, list[Box]], np.ndarray]
 
 VIDEO_METHODS = ("blur", "pixelate", "mask")
 CLOAK_METHODS = ("perceptual", "pgd", "ifgsm", "ifgvm", "pfgvm")
+SWAP_METHOD = "swap"
 _MIN_CLOAK_SIDE = 20.0
 _SAME_FACE_IOU = 0.3
 """A face on a frame continues the face of the previous frame it overlaps this much (the boxes
@@ -55,10 +56,20 @@ def make_detector(name: str) -> Detector:
     return boxes
 
 
-def make_drawer(method: str, mask_scale: float, cloak: CloakSettings | None = None) -> Drawer:
-    """What draws the protection on a frame: a classical obfuscation, or the photo cloak."""
+def make_drawer(
+    method: str,
+    mask_scale: float,
+    cloak: CloakSettings | None = None,
+    donors: Path | None = None,
+) -> Drawer:
+    """What draws the protection on a frame: a classical obfuscation, the photo cloak, or a
+    donor's face (``swap``, from the photos in ``donors``)."""
     if method in CLOAK_METHODS:
         return FrameCloak(method, cloak or CloakSettings())
+    if method == SWAP_METHOD:
+        from facecloak.video.swap import FrameSwap
+
+        return FrameSwap(donors)
     apply = obfuscation_filter(method)
 
     def draw(rgb: np.ndarray, boxes: list[Box]) -> np.ndarray:
@@ -117,13 +128,7 @@ class FrameCloak:
 
     def _warm_starts(self, boxes: list[Box]) -> dict[int, object]:
         """Face index -> the perturbation of the previous frame's face it continues."""
-        starts = {}
-        for index, box in enumerate(boxes):
-            overlaps = [(iou(box, before), latent) for before, latent in self._previous]
-            best = max(overlaps, key=lambda pair: pair[0], default=(0.0, None))
-            if best[0] >= _SAME_FACE_IOU:
-                starts[index] = best[1]
-        return starts
+        return carried_over(boxes, self._previous, _SAME_FACE_IOU)
 
     def summary(self) -> dict:
         return {
@@ -141,7 +146,7 @@ def obfuscation_filter(method: str) -> Filter:
     if method not in OBFUSCATIONS:
         raise FacecloakError(
             f"--method {method} is not available for video; use one of "
-            f"{', '.join(VIDEO_METHODS + CLOAK_METHODS)}"
+            f"{', '.join((*VIDEO_METHODS, *CLOAK_METHODS, SWAP_METHOD))}"
         )
     return OBFUSCATIONS[method]
 

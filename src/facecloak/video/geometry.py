@@ -9,9 +9,12 @@ Example:
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 
 Box = tuple[float, float, float, float]
+T = TypeVar("T")
 
 
 def intersection_area(a: Box, b: Box) -> float:
@@ -59,3 +62,19 @@ def scale_box(box: Box, factor: float) -> Box:
     """``box`` grown (or shrunk) by ``factor`` about its centre."""
     cx, cy, width, height = to_centre(box)
     return from_centre(cx, cy, width * factor, height * factor)
+
+
+def carried_over(boxes: list[Box], previous: list[tuple[Box, T]], min_iou: float) -> dict[int, T]:
+    """Index of each box -> the payload of the previous frame's box it continues (overlapping by
+    at least ``min_iou``, the best overlap winning).
+
+    >>> carried_over([(0, 0, 10, 10), (50, 50, 60, 60)], [((1, 0, 11, 10), "a")], 0.3)
+    {0: 'a'}
+    """
+    carried = {}
+    for index, box in enumerate(boxes):
+        overlaps = [(iou(box, before), payload) for before, payload in previous]
+        best = max(overlaps, key=lambda pair: pair[0], default=(0.0, None))
+        if best[0] >= min_iou:
+            carried[index] = best[1]
+    return carried

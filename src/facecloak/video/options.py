@@ -21,7 +21,7 @@ class VideoOptions:
     """How a clip is protected.
 
     Attributes:
-        method: ``blur``, ``pixelate`` or ``mask``; or a photo cloak (``pgd``, ``ifgsm``,
+        method: ``blur``, ``pixelate``, ``mask`` or ``swap``; or a photo cloak (``pgd``, ``ifgsm``,
             ``ifgvm``, ``pfgvm``) run on every frame's tracked faces with ``cloak`` settings.
         detector: photo detector run on the frames.
         detect_every: run the detector on every k-th frame only (tracks bridge the others).
@@ -37,6 +37,7 @@ class VideoOptions:
         max_pixels: refuse clips whose frames are larger (``None``: no limit).
         record_boxes: keep every frame's drawn boxes in the report (tests and benchmarks).
         cloak: settings of the photo cloak when ``method`` is one.
+        donors: with ``method="swap"``, the folder of donor photos (each track keeps its donor).
     """
 
     method: str = "blur"
@@ -54,6 +55,7 @@ class VideoOptions:
     max_pixels: int | None = None
     record_boxes: bool = False
     cloak: CloakSettings = field(default_factory=CloakSettings)
+    donors: Path | None = None
 
     @property
     def reach(self) -> int:

@@ -32,7 +32,7 @@ def preview_video(
     src, png = Path(src), Path(png)
     if png.exists() and not options.overwrite:
         raise FacecloakError(f"{png}: already exists; pass --overwrite to replace it")
-    draw = make_drawer(options.method, options.mask_scale, options.cloak)
+    draw = make_drawer(options.method, options.mask_scale, options.cloak, options.donors)
     with open_video(src) as reader:
         total = reader.frame_count
         target = total // 2 if frame_index is None else frame_index
