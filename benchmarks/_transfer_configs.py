@@ -67,6 +67,10 @@ CONFIGS: dict[str, TransferConfig] = {
         ),
         _variant("x3-luma", "high", eps=48 / 255, ssim_floor=0.75, margin=1.0, chroma_share=0.0),
         _variant("x4-luma", "high", eps=64 / 255, ssim_floor=0.6, margin=1.0, chroma_share=0.0),
+        *(
+            TransferConfig(f"{name}-no-s2", replace(preset, name=f"{name}-no-s2", s2_floor=None))
+            for name, preset in PRESETS.items()
+        ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
     )

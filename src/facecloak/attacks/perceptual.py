@@ -38,7 +38,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -46,8 +45,10 @@ from torch import Tensor
 from facecloak.attacks.base import Attack
 from facecloak.attacks.common import AttackResult, StepInfo
 from facecloak.attacks.objectives import Objective
+from facecloak.attacks.visibility import ScoreHinge, chip_spacing, viewed
 from facecloak.imaging import quantise
 from facecloak.quality import differentiable_ssim
+from facecloak.ssimulacra import ssimulacra2
 
 logger = logging.getLogger(__name__)
 
@@ -76,13 +77,24 @@ class Perceptual(Attack):
     ``step_size`` is Adam's learning rate on [0, 1] pixels. ``chroma_share`` below 1 makes the
     perturbation live in an opponent colour space (luma, blue-yellow, red-green) where each
     chroma channel may use only that share of ``eps``: people see low-frequency colour blotches
-    long before the same change in brightness (0: brightness only).
+    long before the same change in brightness (0: brightness only). ``ssim_view`` above 1
+    measures the SSIM hinge on the regions shrunk that many times (:func:`viewed`): on a large
+    face a smooth change costs almost no full-size SSIM, yet shows plainly. ``s2_target``
+    adds a second hinge, on each region's SSIMULACRA2 (:mod:`facecloak.ssimulacra`), which sees
+    the blotches and flat-region noise SSIM misses.
     """
 
     name = "perceptual"
     needs_eps = True
     batched = False
-    hyperparameters = ("ssim_target", "ssim_weight", "ssim_weight_growth", "chroma_share")
+    hyperparameters = (
+        "ssim_target",
+        "ssim_weight",
+        "ssim_weight_growth",
+        "chroma_share",
+        "ssim_view",
+        "s2_target",
+    )
     eps = 12 / 255
     steps = 35
     step_size = 1.5 / 255
@@ -90,6 +102,8 @@ class Perceptual(Attack):
     ssim_weight = 20.0
     ssim_weight_growth = 0.5
     chroma_share = 1.0
+    ssim_view = 1.0
+    s2_target: float | None = None
 
     def descent_step(self, grad: Tensor, x_adv: Tensor, x: Tensor) -> Tensor:
         raise NotImplementedError("the perceptual attack runs its own loop (see run)")
@@ -175,7 +189,13 @@ class _Loop:
         self.crop, self.budget, self.boxes = crop, budget, boxes
         goal = objective.goal
         self.goal = math.inf if goal is None else -goal
-        self.samplers = [_SSIMSampler(_cut(crop, box)) for box in boxes]
+        self.view = attack.ssim_view
+        self.samplers = [_SSIMSampler(viewed(_cut(crop, box), self.view)) for box in boxes]
+        self.s2_hinge = (
+            None
+            if attack.s2_target is None
+            else ScoreHinge([_cut(crop, box) for box in boxes], attack.s2_target)
+        )
         self.steps_run = 0
 
     def score(self, cloaked: Tensor) -> Tensor:
@@ -195,12 +215,16 @@ class _Loop:
             score = self.score(cloaked)
             ssims = torch.stack(
                 [
-                    sample(_cut(cloaked, b))
+                    sample(viewed(_cut(cloaked, b), self.view))
                     for sample, b in zip(self.samplers, self.boxes, strict=True)
                 ]
             )
             value, ssim = float(score.detach()), float(ssims.detach().min())
             feasible = ssim >= attack.ssim_target
+            s2_penalty = 0.0
+            if self.s2_hinge is not None:
+                s2_penalty, s2_met = self.s2_hinge([_cut(cloaked, b) for b in self.boxes])
+                feasible = feasible and s2_met
             if feasible and (best is None or value > best.score):
                 best = _Iterate(value, cloaked.detach(), ssim, latent.detach().clone())
             if value >= self.goal and feasible and step > min_steps:
@@ -209,6 +233,7 @@ class _Loop:
             weight *= 1.0 + attack.ssim_weight_growth * max(deficit, -0.5e-3) / 1e-3
             weight = min(max(weight, 1.0), 1e5)
             loss = -score.clamp(max=self.goal) + weight * F.relu(attack.ssim_target - ssims).sum()
+            loss = loss + s2_penalty
             (grad,) = torch.autograd.grad(loss, latent)
             optimiser.step(grad)
             with torch.no_grad():
@@ -256,33 +281,44 @@ def coarse_shape(crop: Tensor, chip_to_crop: Any, min_spacing: float = 1.0) -> t
     A grid coarser than the photo's pixels keeps the cloak smooth, which JPEG re-encoding
     (that drops high frequencies first) leaves more of.
     """
-    linear = np.asarray(chip_to_crop, dtype=np.float64).reshape(2, 3)[:, :2]
-    chip_spacing = float(np.sqrt(abs(np.linalg.det(linear))))
-    spacing = max(1.0, min_spacing, chip_spacing)
+    spacing = max(1.0, min_spacing, chip_spacing(chip_to_crop))
     height, width = crop.shape[-2:]
     return max(2, math.ceil(height / spacing - 1e-6)), max(2, math.ceil(width / spacing - 1e-6))
 
 
 def scale_to_ssim_floor(
-    crop: Tensor, cloaked: Tensor, boxes: Sequence[Box], floor: float, rounds: int = 8
+    crop: Tensor,
+    cloaked: Tensor,
+    boxes: Sequence[Box],
+    floor: float,
+    rounds: int = 8,
+    view: float = 1.0,
+    s2_floor: float | None = None,
 ) -> float:
     """The largest share of the perturbation (bisection) that keeps every box's SSIM >=
     ``floor``, as measured on the 8-bit result (the same SSIM as
-    :func:`facecloak.quality.ssim`)."""
+    :func:`facecloak.quality.ssim`), on the boxes shrunk ``view`` times (:func:`viewed`), and,
+    with ``s2_floor``, their SSIMULACRA2 at least that."""
     original = quantise(crop)
     change = cloaked.detach() - crop.detach()
 
-    def lowest_ssim_at(scale: float) -> float:
+    def acceptable(scale: float) -> bool:
         candidate = quantise(crop.detach() + scale * change)
-        return min(float(differentiable_ssim(_cut(original, b), _cut(candidate, b))) for b in boxes)
+        for b in boxes:
+            before, after = _cut(original, b), _cut(candidate, b)
+            if float(differentiable_ssim(viewed(before, view), viewed(after, view))) < floor:
+                return False
+            if s2_floor is not None and float(ssimulacra2(before, after).min()) < s2_floor:
+                return False
+        return True
 
-    if lowest_ssim_at(1.0) >= floor:
+    if acceptable(1.0):
         return 1.0
     low, high = 0.0, 1.0
     for _ in range(rounds):
         middle = (low + high) / 2
-        low, high = (middle, high) if lowest_ssim_at(middle) >= floor else (low, middle)
-    logger.info("perturbation scaled to %.2f to keep SSIM >= %.3f", low, floor)
+        low, high = (middle, high) if acceptable(middle) else (low, middle)
+    logger.info("perturbation scaled to %.2f to keep SSIM >= %.3f (S2 >= %s)", low, floor, s2_floor)
     return low
 
 

@@ -28,7 +28,12 @@ from facecloak.attacks import (
     eot_transform,
     make_attack,
 )
-from facecloak.attacks.perceptual import coarse_shape, scale_to_ssim_floor, texture_budget
+from facecloak.attacks.perceptual import (
+    chip_spacing,
+    coarse_shape,
+    scale_to_ssim_floor,
+    texture_budget,
+)
 from facecloak.errors import InvalidOptionError
 from facecloak.faces import Face
 from facecloak.faces.regions import FaceRegion, face_region
@@ -131,7 +136,12 @@ def cloak_identities(
         if latent is not None:
             latents[index] = latent
         scale = scale_to_ssim_floor(
-            crop, cloaked, [box_in_crop(region)], request.settings.ssim_floor
+            crop,
+            cloaked,
+            [box_in_crop(region)],
+            request.settings.ssim_floor,
+            view=ssim_view(region, request.settings),
+            s2_floor=request.settings.s2_floor,
         )
         x0, y0, x1, y1 = region.crop
         photo[..., y0:y1, x0:x1] = crop + scale * (cloaked - crop)
@@ -228,7 +238,7 @@ def _perceptual(
     budget = region.mask
     if settings.texture_floor is not None:
         budget = texture_budget(crop, region.mask, floor=settings.texture_floor)
-    attack = settings.perceptual_attack(model, objective)
+    attack = settings.perceptual_attack(model, objective, ssim_view=ssim_view(region, settings))
     grid = (
         coarse_shape(crop, region.chip_to_crop, settings.min_spacing) if settings.coarse else None
     )
@@ -257,6 +267,12 @@ def _perceptual(
         ssim=result.ssim,
         latent=result.latent,
     )
+
+
+def ssim_view(region: FaceRegion, settings: Strength) -> float:
+    """How many times the SSIM floor's regions are shrunk: to the recognizer chip's scale when
+    the preset says ``ssim_at_view`` (1: full size)."""
+    return chip_spacing(region.chip_to_crop) if settings.ssim_at_view else 1.0
 
 
 def _resized(latent: Tensor, shape: tuple[int, int]) -> Tensor:

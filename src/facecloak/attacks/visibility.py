@@ -1,0 +1,67 @@
+"""How visible a change is, as the optimiser may measure it: SSIM at the scale a recognizer sees a
+face (:func:`viewed`), and a dual-ascent hinge on SSIMULACRA2 (:class:`ScoreHinge`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from facecloak.ssimulacra import ssimulacra2
+
+
+def chip_spacing(chip_to_crop: Any) -> float:
+    """Crop pixels per chip pixel of the ``(2, 3)`` affine map ``chip_to_crop``: how much larger
+    the face is in the photo than the recognizer sees it."""
+    linear = np.asarray(chip_to_crop, dtype=np.float64).reshape(2, 3)[:, :2]
+    return float(np.sqrt(abs(np.linalg.det(linear))))
+
+
+def viewed(image: Tensor, view: float) -> Tensor:
+    """``image`` shrunk ``view`` times (area average; unchanged at ``view <= 1``): SSIM there
+    judges a change as it shows at that scale, where a smooth change is not free.
+
+    >>> viewed(torch.ones(1, 3, 40, 60), 4.0).shape
+    torch.Size([1, 3, 10, 15])
+    """
+    if view <= 1.0:
+        return image
+    height, width = image.shape[-2:]
+    size = (max(8, round(height / view)), max(8, round(width / view)))
+    return F.interpolate(image, size=size, mode="area")
+
+
+class ScoreHinge:
+    """A penalty that keeps each region's SSIMULACRA2 at ``target`` or above: ``weight`` times
+    the summed shortfall in score points, the weight growing by ``growth`` per point of the worst
+    shortfall each call (shrinking a little while every region is above), a Lagrangian's dual
+    ascent.
+
+    >>> clean = [torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))]
+    >>> hinge = ScoreHinge(clean, target=90.0)
+    >>> penalty, met = hinge([clean[0].clamp(0.2, 0.8)])
+    >>> float(penalty) > 0, met
+    (True, False)
+    """
+
+    def __init__(
+        self, clean: Sequence[Tensor], target: float, weight: float = 0.02, growth: float = 0.05
+    ) -> None:
+        self.clean = [region.detach() for region in clean]
+        self.target, self.weight, self.growth = float(target), weight, growth
+
+    def __call__(self, regions: Sequence[Tensor]) -> tuple[Tensor, bool]:
+        """The penalty for ``regions`` (the same crops of the changed image) and whether every
+        region meets the target."""
+        scores = torch.cat(
+            [ssimulacra2(before, after) for before, after in zip(self.clean, regions, strict=True)]
+        )
+        shortfall = float(self.target - scores.detach().min())
+        self.weight = min(max(self.weight * (1.0 + self.growth * max(shortfall, -0.5)), 1e-4), 1e2)
+        penalty = self.weight * F.relu(self.target - scores).sum()
+        return penalty.to(regions[0].dtype), shortfall <= 0

@@ -1,0 +1,62 @@
+"""The visibility measures the perceptual attack may hold itself to."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from facecloak.attacks import EmbeddingUntargeted
+from facecloak.attacks.perceptual import Perceptual, scale_to_ssim_floor
+from facecloak.attacks.visibility import ScoreHinge, viewed
+from facecloak.ssimulacra import ssimulacra2
+
+
+def _face(grace_hopper: np.ndarray) -> torch.Tensor:
+    crop = np.ascontiguousarray(grace_hopper[100:196, 210:306])
+    return torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255
+
+
+def test_viewed_averages_blocks_and_leaves_small_views_alone() -> None:
+    image = torch.arange(16.0).reshape(1, 1, 4, 4).repeat(1, 3, 1, 1)
+    assert viewed(image, 1.0) is image
+    assert viewed(torch.ones(1, 3, 64, 64), 4.0).shape[-2:] == (16, 16)
+
+
+def test_score_hinge_grows_while_short_and_is_silent_when_met(grace_hopper) -> None:
+    face = _face(grace_hopper)
+    hinge = ScoreHinge([face], target=80.0)
+    noisy = face + 0.1 * torch.randn(face.shape, generator=torch.Generator().manual_seed(0))
+    before = hinge.weight
+    penalty, met = hinge([noisy.clamp(0, 1)])
+    assert not met and float(penalty) > 0 and hinge.weight > before
+    penalty, met = hinge([face])
+    assert met and float(penalty) == 0
+
+
+def test_perceptual_attack_keeps_ssimulacra2_at_its_target(grace_hopper) -> None:
+    face = _face(grace_hopper)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 96 * 96, 8))
+    anchor = model(face).detach()
+    options = {"eps": 24 / 255, "steps": 25, "step_size": 2 / 255, "ssim_target": 0.5}
+    free = Perceptual(model, EmbeddingUntargeted(100.0, anchor=anchor), **options).run(face)
+    held = Perceptual(
+        model, EmbeddingUntargeted(100.0, anchor=anchor), s2_target=85.0, **options
+    ).run(face)
+    free_score = float(ssimulacra2(face, free.adversarial))
+    held_score = float(ssimulacra2(face, held.adversarial))
+    assert free_score < 85.0 <= held_score
+
+
+def test_scaling_down_honours_an_ssimulacra2_floor(grace_hopper) -> None:
+    face = _face(grace_hopper)
+    noise = torch.randn(face.shape, generator=torch.Generator().manual_seed(1))
+    loud = (face + 0.08 * noise).clamp(0, 1)
+    box = [(0, 0, 96, 96)]
+    assert scale_to_ssim_floor(face, loud, box, floor=0.0) == 1.0
+    share = scale_to_ssim_floor(face, loud, box, floor=0.0, s2_floor=80.0)
+    assert 0 < share < 1
+    from facecloak.imaging import quantise
+
+    kept = quantise(face + share * (loud - face))
+    assert float(ssimulacra2(quantise(face), kept)) >= 80.0
