@@ -363,6 +363,18 @@ def publish(rows: list[dict], args: argparse.Namespace, seconds: float) -> None:
     write_benchmark_section(args.publish, "\n".join(text))
 
 
+def republish(args: argparse.Namespace) -> None:
+    """The section of ``--publish`` again, from ``benchmarks/results/<publish>.json``."""
+    import json
+
+    payload = json.loads((ROOT / "benchmarks" / "results" / f"{args.publish}.json").read_text())
+    sys.argv[1:] = payload["argv"]
+    torch.set_num_threads(payload.get("threads", args.threads))
+    rows = payload["rows"]
+    plot_curve(curve_points(rows), ROOT / "benchmarks" / "results" / f"{args.publish}.png")
+    publish(rows, args, payload["seconds"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lfw", type=int, default=100, help="LFW identities")
@@ -372,7 +384,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--publish", default="transfer", help="BENCHMARKS.md section ('' = none)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--republish", action="store_true", help="rewrite the section from its saved results"
+    )
     args = parser.parse_args()
+    if args.republish:
+        republish(args)
+        return
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
     faces_dir = require_shared_faces()
@@ -385,7 +403,8 @@ def main() -> None:
     started = time.perf_counter()
     rows = run(prepare(cases, recognizers), configs, recognizers, folds)
     seconds = time.perf_counter() - started
-    save_json(args.publish or "transfer-trial", {"argv": sys.argv[1:], "rows": rows})
+    payload = {"argv": sys.argv[1:], "rows": rows, "seconds": seconds, "threads": args.threads}
+    save_json(args.publish or "transfer-trial", payload)
     print(curve_table(curve_points(rows)))
     if args.publish:
         plot_curve(curve_points(rows), ROOT / "benchmarks" / "results" / f"{args.publish}.png")

@@ -168,7 +168,29 @@ def test_blur_protects_a_photo(cli, grace_hopper_path: Path, tmp_path: Path) -> 
     outcome = cli("protect", grace_hopper_path, "-o", tmp_path, "--method", "blur")
     assert outcome.code == 0, outcome.err
     assert (tmp_path / grace_hopper_path.name).is_file()
+    assert "1/1 faces covered (not checked" in outcome.out
+
+
+def test_blur_is_checked_with_the_recognizers_on_request(
+    cli, grace_hopper_path: Path, tmp_path: Path
+) -> None:
+    outcome = cli("protect", grace_hopper_path, "-o", tmp_path, "--method", "blur", "--verify")
+    assert outcome.code == 0, outcome.err
     assert "1/1 faces no longer match" in outcome.out
+
+
+def test_unchecked_blur_loads_no_recognizer(grace_hopper, monkeypatch) -> None:
+    import facecloak.protect.pipeline as pipeline
+    from facecloak.protect import ProtectConfig, protect
+
+    def refuse(*_):
+        raise AssertionError("a recognizer was loaded for an unchecked blur")
+
+    monkeypatch.setattr(pipeline, "shared_recognizer", refuse)
+    result = protect(grace_hopper, ProtectConfig(method="blur"))
+    outcome = result.outcomes[0]
+    assert not outcome.verified and outcome.protected and outcome.verdicts == []
+    assert outcome.ssim < 0.9  # the face really is covered
 
 
 def test_the_config_checks_what_the_command_line_did_not(cli, no_work, monkeypatch, photo) -> None:

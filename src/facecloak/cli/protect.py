@@ -96,6 +96,13 @@ def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
         f"(default: {choices.DEFAULT_METHOD}; blur for clips)",
     )
     sub.add_argument(
+        "--verify",
+        action="store_true",
+        default=None,
+        help="with blur/pixelate/mask: also check each covered face with the recognizers "
+        "(distances, verdicts, SSIMULACRA2; loads them and costs seconds per face)",
+    )
+    sub.add_argument(
         "--donors",
         type=Path,
         metavar="DIR",
@@ -230,6 +237,7 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
         "faces": None if args.faces is None else tuple(args.faces),
         "largest": args.largest,
         "recognizers": _cloak_recognizers(args),
+        "verify": args.verify,
         "robust": args.robust is not False,
         "eps": scaled(args.eps),
         "steps": args.steps,
@@ -384,7 +392,9 @@ def _summary(item: dict) -> str:
         return f"{item['input']}: {item['status']} ({item.get('reason', '')})"
     parts = []
     faces = item["faces_protected"]
-    if faces:
+    if faces and not all(f.get("verified", True) for f in faces):
+        parts.append(f"{len(faces)}/{len(faces)} faces covered (not checked: --verify checks)")
+    elif faces:
         worst = min(faces, key=lambda f: f["distance"] / f["threshold"])
         safe = sum(f["protected"] for f in faces)
         parts.append(

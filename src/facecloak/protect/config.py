@@ -41,6 +41,8 @@ SWAP_METHOD = "swap"
 """The training-free face swap (:mod:`facecloak.obfuscate.swap`): needs ``donors``."""
 VISIBLE_METHODS = (*CLASSICAL_METHODS, SWAP_METHOD)
 """Methods that change the face visibly (one ``obfuscation`` stage, no cloak)."""
+COVERING_METHODS = CLASSICAL_METHODS
+"""Methods that cover the face (blur, pixelate, mask): not measured unless ``verify``."""
 DEFAULT_EVASION = EvasionSettings(
     eps=0.03, steps=60, rounds=2, deployed=True, mask_growth=1.0, ssim_floor=0.85, context=2.0
 )
@@ -80,6 +82,10 @@ class ProtectConfig:
         target_class: with ``classifier``, the class to be taken for.
         seed: random seed of the attack.
         donors: with ``method="swap"``, the folder of donor face photos.
+        verify: measure each protected face with the recognizers (distances, ``judges``'
+            verdicts, SSIMULACRA2). ``None``: yes for cloaks and swaps, no for ``blur``,
+            ``pixelate`` and ``mask`` (the face is covered by construction; checking costs the
+            recognizers' loading and seconds per face, most of a blur run).
     """
 
     against: str = "recognition"
@@ -102,6 +108,7 @@ class ProtectConfig:
     target_class: str | None = None
     seed: int = 0
     donors: str | Path | None = None
+    verify: bool | None = None
 
     def __post_init__(self) -> None:
         _choice("against", self.against, AGAINST)
@@ -120,6 +127,13 @@ class ProtectConfig:
         if self.faces is not None and any(i < 0 for i in self.faces):
             raise InvalidOptionError(f"faces={list(self.faces)} must be face numbers >= 0")
         self._check_combinations()
+
+    @property
+    def verifies(self) -> bool:
+        """Whether the protected faces are measured with the recognizers (see ``verify``)."""
+        if self.verify is not None:
+            return self.verify
+        return self.method not in COVERING_METHODS
 
     def _check_combinations(self) -> None:
         if self.target_class is not None and self.classifier is None:

@@ -82,15 +82,18 @@ class FaceOutcome:
     ssimulacra2: float | None = None
     verdicts: list[RecognizerVerdict] = field(default_factory=list)
     """Per usable recognizer (see :func:`judge_everywhere`); empty when not asked for."""
+    verified: bool = True
+    """``False``: a covering obfuscation not measured with a recognizer (its distances are 0);
+    the face counts as protected because it is covered."""
 
     @property
     def protected(self) -> bool:
-        return self.distance >= self.threshold
+        return not self.verified or self.distance >= self.threshold
 
     def to_dict(self) -> dict:
         return {
             **rounded_fields(self),
-            "protected_after_jpeg75": self.distance_jpeg75 >= self.threshold,
+            "protected_after_jpeg75": not self.verified or self.distance_jpeg75 >= self.threshold,
             "verdicts": [verdict.to_dict() for verdict in self.verdicts],
         }
 
@@ -125,6 +128,28 @@ def measure_identity(
         steps=steps,
         cloak_scale=scale,
         seconds=seconds,
+    )
+
+
+def measure_covered(
+    original: np.ndarray, protected: np.ndarray, index: int, region: FaceRegion
+) -> FaceOutcome:
+    """The outcome of a covering obfuscation left unverified: the change of its face box only."""
+    change = image_change(original, protected, box=region.face_box)
+    return FaceOutcome(
+        index=index,
+        box=region.face.box,
+        distance=0.0,
+        distance_jpeg75=0.0,
+        threshold=0.0,
+        ssim=change.ssim,
+        psnr=change.psnr,
+        l2=change.l2,
+        linf=change.linf,
+        steps=0,
+        cloak_scale=1.0,
+        seconds=0.0,
+        verified=False,
     )
 
 

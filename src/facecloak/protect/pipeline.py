@@ -26,10 +26,15 @@ from facecloak.obfuscate import obfuscate_faces
 from facecloak.obfuscate.donors import index_donors
 from facecloak.obfuscate.swap import swap_faces
 from facecloak.protect.classifier import ClassifiedFace, cloak_against_classifier
-from facecloak.protect.config import SWAP_METHOD, ProtectConfig
+from facecloak.protect.config import COVERING_METHODS, SWAP_METHOD, ProtectConfig
 from facecloak.protect.evasion import HiddenFace, hide_faces
 from facecloak.protect.identity import IdentityRequest, cloak_identities
-from facecloak.protect.outcomes import FaceOutcome, judge_everywhere, measure_identity
+from facecloak.protect.outcomes import (
+    FaceOutcome,
+    judge_everywhere,
+    measure_covered,
+    measure_identity,
+)
 from facecloak.protect.progress import Progress, Ticker
 from facecloak.recognition import resolve_recognizers, shared_recognizer
 
@@ -166,15 +171,24 @@ def _evasion_stage(
 def _obfuscation_stage(
     result: ProtectResult, chosen: list[int], config: ProtectConfig, ticker: Ticker
 ) -> None:
-    judge = _recognizers(config.cloak_recognizers)[0]
     faces = [result.faces[i] for i in chosen]
+    height, width = result.image.shape[:2]
+    if config.method in COVERING_METHODS and not config.verifies:  # no recognizer loaded
+        result.image = obfuscate_faces(result.image, faces, config.method)
+        result.outcomes = [
+            measure_covered(
+                result.original, result.image, i, face_region(result.faces[i], height, width)
+            )
+            for i in chosen
+        ]
+        return
+    judge = _recognizers(config.cloak_recognizers)[0]
     if config.method == SWAP_METHOD:
         donors = index_donors(config.donors, judge, config.detector)
         result.image, _ = swap_faces(result.image, faces, donors, judge)
     else:
         result.image = obfuscate_faces(result.image, faces, config.method)
     size = max(judge.chip_size)
-    height, width = result.image.shape[:2]
     result.outcomes = [
         measure_identity(
             result.original,

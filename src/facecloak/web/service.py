@@ -49,6 +49,7 @@ def config_for(options: dict, recognizer: object = "dlib") -> ProtectConfig:
         method=None if method == CLOAK else method,
         strength=options["strength"],
         recognizers=(recognizer,),
+        verify=True,  # the page shows each recognizer's verdict, for blur too
     )
 
 
