@@ -376,7 +376,11 @@ def main() -> None:
     parser.add_argument("--kill", type=int, default=200, help="photos of the kill -9 run")
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--memory", type=int, default=1000, help="photos per memory variant")
+    parser.add_argument(
+        "--memory-variants", default=",".join(MEMORY_VARIANTS), help=", ".join(MEMORY_VARIANTS)
+    )
     args = parser.parse_args()
+    variants = {name: MEMORY_VARIANTS[name] for name in args.memory_variants.split(",")}
     defaults = "--local 200 --ray-blur 1000 --ray-cloak 200 --kill 200 --kills 10 --memory 1000"
     photos = lfw_photos(max(args.local, args.ray_blur, args.ray_cloak, args.kill, args.memory))
     payload: dict = {
@@ -390,7 +394,7 @@ def main() -> None:
         print(json.dumps(payload["local"]), flush=True)
         payload["kill"] = kill_and_resume(photos[: args.kill], work, args.kills)
         print(json.dumps(payload["kill"]), flush=True)
-        payload["memory"] = worker_memory(photos[: args.memory], work, MEMORY_VARIANTS)
+        payload["memory"] = worker_memory(photos[: args.memory], work, variants)
         print(json.dumps(payload["memory"]), flush=True)
         payload["ray"] = {
             "--method blur": ray_cluster_run(
