@@ -131,7 +131,9 @@ def ray_cluster_run(photos: list[Path], work: Path, name: str, options: list[str
     ray.init(address=cluster.address, log_to_driver=False)
     removed: dict = {}
     watcher = threading.Thread(
-        target=_remove_node_at, args=(cluster, nodes[0], out, int(0.4 * len(photos)), removed)
+        target=_remove_node_at,
+        args=(cluster, nodes[0], out, int(0.4 * len(photos)), removed),
+        daemon=True,  # a failed run must not wait for it
     )
     started = time.perf_counter()
     try:
