@@ -146,3 +146,22 @@ def test_as_rgb_array_accepts_floats_gray_and_rgba() -> None:
     assert as_rgb_array(np.zeros((4, 5, 4), dtype=np.uint8)).shape == (4, 5, 3)
     with pytest.raises(ValueError, match="shape"):
         as_rgb_array(np.zeros((4, 5, 2), dtype=np.uint8))
+
+
+def test_as_rgb_array_accepts_every_documented_input(tmp_path: Path) -> None:
+    expected = as_rgb_array(GRADIENT)
+    rgba = np.dstack([GRADIENT, np.full((48, 64), 9, dtype=np.uint8)])
+    np.testing.assert_array_equal(as_rgb_array(rgba), expected)  # alpha left out
+    np.testing.assert_array_equal(as_rgb_array(GRADIENT.astype(np.float64) / 255.0), expected)
+    np.testing.assert_array_equal(as_rgb_array(Image.fromarray(GRADIENT)), expected)
+    path = _save(Image.fromarray(GRADIENT), tmp_path / "g.png")
+    np.testing.assert_array_equal(as_rgb_array(path), expected)
+    np.testing.assert_array_equal(as_rgb_array(str(path)), expected)
+    gray = as_rgb_array(GRADIENT[..., 0])
+    assert gray.shape == (48, 64, 3) and (gray[..., 1] == GRADIENT[..., 0]).all()
+
+
+@pytest.mark.parametrize("values", [GRADIENT.astype(np.float64), np.full((4, 4, 3), np.nan)])
+def test_as_rgb_array_rejects_floats_outside_unit_range(values: np.ndarray) -> None:
+    with pytest.raises(ValueError, match=r"outside \[0, 1\]; divide by 255"):
+        as_rgb_array(values)

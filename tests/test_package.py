@@ -18,3 +18,13 @@ def test_top_level_api_loads_lazily() -> None:
 def test_unknown_recognizer_lists_the_known_ones() -> None:
     with pytest.raises(ValueError, match="dlib"):
         facecloak.load_recognizer("vggface")
+
+
+def test_the_protect_package_is_callable(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple] = []
+    monkeypatch.setattr(facecloak.protect, "protect", lambda *a, **k: calls.append((a, k)) or "r")
+    assert facecloak.protect("photo.jpg", None, detected=[]) == "r"
+    assert calls == [(("photo.jpg", None), {"detected": []})]
+    from facecloak.protect.config import ProtectConfig  # submodule imports still work
+
+    assert ProtectConfig is facecloak.protect.ProtectConfig

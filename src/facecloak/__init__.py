@@ -6,6 +6,7 @@ stays fast):
 >>> import facecloak
 >>> recognizer = facecloak.load_recognizer("dlib")  # doctest: +SKIP
 >>> faces = facecloak.detect(facecloak.load_image("photo.jpg"))  # doctest: +SKIP
+>>> result = facecloak.protect("photo.jpg")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ _LAZY = {
     "load_image": "facecloak.images",
     "load_recognizer": "facecloak.models",
 }
-# ``facecloak.protect`` is the subpackage; its function is ``facecloak.protect.protect``.
+# ``facecloak.protect`` is the subpackage, made callable: ``facecloak.protect(image, config)``.
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", "protect", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "protect":  # the subpackage, loaded on first use like the rest
+        return importlib.import_module("facecloak.protect")
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'facecloak' has no attribute {name!r}")

@@ -207,7 +207,8 @@ def _high_depth_to_uint8(values: np.ndarray) -> np.ndarray:
 def as_rgb_array(image: np.ndarray | Image.Image | PathLike) -> np.ndarray:
     """Accept a path, a Pillow image or an array and return ``(H, W, 3)`` uint8 RGB.
 
-    Arrays may be ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)``, uint8 or float in [0, 1].
+    Arrays may be ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)`` (the alpha channel is left out),
+    uint8 or float in [0, 1]. This is the one place every entry point normalises its input.
     """
     if isinstance(image, (str, os.PathLike)):
         return load_image(image)
@@ -215,15 +216,27 @@ def as_rgb_array(image: np.ndarray | Image.Image | PathLike) -> np.ndarray:
         return to_rgb(ImageOps.exif_transpose(image))[0]
     array = np.asarray(image)
     if array.dtype != np.uint8:
-        if np.issubdtype(array.dtype, np.floating):
-            array = np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
-        else:
+        if not np.issubdtype(array.dtype, np.floating):
             raise ValueError(f"image array dtype {array.dtype} is not uint8 or float")
+        _check_unit_range(array)
+        array = np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
     if array.ndim == 2:
         array = np.repeat(array[..., None], 3, axis=2)
     if array.ndim != 3 or array.shape[2] not in (3, 4):
         raise ValueError(f"image array shape {array.shape} is not (H, W), (H, W, 3) or (H, W, 4)")
     return np.ascontiguousarray(array[..., :3])
+
+
+def _check_unit_range(array: np.ndarray) -> None:
+    """Float pixels must lie in [0, 1]: a 0..255 float array would silently turn white."""
+    if array.size == 0:
+        return
+    low, high = float(np.min(array)), float(np.max(array))
+    if not (np.isfinite(low) and np.isfinite(high) and 0.0 <= low and high <= 1.0):
+        raise ValueError(
+            f"float image values span [{low:g}, {high:g}], outside [0, 1]; divide by 255 "
+            "(or pass uint8) first"
+        )
 
 
 def save_image(rgb: np.ndarray, path: PathLike, quality: int = 95) -> Path:

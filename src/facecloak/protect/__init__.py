@@ -1,7 +1,15 @@
 """Protect photos: cloak faces against recognition and hide them from detectors, at full
-resolution. ``protect(image, ProtectConfig(...))`` is the entry point."""
+resolution. ``protect(image, ProtectConfig(...))`` is the entry point.
+
+The package itself is callable, so ``facecloak.protect(image)`` works as well as
+``facecloak.protect.protect(image)``, while ``facecloak.protect.<module>`` imports stay as they are.
+"""
 
 from __future__ import annotations
+
+import sys
+import types
+from typing import Any
 
 from facecloak.protect.config import (
     AGAINST,
@@ -34,3 +42,13 @@ __all__ = [
     "protect",
     "select_faces",
 ]
+
+
+class _CallablePackage(types.ModuleType):
+    """``facecloak.protect(...)`` calls :func:`facecloak.protect.pipeline.protect`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ProtectResult:
+        return protect(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
