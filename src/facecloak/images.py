@@ -232,7 +232,7 @@ def _check_unit_range(array: np.ndarray) -> None:
     if array.size == 0:
         return
     low, high = float(np.min(array)), float(np.max(array))
-    if not (np.isfinite(low) and np.isfinite(high) and 0.0 <= low and high <= 1.0):
+    if not (np.isfinite(low) and np.isfinite(high) and low >= 0.0 and high <= 1.0):
         raise ValueError(
             f"float image values span [{low:g}, {high:g}], outside [0, 1]; divide by 255 "
             "(or pass uint8) first"

@@ -8,7 +8,12 @@ from PIL import Image
 
 from facecloak.errors import FacecloakError
 from facecloak.images import read_image
-from facecloak.protect.files import discover_inputs, output_path, write_like_input
+from facecloak.protect.files import (
+    discover_inputs,
+    output_path,
+    remove_stale_temporaries,
+    write_like_input,
+)
 
 
 def _photo(path: Path, **save_options) -> Path:
@@ -138,3 +143,44 @@ def test_a_cmyk_colour_profile_is_not_attached_to_the_rgb_output(tmp_path: Path)
     Image.new("RGB", (16, 16)).save(rgb_path, icc_profile=bytes(header))
     kept = write_like_input(loaded.rgb, read_image(rgb_path), tmp_path / "out" / "screen.png")
     assert Image.open(kept).info.get("icc_profile") == bytes(header)
+
+
+def test_a_read_only_output_folder_is_one_error_naming_the_file(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import tempfile
+
+    loaded = read_image(_photo(tmp_path / "a.png"))
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    target = tmp_path / "out" / "a.png"
+    with pytest.raises(FacecloakError, match=f"{target}: could not be written .*permissions"):
+        write_like_input(loaded.rgb, loaded, target)
+
+
+def test_a_254_character_name_is_written_through_a_short_temporary(tmp_path: Path) -> None:
+    loaded = read_image(_photo(tmp_path / "a.png"))
+    target = tmp_path / "out" / ("b" * 250 + ".png")
+    assert write_like_input(loaded.rgb, loaded, target).is_file()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [target.name]
+
+
+def test_stale_temporaries_are_removed_but_nothing_else(tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "out"
+    stale = _photo(out / "sub" / ".a.png.abcd_123.partial", format="PNG")
+    fresh = _photo(out / ".b.png.zzzz9999.partial", format="PNG")
+    mine = _photo(out / "notes.partial", format="PNG")
+    elsewhere = _photo(tmp_path / "victim" / ".c.png.abcdefgh.partial", format="PNG")
+    (out / "link").symlink_to(elsewhere.parent)
+    (out / ".d.png.qqqqqqqq.partial").symlink_to(elsewhere)
+    for path in (stale, mine, elsewhere):
+        os.utime(path, (1, 1))
+    os.utime(out / ".d.png.qqqqqqqq.partial", (1, 1), follow_symlinks=False)
+    assert remove_stale_temporaries(out) == 1
+    assert not stale.exists() and fresh.exists() and mine.exists() and elsewhere.exists()
+    assert (out / ".d.png.qqqqqqqq.partial").is_symlink()

@@ -20,7 +20,7 @@ from facecloak.errors import FacecloakError, NoFaceError
 from facecloak.images import DEFAULT_MAX_PIXELS, read_image
 from facecloak.models import detect
 from facecloak.protect.config import ProtectConfig
-from facecloak.protect.files import discover_inputs, output_path
+from facecloak.protect.files import discover_inputs, output_path, remove_stale_temporaries
 from facecloak.protect.manifest import NOT_OK as MANIFEST_NOT_OK
 from facecloak.protect.manifest import STARTED, Manifest, Resume, settings_fingerprint
 from facecloak.protect.runners import PoolOptions, default_workers, run_inline, run_pool
@@ -73,6 +73,7 @@ def protect_files(
     config = ProtectConfig(**fields, **_loaded_goals(args, fields["detector"]))
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else int(args.max_pixels)
     settings = WorkSettings(config, max_pixels, args.copy_unprotected, args.keep_metadata)
+    remove_stale_temporaries(args.outdir)
     manifest = Manifest(args.outdir)
     resume = Resume(settings_fingerprint(_decisive(args, fields)), run.retry_failed)
     try:

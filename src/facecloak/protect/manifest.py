@@ -57,6 +57,7 @@ class Manifest:
         self.path = folder / MANIFEST_NAME
         self.latest: dict[str, dict] = _read(self.path)
         self._handle: IO[str] | None = None
+        self._unwritable = False
 
     def claims(self, key: str) -> bool:
         """True when an earlier line of this manifest names ``key``'s output as its own."""
@@ -83,13 +84,28 @@ class Manifest:
         return record
 
     def append(self, record: dict) -> None:
-        """One line, flushed to the operating system before returning."""
+        """One line, flushed to the operating system before returning. A manifest that cannot
+        be written (a read-only or full -o folder) is said once; the run goes on without it."""
+        if self._unwritable:
+            return
+        try:
+            self._write(json.dumps(record, default=str) + "\n")
+        except OSError as error:
+            self._unwritable = True
+            logger.warning(
+                "%s: could not be written (%s); this run cannot be resumed: check the free "
+                "space and permissions of the -o folder",
+                self.path,
+                error.strerror or error,
+            )
+
+    def _write(self, line: str) -> None:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("a", encoding="utf-8")
             if self.path.stat().st_size and not _ends_with_newline(self.path):
                 self._handle.write("\n")  # after a torn line left by a killed run
-        self._handle.write(json.dumps(record, default=str) + "\n")
+        self._handle.write(line)
         self._handle.flush()
 
     def close(self) -> None:
