@@ -9,6 +9,7 @@ import pytest
 
 import facecloak.evaluate.protection
 import facecloak.models.recognizers
+from facecloak.errors import FacecloakError
 
 BAD_VALUES = [
     ("--method", "foo"),
@@ -53,6 +54,8 @@ def test_report_under_a_file_is_refused(cli, no_work, tmp_path: Path) -> None:
 
 SUMMARY = {
     "photos": 4,
+    "photos_failed": 0,
+    "failed": [],
     "verification_protected": {"clean": 1.0, "jpeg75": 0.75, "resize50": 0.5},
     "identification_miss_rate": {"clean": 1.0, "unprotected": 0.0},
     "face_ssim_mean": 0.98,
@@ -123,3 +126,20 @@ def test_a_recognizer_without_its_weights_is_refused(cli, no_work, monkeypatch, 
     )
     outcome = cli("evaluate", tmp_path, "--check-with", "mobilefacenet")
     outcome.assert_refused("--check-with", "'mobilefacenet'", "weights absent from /nowhere")
+
+
+def test_a_report_that_cannot_be_written_is_one_line_after_the_results(
+    cli, calls, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def full(report: object, folder: Path) -> dict:
+        raise FacecloakError(f"{folder / 'report.json'}: could not be written (No space left)")
+
+    monkeypatch.setattr(facecloak.evaluate.protection, "write_report", full)
+    outcome = cli("evaluate", tmp_path, "--report", tmp_path / "r")
+    assert outcome.code == 1 and outcome.out.startswith("4 photos, ")
+    assert f"{tmp_path / 'r' / 'report.json'}: could not be written" in outcome.err
+    assert "Traceback" not in outcome.err
+    outcome = cli("evaluate", tmp_path, "--report", tmp_path / "r", "--json")
+    payload = json.loads(outcome.out)
+    assert outcome.code == 1 and payload["ok"] is False and payload["photos"] == 4
+    assert "report.json: could not be written" in payload["error"]

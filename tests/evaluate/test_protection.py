@@ -22,6 +22,7 @@ def labelled_folder(tmp_path_factory, astronaut, grace_hopper) -> Path:
     blank = folder / "nobody"
     blank.mkdir()
     Image.fromarray(np.full((100, 100, 3), 120, np.uint8)).save(blank / "wall.png")
+    (folder / "hopper" / "broken.png").write_bytes(b"not a photo")
     return folder
 
 
@@ -33,6 +34,7 @@ def blur_report(labelled_folder):
 def test_unprotected_photos_are_identified_and_blurred_ones_are_not(blur_report) -> None:
     summary = blur_report.summary()
     assert summary["photos"] == 4 and summary["skipped_no_face"] == 1
+    assert summary["photos_failed"] == 1 and "broken.png" in summary["failed"][0]
     assert summary["identification_miss_rate"]["unprotected"] == 0.0
     assert summary["verification_protected"]["clean"] == 1.0
     assert summary["face_ssim_mean"] < 0.9

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from facecloak.cli import checks, choices
 from facecloak.cli.common import (
+    EXIT_FAILURE,
     EXIT_OK,
     Subcommands,
     add_common,
@@ -16,6 +19,10 @@ from facecloak.cli.common import (
     print_json,
     refuse,
 )
+from facecloak.errors import FacecloakError
+
+if TYPE_CHECKING:
+    from facecloak.evaluate.protection import ProtectionReport
 
 
 def add_parser(subcommands: Subcommands) -> None:
@@ -76,7 +83,7 @@ def check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from facecloak.evaluate.protection import evaluate_protection, load_judges, write_report
+    from facecloak.evaluate.protection import evaluate_protection, load_judges
     from facecloak.models import DEFAULT_DETECTOR
 
     check(args)
@@ -94,11 +101,40 @@ def run(args: argparse.Namespace) -> int:
         judges=judges,
     )
     summary = report.summary()
-    written = write_report(report, args.report) if args.report else {}
+    written, report_error = _write(report, args.report)
+    ok = not report_error and not summary["photos_failed"]
     if args.json:
-        print_json({"ok": True, **summary, "report": {k: str(v) for k, v in written.items()}})
-        return EXIT_OK
-    print(_headline(summary, args.method, args.strength))
+        print_json(
+            {
+                "ok": ok,
+                **summary,
+                "report": {k: str(v) for k, v in written.items()},
+                **({"error": report_error} if report_error else {}),
+            }
+        )
+        return EXIT_OK if ok else EXIT_FAILURE
+    _print_summary(summary, args.method, args.strength)
+    if written:
+        print(f"report: {written['markdown']}")
+    if report_error:
+        print(f"facecloak: error: {report_error}", file=sys.stderr)
+    return EXIT_OK if ok else EXIT_FAILURE
+
+
+def _write(report: ProtectionReport, folder: Path | None) -> tuple[dict[str, Path], str]:
+    """The report's files, or the one-line reason they could not be written."""
+    from facecloak.evaluate.protection import write_report
+
+    if folder is None:
+        return {}, ""
+    try:
+        return write_report(report, folder), ""
+    except FacecloakError as exc:
+        return {}, str(exc)
+
+
+def _print_summary(summary: dict, method: str, strength: str) -> None:
+    print(_headline(summary, method, strength))
     for name, other in summary["other_recognizers"].items():
         print(
             f"  {name} ({other['role']}): no longer matched "
@@ -106,9 +142,10 @@ def run(args: argparse.Namespace) -> int:
             f"{other['verification_protected']['jpeg75']:.1%}); rank-1 missed "
             f"{other['identification_miss_rate']['clean']:.1%}"
         )
-    if written:
-        print(f"report: {written['markdown']}")
-    return EXIT_OK
+    for reason in summary["failed"]:
+        print(f"  failed: {reason}")
+    if summary["photos_failed"]:
+        print(f"{summary['photos']} evaluated, {summary['photos_failed']} failed")
 
 
 def _headline(summary: dict, method: str, strength: str) -> str:

@@ -29,6 +29,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from facecloak.datasets import LabelledPhoto, read_labelled_folder
+from facecloak.errors import FacecloakError
 from facecloak.evaluate.grids import face_grid
 from facecloak.evaluate.identification import rank1_hits
 from facecloak.evaluate.report_markdown import protection_markdown, write_report_files
@@ -114,6 +115,8 @@ class ProtectionReport:
     identification: dict[str, list[bool]]
     others: dict[str, dict] = field(default_factory=dict)
     """Per extra recognizer: ``role`` and its verification / identification flags."""
+    failed: list[str] = field(default_factory=list)
+    """``path: reason`` of each photo that could not be read or protected (left out, counted)."""
 
     def summary(self) -> dict:
         def share(flags: list[bool]) -> float:
@@ -124,6 +127,8 @@ class ProtectionReport:
             return float(np.mean(values)) if values else float("nan")
 
         return {
+            "photos_failed": len(self.failed),
+            "failed": list(self.failed),
             "method": self.method,
             "strength": self.strength,
             "photos": len(self.photos),
@@ -181,7 +186,7 @@ def evaluate_protection(
     photos = list(folder) if isinstance(folder, list) else read_labelled_folder(folder)
     if limit:
         photos = photos[:limit]
-    clean, skipped = _clean_embeddings(photos, detector, recognizer)
+    clean, skipped, failed = _clean_embeddings(photos, detector, recognizer)
     judge_clean = {
         judge.name: {
             photo: judge.embed(load_image(photo.path), face) for photo, (_, face) in clean.items()
@@ -192,20 +197,23 @@ def evaluate_protection(
     for index, (photo, (embedding, face)) in enumerate(
         tqdm(list(clean.items()), desc=f"{method}/{strength}", unit="photo", leave=False)
     ):
-        evaluations.append(
-            _evaluate_photo(
-                photo,
-                face,
-                embedding,
-                method,
-                strength,
-                robust,
-                detector,
-                recognizer,
-                keep_image=index < keep_images,
-                judges=judges,
+        try:
+            evaluations.append(
+                _evaluate_photo(
+                    photo,
+                    face,
+                    embedding,
+                    method,
+                    strength,
+                    robust,
+                    detector,
+                    recognizer,
+                    keep_image=index < keep_images,
+                    judges=judges,
+                )
             )
-        )
+        except (FacecloakError, OSError) as exc:
+            failed.append(_failure(photo, exc))
     verification, identification = _verdicts(
         evaluations,
         {p: e for p, (e, _) in clean.items()},
@@ -226,6 +234,7 @@ def evaluate_protection(
         verification,
         identification,
         others,
+        failed,
     )
 
 
@@ -246,20 +255,32 @@ def _judge_verdicts(
 
 def _clean_embeddings(
     photos: list[LabelledPhoto], detector: str, recognizer: torch.nn.Module
-) -> tuple[dict[LabelledPhoto, tuple[torch.Tensor, Face]], list[LabelledPhoto]]:
+) -> tuple[dict[LabelledPhoto, tuple[torch.Tensor, Face]], list[LabelledPhoto], list[str]]:
+    """Clean embeddings and faces; photos without a face; unreadable ones (said, left out)."""
     from facecloak.recognition import embed_faces
 
     clean: dict[LabelledPhoto, tuple[torch.Tensor, Face]] = {}
     skipped = []
+    failed: list[str] = []
     for photo in tqdm(photos, desc="clean gallery", unit="photo", leave=False):
-        rgb = load_image(photo.path)
+        try:
+            rgb = load_image(photo.path)
+        except (FacecloakError, OSError) as exc:
+            failed.append(_failure(photo, exc))
+            continue
         face = largest_face(detect(rgb, detector=detector))
         if face is None:
             logger.warning("%s: no face found; left out", photo.path)
             skipped.append(photo)
             continue
         clean[photo] = (embed_faces(rgb, [face], recognizer)[0], face)
-    return clean, skipped
+    return clean, skipped, failed
+
+
+def _failure(photo: LabelledPhoto, exc: Exception) -> str:
+    reason = str(exc) if str(photo.path) in str(exc) else f"{photo.path}: {exc}"
+    logger.warning("%s; left out of the evaluation", reason)
+    return reason
 
 
 def _evaluate_photo(

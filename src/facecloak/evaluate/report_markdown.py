@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from facecloak.errors import FacecloakError
 from facecloak.evaluate.detection_metrics import IMAGES
 
 
@@ -27,13 +28,22 @@ def write_report_files(
     """Write ``report.json`` (``record``), ``grid.png`` (when there is a grid) and ``report.md``
     (``markdown`` given the grid's file name, or ``None``) into ``outdir``; their paths."""
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
     paths = {"json": outdir / "report.json", "markdown": outdir / "report.md"}
-    paths["json"].write_text(json.dumps(record, indent=2))
-    if grid is not None:
-        paths["grid"] = outdir / "grid.png"
-        grid.save(paths["grid"])
-    paths["markdown"].write_text(markdown("grid.png" if grid is not None else None))
+    current = outdir
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        current = paths["json"]
+        current.write_text(json.dumps(record, indent=2))
+        if grid is not None:
+            current = paths["grid"] = outdir / "grid.png"
+            grid.save(current)
+        current = paths["markdown"]
+        current.write_text(markdown("grid.png" if grid is not None else None))
+    except OSError as exc:
+        raise FacecloakError(
+            f"{current}: could not be written ({exc.strerror or exc}); check the free space and "
+            "permissions of the --report folder (the results are printed above)"
+        ) from exc
     return paths
 
 
