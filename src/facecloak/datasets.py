@@ -49,11 +49,20 @@ def read_labelled_folder(folder: str | Path, min_per_identity: int = 1) -> list[
 
 
 def _from_csv(folder: Path, labels: Path) -> list[LabelledPhoto]:
-    with open(labels, newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or not {"path", "identity"} <= set(reader.fieldnames):
-            raise FacecloakError(f"{labels}: needs the columns path,identity")
-        photos = [LabelledPhoto(folder / row["path"], row["identity"]) for row in reader]
+    try:
+        with open(labels, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or not {"path", "identity"} <= set(reader.fieldnames):
+                raise FacecloakError(f"{labels}: needs the columns path,identity")
+            rows = [(row["path"], row["identity"]) for row in reader]
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        raise FacecloakError(
+            f"{labels}: not a readable UTF-8 CSV file ({exc}); write it as path,identity lines "
+            "or remove it to label by sub-folder"
+        ) from exc
+    if any(not path or not identity for path, identity in rows):
+        raise FacecloakError(f"{labels}: a line lacks its path or identity; fill every line")
+    photos = [LabelledPhoto(folder / path, identity) for path, identity in rows]
     missing = [str(p.path) for p in photos if not p.path.is_file()]
     if missing:
         raise FacecloakError(f"{labels}: {len(missing)} listed photo(s) missing, e.g. {missing[0]}")
