@@ -87,3 +87,49 @@ def test_animations_and_gif_palettes_are_refused_with_a_reason(cli, tmp_path: Pa
     assert outcome.code == 1
     assert "an animation of 3 frames" in outcome.out + outcome.err
     assert "keeps at most 256 colours" in outcome.out + outcome.err
+
+
+def _hopper(path: Path) -> Path:
+    from facecloak.data import samples
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(samples.grace_hopper()).resize((128, 160)).save(path)
+    return path
+
+
+def test_a_full_output_folder_fails_each_photo_in_one_line_with_valid_json(
+    cli, tmp_path: Path, monkeypatch
+) -> None:
+    import errno
+    import tempfile
+
+    _hopper(tmp_path / "in" / "a.jpg")
+    _hopper(tmp_path / "in" / "b.jpg")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    out = tmp_path / "out"
+    outcome = cli(
+        "protect", tmp_path / "in", "-o", out, "--method", "blur", "--workers", "1", "--json"
+    )
+    report = json.loads(outcome.out)
+    assert outcome.code == 1 and report["ok"] is False and report["counts"] == {"error": 2}
+    for photo in report["photos"]:
+        assert "could not be written (No space left on device)" in photo["reason"]
+    assert "Traceback" not in outcome.err
+
+
+def test_a_killed_runs_temporary_files_are_removed_by_the_next_run(cli, tmp_path: Path) -> None:
+    import os
+
+    _hopper(tmp_path / "in" / "a.jpg")
+    out = tmp_path / "out"
+    leftover = out / ".a.jpg.k1ll3d_x.partial"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half a photo")
+    os.utime(leftover, (1, 1))
+    outcome = cli("protect", tmp_path / "in", "-o", out, "--method", "blur", "--workers", "1")
+    assert outcome.code == 0, outcome.err
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "facecloak-manifest.jsonl"]
