@@ -76,3 +76,16 @@ def test_a_broken_clip_fails_in_one_line_and_writes_nothing(folder, tmp_path, ca
     code, _, stderr = run(["protect", str(folder / "notes.mp4"), "-o", str(out)], capsys)
     assert code == 1 and "not a readable video" in stderr and stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_clips_of_several_folders_are_mirrored_each_under_its_name(folder, tmp_path):
+    from facecloak.cli.protect_video import split_inputs
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "clip.mp4").write_bytes((folder / "clip.mp4").read_bytes())
+    videos, photos = split_inputs([tmp_path / "a", tmp_path / "b"])
+    assert [str(relative) for _, relative in videos] == ["a/clip.mp4", "b/clip.mp4"]
+    assert photos == []
+    alone, _ = split_inputs([tmp_path / "a"])
+    assert [str(relative) for _, relative in alone] == ["clip.mp4"]

@@ -152,20 +152,26 @@ def split_inputs(inputs: list[Path]) -> tuple[list[tuple[Path, Path]], list[Path
     """
     videos: list[tuple[Path, Path]] = []
     photos: list[Path] = []
+    folders: list[tuple[Path, list[Path]]] = []
     for item in inputs:
         if item.is_dir():
             files = sorted(p for p in item.rglob("*") if p.is_file())
-            videos += [
-                (p, p.relative_to(item))
-                for p in files
-                if p.suffix.lower() in VIDEO_SUFFIXES and is_video(p)
-            ]
+            folders.append((item, files))
             if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
                 photos.append(item)
         elif item.is_file() and _named_or_probed_video(item):
             videos.append((item, Path(item.name)))
         else:
             photos.append(item)
+    # Several folders are mirrored each under its own name, as their photos are.
+    several = len(folders) > 1 or len(photos) > 1
+    for folder, files in folders:
+        under = Path(folder.resolve().name) if several else Path()
+        videos += [
+            (p, under / p.relative_to(folder))
+            for p in files
+            if p.suffix.lower() in VIDEO_SUFFIXES and is_video(p)
+        ]
     return videos, photos
 
 
