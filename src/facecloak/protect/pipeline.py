@@ -85,7 +85,8 @@ def protect(
     """Protect the faces of a photo as ``config`` says (default: the identity cloak, ``mid``).
 
     Args:
-        image: a path, a Pillow image or an ``(H, W, 3)`` array (what :func:`detect` takes).
+        image: a path, a Pillow image, or an ``(H, W, 3)``, ``(H, W)`` or ``(H, W, 4)`` array,
+            uint8 or float in [0, 1] (what :func:`detect` takes).
         config: see :class:`ProtectConfig`.
         detected: faces already detected on ``image`` (skips detection).
         progress: called as ``progress(done_steps, total_steps)``.
