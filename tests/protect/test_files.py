@@ -11,7 +11,6 @@ from facecloak.images import read_image
 from facecloak.protect.files import (
     discover_inputs,
     output_path,
-    remove_stale_temporaries,
     write_like_input,
 )
 
@@ -166,21 +165,3 @@ def test_a_254_character_name_is_written_through_a_short_temporary(tmp_path: Pat
     target = tmp_path / "out" / ("b" * 250 + ".png")
     assert write_like_input(loaded.rgb, loaded, target).is_file()
     assert [p.name for p in (tmp_path / "out").iterdir()] == [target.name]
-
-
-def test_stale_temporaries_are_removed_but_nothing_else(tmp_path: Path) -> None:
-    import os
-
-    out = tmp_path / "out"
-    stale = _photo(out / "sub" / ".a.png.abcd_123.partial", format="PNG")
-    fresh = _photo(out / ".b.png.zzzz9999.partial", format="PNG")
-    mine = _photo(out / "notes.partial", format="PNG")
-    elsewhere = _photo(tmp_path / "victim" / ".c.png.abcdefgh.partial", format="PNG")
-    (out / "link").symlink_to(elsewhere.parent)
-    (out / ".d.png.qqqqqqqq.partial").symlink_to(elsewhere)
-    for path in (stale, mine, elsewhere):
-        os.utime(path, (1, 1))
-    os.utime(out / ".d.png.qqqqqqqq.partial", (1, 1), follow_symlinks=False)
-    assert remove_stale_temporaries(out) == 1
-    assert not stale.exists() and fresh.exists() and mine.exists() and elsewhere.exists()
-    assert (out / ".d.png.qqqqqqqq.partial").is_symlink()

@@ -17,6 +17,7 @@ from facecloak.cli import checks
 from facecloak.cli.common import EXIT_FAILURE, EXIT_OK, print_json
 from facecloak.errors import FacecloakError
 from facecloak.images import IMAGE_SUFFIXES
+from facecloak.paths import remove_stale_temporaries
 from facecloak.video.adapters import CloakSettings
 from facecloak.video.media import VIDEO_SUFFIXES, is_video
 from facecloak.video.options import VideoOptions
@@ -118,6 +119,8 @@ def protect_video_inputs(
         raise FacecloakError("-o is required: the output clip, or a folder for the results")
     alone = len(videos) == 1 and not photo_inputs
     single = alone and args.outdir.suffix.lower() in VIDEO_SUFFIXES
+    if not single:
+        remove_stale_temporaries(args.outdir)
     for path, relative in videos:
         target = args.outdir if single else args.outdir / _output_name(relative)
         if alone:

@@ -19,8 +19,9 @@ from tqdm import tqdm
 from facecloak.errors import FacecloakError, NoFaceError
 from facecloak.images import DEFAULT_MAX_PIXELS, read_image
 from facecloak.models import detect
+from facecloak.paths import remove_stale_temporaries
 from facecloak.protect.config import ProtectConfig
-from facecloak.protect.files import discover_inputs, output_path, remove_stale_temporaries
+from facecloak.protect.files import discover_inputs, output_path
 from facecloak.protect.manifest import NOT_OK as MANIFEST_NOT_OK
 from facecloak.protect.manifest import STARTED, Manifest, Resume, settings_fingerprint
 from facecloak.protect.runners import PoolOptions, default_workers, run_inline, run_pool

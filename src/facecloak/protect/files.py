@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-import stat
 import tempfile
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -143,38 +140,10 @@ def check_output_format(source: LoadedImage) -> None:
 
 def copy_file_safely(source: Path, target: Path) -> Path:
     """``source``'s bytes to ``target`` through the same exclusive temporary file."""
-    with _exclusive_temporary(target) as (handle, _), source.open("rb") as original:
+    with source.open("rb") as original, _exclusive_temporary(target) as (handle, _):
         while chunk := original.read(1 << 20):
             handle.write(chunk)
     return target
-
-
-TEMPORARY_SUFFIX = ".partial"
-_TEMPORARY_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}" + re.escape(TEMPORARY_SUFFIX) + "$")
-STALE_AFTER_SECONDS = 60.0
-"""A temporary file older than this is a killed run's leftover, not a write in progress."""
-
-
-def remove_stale_temporaries(outdir: Path) -> int:
-    """Delete the temporary files a killed run left under ``outdir``: only regular files named
-    as :func:`_exclusive_temporary` names them, never through a symbolic link; returns how many."""
-    removed = 0
-    now = time.time()
-    for folder, _, names in os.walk(outdir, followlinks=False):
-        for name in names:
-            path = Path(folder) / name
-            if not _TEMPORARY_NAME.match(name):
-                continue
-            try:
-                info = path.lstat()
-                if stat.S_ISREG(info.st_mode) and now - info.st_mtime > STALE_AFTER_SECONDS:
-                    path.unlink()
-                    removed += 1
-            except OSError as error:
-                logger.warning("%s: could not remove a stale temporary file (%s)", path, error)
-    if removed:
-        logger.info("%s: removed %d temporary file(s) left by an interrupted run", outdir, removed)
-    return removed
 
 
 @contextmanager
@@ -185,7 +154,7 @@ def _exclusive_temporary(target: Path) -> Iterator[tuple[BinaryIO, Path]]:
         target.parent.mkdir(parents=True, exist_ok=True)
         # A short prefix keeps the name under 255 bytes whatever the length of ``target``'s.
         descriptor, name = tempfile.mkstemp(
-            prefix=f".{target.name[:40]}.", suffix=TEMPORARY_SUFFIX, dir=target.parent
+            prefix=f".{target.name[:40]}.", suffix=".partial", dir=target.parent
         )
     except OSError as error:
         raise _write_error(target, error) from error

@@ -75,7 +75,9 @@ def _protected_frame(reader, stage: TrackingStage, target: int):
 
 def _save_png(rgb, png: Path) -> None:
     png.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{png.stem}.", suffix=".partial.png", dir=png.parent)
+    handle, name = tempfile.mkstemp(
+        prefix=f".{png.stem[:40]}.", suffix=".partial.png", dir=png.parent
+    )
     os.close(handle)
     try:
         Image.fromarray(rgb).save(name, "PNG")

@@ -59,7 +59,7 @@ class VideoWriter:
         self.reader = reader
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(
-            prefix=f".{target.stem}.", suffix=f".partial{target.suffix}", dir=target.parent
+            prefix=f".{target.stem[:40]}.", suffix=f".partial{target.suffix}", dir=target.parent
         )
         os.close(handle)
         self.temporary = Path(name)
