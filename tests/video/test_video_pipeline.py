@@ -173,3 +173,9 @@ def test_preview_writes_one_protected_frame_and_no_clip(clip, tmp_path):
     result = preview_video(clip.path, png, VideoOptions(progress=False), None, detector)
     assert result["frame"] == middle and result["faces_drawn"] >= 1
     assert [p.name for p in tmp_path.iterdir()] == ["preview.png"]
+
+
+def test_a_254_character_clip_name_is_written_through_a_short_temporary(clip, tmp_path):
+    target = tmp_path / ("c" * 250 + ".mp4")
+    protect_video(clip.path, target, FAST, simulated_detector(clip.truth))
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
