@@ -21,15 +21,15 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
-from tqdm import tqdm
 
 from facecloak.datasets import LabelledPhoto, read_labelled_folder
-from facecloak.errors import FacecloakError
+from facecloak.evaluate.gallery import clean_embeddings, evaluate_each
 from facecloak.evaluate.grids import face_grid
 from facecloak.evaluate.identification import rank1_hits
 from facecloak.evaluate.report_markdown import protection_markdown, write_report_files
@@ -186,34 +186,23 @@ def evaluate_protection(
     photos = list(folder) if isinstance(folder, list) else read_labelled_folder(folder)
     if limit:
         photos = photos[:limit]
-    clean, skipped, failed = _clean_embeddings(photos, detector, recognizer)
+    clean, skipped, failed = clean_embeddings(photos, detector, recognizer)
     judge_clean = {
         judge.name: {
             photo: judge.embed(load_image(photo.path), face) for photo, (_, face) in clean.items()
         }
         for judge in judges
     }
-    evaluations = []
-    for index, (photo, (embedding, face)) in enumerate(
-        tqdm(list(clean.items()), desc=f"{method}/{strength}", unit="photo", leave=False)
-    ):
-        try:
-            evaluations.append(
-                _evaluate_photo(
-                    photo,
-                    face,
-                    embedding,
-                    method,
-                    strength,
-                    robust,
-                    detector,
-                    recognizer,
-                    keep_image=index < keep_images,
-                    judges=judges,
-                )
-            )
-        except (FacecloakError, OSError) as exc:
-            failed.append(_failure(photo, exc))
+    evaluate_one = partial(
+        _evaluate_photo,
+        method=method,
+        strength=strength,
+        robust=robust,
+        detector=detector,
+        recognizer=recognizer,
+        judges=judges,
+    )
+    evaluations = evaluate_each(clean, evaluate_one, keep_images, failed, f"{method}/{strength}")
     verification, identification = _verdicts(
         evaluations,
         {p: e for p, (e, _) in clean.items()},
@@ -251,36 +240,6 @@ def _judge_verdicts(
     )
     role = "ensemble (white-box)" if judge.attacked else "transfer"
     return {"role": role, "verification": verification, "identification": identification}
-
-
-def _clean_embeddings(
-    photos: list[LabelledPhoto], detector: str, recognizer: torch.nn.Module
-) -> tuple[dict[LabelledPhoto, tuple[torch.Tensor, Face]], list[LabelledPhoto], list[str]]:
-    """Clean embeddings and faces; photos without a face; unreadable ones (said, left out)."""
-    from facecloak.recognition import embed_faces
-
-    clean: dict[LabelledPhoto, tuple[torch.Tensor, Face]] = {}
-    skipped = []
-    failed: list[str] = []
-    for photo in tqdm(photos, desc="clean gallery", unit="photo", leave=False):
-        try:
-            rgb = load_image(photo.path)
-        except (FacecloakError, OSError) as exc:
-            failed.append(_failure(photo, exc))
-            continue
-        face = largest_face(detect(rgb, detector=detector))
-        if face is None:
-            logger.warning("%s: no face found; left out", photo.path)
-            skipped.append(photo)
-            continue
-        clean[photo] = (embed_faces(rgb, [face], recognizer)[0], face)
-    return clean, skipped, failed
-
-
-def _failure(photo: LabelledPhoto, exc: Exception) -> str:
-    reason = str(exc) if str(photo.path) in str(exc) else f"{photo.path}: {exc}"
-    logger.warning("%s; left out of the evaluation", reason)
-    return reason
 
 
 def _evaluate_photo(
