@@ -202,7 +202,8 @@ def kill_and_resume(photos: list[Path], work: Path, kills: int, seed: int = 14) 
     randomness = random.Random(seed)
     moments = []
     for _ in range(kills):
-        moment = randomness.uniform(0.2, 0.9) * full
+        # Early enough in the run that all the kills land before the photos run out.
+        moment = randomness.uniform(0.15, 0.35) * full
         process = subprocess.Popen(
             facecloak(folder, killed, "--method", "blur", "--workers", "2"),
             env=ENV,
