@@ -39,7 +39,9 @@ ATTACK_METHODS = tuple(ATTACKS)
 CLASSICAL_METHODS = tuple(OBFUSCATIONS)
 SWAP_METHOD = "swap"
 """The training-free face swap (:mod:`facecloak.obfuscate.swap`): needs ``donors``."""
-VISIBLE_METHODS = (*CLASSICAL_METHODS, SWAP_METHOD)
+REPLACE_METHOD = "replace"
+"""Identity replacement by the learned generator (:mod:`facecloak.obfuscate.replace`)."""
+VISIBLE_METHODS = (*CLASSICAL_METHODS, SWAP_METHOD, REPLACE_METHOD)
 """Methods that change the face visibly (one ``obfuscation`` stage, no cloak)."""
 DEFAULT_EVASION = EvasionSettings(
     eps=0.03, steps=60, rounds=2, deployed=True, mask_growth=1.0, ssim_floor=0.85, context=2.0
@@ -80,6 +82,10 @@ class ProtectConfig:
         target_class: with ``classifier``, the class to be taken for.
         seed: random seed of the attack.
         donors: with ``method="swap"``, the folder of donor face photos.
+        attributes: with ``method="replace"``, the new face's attributes (``random``, ``keep``
+            or ``name=value,...``); the ``seed`` picks the random draw.
+        replacer: with ``method="replace"``, the generator's weights (``None``: the committed
+            ones).
     """
 
     against: str = "recognition"
@@ -102,6 +108,8 @@ class ProtectConfig:
     target_class: str | None = None
     seed: int = 0
     donors: str | Path | None = None
+    attributes: str = "random"
+    replacer: str | Path | None = None
 
     def __post_init__(self) -> None:
         _choice("against", self.against, AGAINST)
@@ -127,6 +135,7 @@ class ProtectConfig:
         if not self.recognizers and self.classifier is None:
             raise InvalidOptionError("recognizers is empty: name at least one recognizer")
         self._check_donors()
+        self._check_replace()
         if self.method in VISIBLE_METHODS and self.against != "recognition":
             raise InvalidOptionError(
                 f"method={self.method} hides the face itself: use it with against=recognition"
@@ -153,6 +162,22 @@ class ProtectConfig:
         if self.donors is not None and not Path(self.donors).is_dir():
             raise InvalidOptionError(
                 f"donors={str(self.donors)!r} is not a folder; give a folder of face photos"
+            )
+
+    def _check_replace(self) -> None:
+        from facecloak.replace.attributes import parse_choice
+
+        if self.method != REPLACE_METHOD and (self.attributes != "random" or self.replacer):
+            raise InvalidOptionError(
+                f"attributes and replacer apply to method=replace, not method={self.method}"
+            )
+        try:
+            parse_choice(self.attributes)
+        except ValueError as exc:
+            raise InvalidOptionError(f"attributes={self.attributes!r}: {exc}") from None
+        if self.replacer is not None and not Path(self.replacer).is_file():
+            raise InvalidOptionError(
+                f"replacer={str(self.replacer)!r} is not a file; give a train-replacer checkpoint"
             )
 
     @property
