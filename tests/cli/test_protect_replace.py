@@ -36,6 +36,8 @@ def tiny_replacer(tmp_path: Path) -> Path:
         (["--method", "replace", "--replacer", "{missing}"], ["--replacer", "is not a file"]),
         (["--method", "replace", "--seed", "-1"], ["--seed"]),
         (["--method", "replace", "--strength", "high"], ["--strength"]),
+        (["--method", "blur", "--then", "cloak"], ["--then", "replace or swap"]),
+        (["--method", "replace", "--then", "blur"], ["--then", "cloak"]),
     ],
 )
 def test_replace_options_that_cannot_work_are_refused(

@@ -13,6 +13,8 @@ from PIL import Image
     ("options", "names"),
     [
         (["{missing}", "-o", "{out}"], ["FACES_DIR", "is not a folder"]),
+        (["-o", "{out}"], ["FACES_DIR", "is required"]),
+        (["{folder}", "-o", "{out}", "--grid", "{out}.jpg"], ["--grid", "--export-fp16"]),
         (["{folder}", "-o", "{folder}"], ["-o/--output", "is a folder"]),
         (["{folder}", "-o", "{missing}/r.pt"], ["-o/--output", "does not exist"]),
         (["{folder}", "-o", "{out}", "--epochs", "0"], ["--epochs"]),
@@ -48,8 +50,9 @@ def test_a_tiny_run_trains_resumes_and_exports(
     assert code == 0 and json.loads(stdout)["steps"] == 1, stdout
     code, stdout, _ = cli(*argv, "--json", "--epochs", "2")
     assert json.loads(stdout)["steps"] == 2 and json.loads(stdout)["epochs"] == 2
-    code, stdout, _ = cli("train-replacer", folder, "-o", out, "--export-fp16", tmp_path / "s.pt")
-    assert code == 0 and (tmp_path / "s.pt").is_file()
+    small, grid = tmp_path / "s.pt", tmp_path / "grid.jpg"
+    code, stdout, _ = cli("train-replacer", "-o", out, "--export-fp16", small, "--grid", grid)
+    assert code == 0 and small.is_file() and 0 < grid.stat().st_size < 20_000
 
 
 def _with_generator(generator):

@@ -116,6 +116,13 @@ def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
         "committed ones)",
     )
     sub.add_argument(
+        "--then",
+        choices=["cloak"],
+        default=None,
+        help="after --method replace or swap: cloak the new face against every available "
+        "recognizer, away from the original person",
+    )
+    sub.add_argument(
         "--seed",
         type=checks.integer(0, 2**32 - 1),
         default=None,
@@ -267,6 +274,7 @@ def _replace_fields(args: argparse.Namespace) -> dict:
         "attributes": getattr(args, "attributes", None),
         "replacer": getattr(args, "replacer", None),
         "seed": getattr(args, "seed", None),
+        "then": getattr(args, "then", None),
     }
     return {name: value for name, value in given.items() if value is not None}
 
@@ -372,6 +380,9 @@ def _check_replace(args: argparse.Namespace) -> None:
     """``--attributes`` and ``--replacer`` go with ``--method replace``, and must be usable."""
     from facecloak.replace.attributes import parse_choice
 
+    then = getattr(args, "then", None)
+    if then is not None and args.method not in ("replace", "swap"):
+        raise refuse("--then", f"{then!r} follows --method replace or swap only")
     for option in ("attributes", "replacer"):
         value = getattr(args, option, None)
         if value is not None and args.method != "replace":

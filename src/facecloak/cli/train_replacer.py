@@ -29,7 +29,7 @@ def add_parser(subcommands: Subcommands) -> None:
         "once (cached outside the project); 3%% of identities are held out for the loss curve. "
         "Rerun with the same -o to resume.",
     )
-    sub.add_argument("faces", type=Path, nargs="+", metavar="FACES_DIR")
+    sub.add_argument("faces", type=Path, nargs="*", metavar="FACES_DIR")
     sub.add_argument("-o", "--output", type=Path, required=True, metavar="REPLACER.pt")
     sub.add_argument("--epochs", type=checks.integer(1), default=20, help="(default 20)")
     sub.add_argument("--batch-size", type=checks.integer(2), default=16, help="(default 16)")
@@ -54,16 +54,26 @@ def add_parser(subcommands: Subcommands) -> None:
         metavar="PATH",
         help="write the fp16 generator of -o to PATH and stop (no training)",
     )
+    sub.add_argument(
+        "--grid",
+        type=Path,
+        metavar="IMAGE.jpg",
+        help="with --export-fp16: also draw the public-domain sample grid there",
+    )
     add_common(sub, max_pixels=False)
     sub.set_defaults(run=run)
 
 
 def check(args: argparse.Namespace) -> None:
     """Refuse bad options before any work."""
+    if args.grid is not None and args.export_fp16 is None:
+        raise refuse("--grid", "goes with --export-fp16 (training writes its grids itself)")
     if args.export_fp16 is not None:
         if not args.output.is_file():
             raise refuse("-o/--output", f"{str(args.output)!r} does not exist: nothing to export")
         return
+    if not args.faces:
+        raise refuse("FACES_DIR", "is required: give folders of labelled face photos")
     for folder in args.faces:
         if not folder.is_dir():
             raise refuse("FACES_DIR", f"{str(folder)!r} is not a folder of labelled photos")
@@ -85,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.export_fp16 is not None:
         path = export_fp16(args.output, args.export_fp16)
+        if args.grid is not None:
+            _draw_grid(path, args.grid)
         return _done(args, {"ok": True, "exported": str(path)}, f"exported {path}")
     torch.set_num_threads(args.threads)
     faces = prepare_faces(args.faces, args.cache, args.max_faces, progress=not args.json)
@@ -104,6 +116,14 @@ def run(args: argparse.Namespace) -> int:
         "curve": str(curve_path(args.output)),
     }
     return _done(args, record, f"saved {args.output}: {state.epoch} epochs, {state.step} steps")
+
+
+def _draw_grid(weights: Path, image: Path) -> None:
+    from facecloak.replace.checkpoint import load_generator
+    from facecloak.replace.sample_grid import public_domain_samples, write_grid
+
+    loaded = load_generator(weights)
+    write_grid(loaded.generator, public_domain_samples(), loaded.edges, image)
 
 
 def _done(args: argparse.Namespace, record: dict, line: str) -> int:

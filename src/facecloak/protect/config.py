@@ -42,6 +42,8 @@ SWAP_METHOD = "swap"
 REPLACE_METHOD = "replace"
 """Identity replacement by the learned generator (:mod:`facecloak.obfuscate.replace`)."""
 VISIBLE_METHODS = (*CLASSICAL_METHODS, SWAP_METHOD, REPLACE_METHOD)
+THEN = ("cloak",)
+"""What may follow a replacement (``then``)."""
 """Methods that change the face visibly (one ``obfuscation`` stage, no cloak)."""
 DEFAULT_EVASION = EvasionSettings(
     eps=0.03, steps=60, rounds=2, deployed=True, mask_growth=1.0, ssim_floor=0.85, context=2.0
@@ -86,6 +88,8 @@ class ProtectConfig:
             or ``name=value,...``); the ``seed`` picks the random draw.
         replacer: with ``method="replace"``, the generator's weights (``None``: the committed
             ones).
+        then: ``"cloak"``: after ``replace`` or ``swap``, an identity cloak against every
+            available recognizer, moving away from the original face (a no-match guarantee).
     """
 
     against: str = "recognition"
@@ -110,6 +114,7 @@ class ProtectConfig:
     donors: str | Path | None = None
     attributes: str = "random"
     replacer: str | Path | None = None
+    then: str | None = None
 
     def __post_init__(self) -> None:
         _choice("against", self.against, AGAINST)
@@ -175,6 +180,12 @@ class ProtectConfig:
             parse_choice(self.attributes)
         except ValueError as exc:
             raise InvalidOptionError(f"attributes={self.attributes!r}: {exc}") from None
+        if self.then is not None:
+            _choice("then", self.then, THEN)
+            if self.method not in (REPLACE_METHOD, SWAP_METHOD):
+                raise InvalidOptionError(
+                    f"then={self.then} follows method=replace or swap, not method={self.method}"
+                )
         if self.replacer is not None and not Path(self.replacer).is_file():
             raise InvalidOptionError(
                 f"replacer={str(self.replacer)!r} is not a file; give a train-replacer checkpoint"
@@ -221,7 +232,7 @@ class ProtectConfig:
     def stages(self) -> tuple[str, ...]:
         """The stages :func:`~facecloak.protect.protect` runs, in order."""
         if self.method in VISIBLE_METHODS:
-            return ("obfuscation",)
+            return ("obfuscation", "identity") if self.then == "cloak" else ("obfuscation",)
         first = "classifier" if self.classifier is not None else "identity"
         return {
             "recognition": (first,),

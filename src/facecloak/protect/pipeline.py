@@ -119,8 +119,14 @@ def _identity_stage(
     result: ProtectResult, chosen: list[int], config: ProtectConfig, ticker: Ticker
 ) -> None:
     recognizers = _recognizers(config.cloak_recognizers)
+    replaced = "obfuscation" in config.stages
     request = IdentityRequest(
-        recognizers, config.settings, config.target, config.robust, starts=result.latents
+        recognizers,
+        config.settings,
+        config.target,
+        config.robust,
+        away_from=result.original if replaced else None,
+        starts=result.latents,
     )
     cloak = cloak_identities(result.image, result.faces, chosen, request, ticker)
     result.image, result.outcomes, result.latents = cloak.image, cloak.outcomes, cloak.latents
@@ -262,7 +268,8 @@ def _settings(config: ProtectConfig) -> dict:
         return {"donors": str(config.donors)}
     if config.method == REPLACE_METHOD:
         replacer = "default" if config.replacer is None else str(config.replacer)
-        return {"attributes": config.attributes, "seed": config.seed, "replacer": replacer}
+        out = {"attributes": config.attributes, "seed": config.seed, "replacer": replacer}
+        return {**out, "then": config.then} if config.then else out
     if config.stages == ("obfuscation",):
         return {}
     settings = config.settings
