@@ -151,8 +151,9 @@ def cloak_identities(
         drafts.append((index, region, steps, scale, time.perf_counter() - started))
     protected = to_uint8(photo)[0]
     judge = request.recognizers[0]
+    original = image if request.away_from is None else request.away_from
     reports = [
-        measure_identity(image, protected, index, region, judge, steps, scale, seconds)
+        measure_identity(original, protected, index, region, judge, steps, scale, seconds)
         for index, region, steps, scale, seconds in drafts
     ]
     return IdentityCloak(protected, reports, latents)
