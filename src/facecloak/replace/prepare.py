@@ -23,9 +23,9 @@ from tqdm import tqdm
 
 from facecloak.datasets import LabelledPhoto, read_labelled_folder
 from facecloak.errors import FacecloakError
-from facecloak.faces.face import Face
 from facecloak.faces.landmarks import predict_landmarks_68
 from facecloak.images import load_image
+from facecloak.models.detect import centre_face
 from facecloak.paths import cache_dir
 from facecloak.replace.attributes import NAMES, measure, roll
 from facecloak.replace.crops import CROP_SIZE, align_crop
@@ -94,7 +94,7 @@ def load_faces(folder: Path) -> FaceSet:
 def prepare_photo(rgb: np.ndarray, detector) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The aligned crop, its 68 points and measures of the face nearest the photo's centre, or
     None without a face."""
-    face = _central_face(detector(rgb), rgb.shape[1], rgb.shape[0])
+    face = centre_face(detector(rgb), rgb.shape[1], rgb.shape[0])
     if face is None:
         return None
     points = predict_landmarks_68(rgb, face.box)
@@ -131,14 +131,6 @@ def _build(photos: list[LabelledPhoto], target: Path, progress: bool) -> None:
     meta = {"version": CACHE_VERSION, "attributes": list(NAMES), "photos": len(photos)}
     (target / "meta.json").write_text(json.dumps({**meta, "faces": found}))
     log.info("prepared %d faces of %d photos in %s", found, len(photos), target)
-
-
-def _central_face(faces: list[Face], width: int, height: int) -> Face | None:
-    def offset(face: Face) -> float:
-        x0, y0, x1, y1 = face.box
-        return ((x0 + x1) / 2 - width / 2) ** 2 + ((y0 + y1) / 2 - height / 2) ** 2
-
-    return min(faces, key=offset) if faces else None
 
 
 def _cache_key(folders: Sequence[Path], max_faces: int | None) -> str:
