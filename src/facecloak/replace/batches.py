@@ -39,10 +39,11 @@ class Batch:
 def make_batch(crops: np.ndarray, points: np.ndarray, tokens: np.ndarray) -> Batch:
     """The :class:`Batch` of ``crops`` (N, H, W, 3) uint8 with their 68 ``points`` (N, 68, 2)."""
     size = crops.shape[1]
-    target = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    target = torch.from_numpy(np.array(crops, copy=True)).permute(0, 3, 1, 2).float() / 127.5 - 1
     mask = torch.from_numpy(np.stack([ellipse_mask(p, size) for p in points]))[:, None]
     maps = torch.from_numpy(np.stack([landmark_maps(p, size) for p in points]))
     inputs = torch.cat([target * (1 - mask), mask, maps], 1)
+    target, inputs = (x.contiguous(memory_format=torch.channels_last) for x in (target, inputs))
     return Batch(target, mask, maps, inputs, torch.from_numpy(np.asarray(tokens, np.int64)))
 
 
