@@ -15,6 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facecloak.errors import FacecloakError
 from facecloak.faces.shape import face_outline
 
 CROP_SIZE = 128
@@ -56,7 +57,7 @@ def alignment(points: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
         key_points(points).astype(np.float32), (TEMPLATE * size).astype(np.float32)
     )
     if matrix is None:
-        raise ValueError("the landmarks are degenerate: no alignment")
+        raise FacecloakError("a face's landmarks are degenerate: it cannot be aligned")
     return matrix
 
 
