@@ -26,7 +26,7 @@ def add_parser(subcommands: Subcommands) -> None:
         help="train the face-replacement generator on folders of labelled face photos",
         description="Each FACES_DIR holds labels.csv (path,identity) or one sub-folder per "
         "identity. Faces are detected, aligned to 128 px crops with 68 landmarks and measured "
-        "once (cached outside the project); 3%% of identities are held out for the loss curve. "
+        "once (cached outside the project); 3% of identities are held out for the loss curve. "
         "Rerun with the same -o to resume.",
     )
     sub.add_argument("faces", type=Path, nargs="*", metavar="FACES_DIR")
