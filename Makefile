@@ -34,6 +34,8 @@ demo: $(STAMP)
 	$(BIN)/facecloak compare --all $(DEMO)/astronaut.png $(DEMO)/protected/astronaut.png
 	$(BIN)/facecloak protect $(DEMO)/astronaut.png -o $(DEMO)/hidden --against detection --overwrite
 	$(BIN)/facecloak detect $(DEMO)/hidden/astronaut.png
+	# A generated face in place of each sample face (the committed generator; same seed, same face).
+	$(BIN)/facecloak protect $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png -o $(DEMO)/replaced --method replace --seed 1 --overwrite
 	$(PY) -m facecloak.video.synthetic $(DEMO)/clip.mp4
 	$(BIN)/facecloak protect $(DEMO)/clip.mp4 -o $(DEMO)/protected_clip.mp4 --method blur --overwrite
 

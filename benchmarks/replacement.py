@@ -177,6 +177,11 @@ NOTES = (
     "includes the report's own dlib check of the face, as for every method).",
     "- Swap donors: LFW photos (one per person, from `lfw_extra/`) of people outside the evaluated "
     "set, indexed once (68 landmarks, pose, mouth, skin tone, glasses, dlib embedding).",
+    "- *replace*: the committed generator (its step count is in its MODEL_CARD.md). Unlike the "
+    "seed system (40 CelebA attributes from a ResNet-50 classifier, word2vec attribute embeddings, "
+    "CelebA on a GPU), its 12 attributes are measured on the face (pose, mouth, eyes, smile, skin, "
+    "lighting, glasses, beard) with embeddings learned with the generator, and it trains on LFW "
+    "(whose people include this set's) on 2 CPU cores: see docs/replacer.md.",
 )
 
 

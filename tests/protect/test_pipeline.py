@@ -174,3 +174,34 @@ def test_a_warm_started_face_runs_a_share_of_the_steps_from_its_earlier_cloak(
         warm.outcomes[0].distance
         > protect(grace_hopper, fresh_short, detected=hopper_faces).outcomes[0].distance
     )
+
+
+def test_replace_then_cloak_moves_away_from_the_original_face(grace_hopper, hopper_faces, tmp_path):
+    import torch
+
+    from facecloak.replace.attributes import ATTRIBUTES
+    from facecloak.replace.checkpoint import save_generator
+    from facecloak.replace.model import Generator, GeneratorConfig
+
+    torch.manual_seed(0)
+    generator = Generator(GeneratorConfig(widths=(8, 8, 8, 8, 8), embedding=4))
+    edges = {name: np.linspace(-1, 1, bins + 1)[1:-1] for name, bins in ATTRIBUTES.items()}
+    weights = save_generator(tmp_path / "tiny.pt", generator, edges, {})
+    replaced = protect(
+        grace_hopper,
+        ProtectConfig(method="replace", replacer=weights, judges=()),
+        detected=hopper_faces,
+    )
+    config = ProtectConfig(
+        method="replace",
+        replacer=weights,
+        then="cloak",
+        strength=QUICK,
+        recognizers=("dlib",),
+        judges=(),
+    )
+    cloaked = protect(grace_hopper, config, detected=hopper_faces)
+    assert not np.array_equal(cloaked.image, replaced.image)
+    outcome = cloaked.outcomes[0]
+    assert outcome.steps >= 1 and outcome.distance >= replaced.outcomes[0].distance - 1e-6
+    assert cloaked.to_dict()["settings"]["then"] == "cloak"

@@ -25,6 +25,7 @@ from facecloak.cli import (
     protect,
     serve,
     train,
+    train_replacer,
 )
 from facecloak.cli.common import EXIT_OK, HANDLED_ERRORS, Parser, UsageError, failure
 from facecloak.cli.common import report_failure as _report
@@ -37,6 +38,7 @@ COMMANDS = (
     evaluate_detection,
     lineup,
     train,
+    train_replacer,
     classify,
     serve,
 )

@@ -117,10 +117,10 @@ def obfuscations() -> list[str]:
 
 
 def replacements() -> list[str]:
-    """Methods that paste another face (``swap`` needs ``--donors``)."""
-    from facecloak.protect.config import SWAP_METHOD
+    """Methods that paste another face (``swap`` needs ``--donors``; ``replace`` generates it)."""
+    from facecloak.protect.config import REPLACE_METHOD, SWAP_METHOD
 
-    return [SWAP_METHOD]
+    return [SWAP_METHOD, REPLACE_METHOD]
 
 
 def methods() -> LazyNames:

@@ -110,6 +110,32 @@ def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
         "faces); indexed once, then cached",
     )
     sub.add_argument(
+        "--attributes",
+        metavar="SPEC",
+        help="with --method replace: the new face's attributes: random (default), keep, or "
+        "name=value,... (value: a bin from 0, keep, random or none; e.g. 'smile=0,yaw=keep')",
+    )
+    sub.add_argument(
+        "--replacer",
+        type=Path,
+        metavar="PATH",
+        help="with --method replace: generator weights from train-replacer (default: the "
+        "committed ones)",
+    )
+    sub.add_argument(
+        "--then",
+        choices=["cloak"],
+        default=None,
+        help="after --method replace or swap: cloak the new face against every available "
+        "recognizer, away from the original person",
+    )
+    sub.add_argument(
+        "--seed",
+        type=checks.integer(0, 2**32 - 1),
+        default=None,
+        help="random seed: the same seed gives the same replaced face (default 0)",
+    )
+    sub.add_argument(
         "--strength",
         choices=choices.strengths(),
         default=None,
@@ -246,7 +272,19 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
         "detector": args.detector or DEFAULT_DETECTOR,
         "evade": tuple(args.evade) if args.evade else None,
         **({"donors": args.donors} if getattr(args, "donors", None) is not None else {}),
+        **_replace_fields(args),
     }
+
+
+def _replace_fields(args: argparse.Namespace) -> dict:
+    """``--attributes``, ``--replacer`` and ``--seed``, when given."""
+    given = {
+        "attributes": getattr(args, "attributes", None),
+        "replacer": getattr(args, "replacer", None),
+        "seed": getattr(args, "seed", None),
+        "then": getattr(args, "then", None),
+    }
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _cloak_recognizers(args: argparse.Namespace) -> tuple[str, ...]:
@@ -294,6 +332,7 @@ def _check_options(args: argparse.Namespace) -> None:
     elif args.method in choices.obfuscations() + choices.replacements():
         _check_classical(args)
     _check_donors(args)
+    _check_replace(args)
     if args.ensemble:
         _check_ensemble(args)
         check_recognizers("--ensemble", args.ensemble)
@@ -343,6 +382,28 @@ def _check_donors(args: argparse.Namespace) -> None:
         raise refuse("--donors", f"{str(donors)!r} applies to --method swap only")
     if donors is not None and not donors.is_dir():
         raise refuse("--donors", f"{str(donors)!r} is not a folder; give a folder of face photos")
+
+
+def _check_replace(args: argparse.Namespace) -> None:
+    """``--attributes`` and ``--replacer`` go with ``--method replace``, and must be usable."""
+    from facecloak.replace.attributes import parse_choice
+
+    then = getattr(args, "then", None)
+    if then is not None and args.method not in ("replace", "swap"):
+        raise refuse("--then", f"{then!r} follows --method replace or swap only")
+    for option in ("attributes", "replacer"):
+        value = getattr(args, option, None)
+        if value is not None and args.method != "replace":
+            raise refuse(f"--{option}", f"{str(value)!r} applies to --method replace only")
+    attributes = getattr(args, "attributes", None)
+    if attributes is not None:
+        try:
+            parse_choice(attributes)
+        except ValueError as exc:
+            raise refuse("--attributes", str(exc)) from None
+    replacer = getattr(args, "replacer", None)
+    if replacer is not None and not replacer.is_file():
+        raise refuse("--replacer", f"{str(replacer)!r} is not a file; give a train-replacer .pt")
 
 
 def _check_classifier(args: argparse.Namespace) -> None:

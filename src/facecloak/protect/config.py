@@ -39,8 +39,12 @@ ATTACK_METHODS = tuple(ATTACKS)
 CLASSICAL_METHODS = tuple(OBFUSCATIONS)
 SWAP_METHOD = "swap"
 """The training-free face swap (:mod:`facecloak.obfuscate.swap`): needs ``donors``."""
-VISIBLE_METHODS = (*CLASSICAL_METHODS, SWAP_METHOD)
+REPLACE_METHOD = "replace"
+"""Identity replacement by the learned generator (:mod:`facecloak.obfuscate.replace`)."""
+VISIBLE_METHODS = (*CLASSICAL_METHODS, SWAP_METHOD, REPLACE_METHOD)
 """Methods that change the face visibly (one ``obfuscation`` stage, no cloak)."""
+THEN = ("cloak",)
+"""What may follow a replacement (``then``)."""
 COVERING_METHODS = CLASSICAL_METHODS
 """Methods that cover the face (blur, pixelate, mask): not measured unless ``verify``."""
 DEFAULT_EVASION = EvasionSettings(
@@ -86,6 +90,12 @@ class ProtectConfig:
             verdicts, SSIMULACRA2). ``None``: yes for cloaks and swaps, no for ``blur``,
             ``pixelate`` and ``mask`` (the face is covered by construction; checking costs the
             recognizers' loading and seconds per face, most of a blur run).
+        attributes: with ``method="replace"``, the new face's attributes (``random``, ``keep``
+            or ``name=value,...``); the ``seed`` picks the random draw.
+        replacer: with ``method="replace"``, the generator's weights (``None``: the committed
+            ones).
+        then: ``"cloak"``: after ``replace`` or ``swap``, an identity cloak against every
+            available recognizer, moving away from the original face (a no-match guarantee).
     """
 
     against: str = "recognition"
@@ -109,6 +119,9 @@ class ProtectConfig:
     seed: int = 0
     donors: str | Path | None = None
     verify: bool | None = None
+    attributes: str = "random"
+    replacer: str | Path | None = None
+    then: str | None = None
 
     def __post_init__(self) -> None:
         _choice("against", self.against, AGAINST)
@@ -141,6 +154,7 @@ class ProtectConfig:
         if not self.recognizers and self.classifier is None:
             raise InvalidOptionError("recognizers is empty: name at least one recognizer")
         self._check_donors()
+        self._check_replace()
         if self.method in VISIBLE_METHODS and self.against != "recognition":
             raise InvalidOptionError(
                 f"method={self.method} hides the face itself: use it with against=recognition"
@@ -167,6 +181,28 @@ class ProtectConfig:
         if self.donors is not None and not Path(self.donors).is_dir():
             raise InvalidOptionError(
                 f"donors={str(self.donors)!r} is not a folder; give a folder of face photos"
+            )
+
+    def _check_replace(self) -> None:
+        from facecloak.replace.attributes import parse_choice
+
+        if self.method != REPLACE_METHOD and (self.attributes != "random" or self.replacer):
+            raise InvalidOptionError(
+                f"attributes and replacer apply to method=replace, not method={self.method}"
+            )
+        try:
+            parse_choice(self.attributes)
+        except ValueError as exc:
+            raise InvalidOptionError(f"attributes={self.attributes!r}: {exc}") from None
+        if self.then is not None:
+            _choice("then", self.then, THEN)
+            if self.method not in (REPLACE_METHOD, SWAP_METHOD):
+                raise InvalidOptionError(
+                    f"then={self.then} follows method=replace or swap, not method={self.method}"
+                )
+        if self.replacer is not None and not Path(self.replacer).is_file():
+            raise InvalidOptionError(
+                f"replacer={str(self.replacer)!r} is not a file; give a train-replacer checkpoint"
             )
 
     @property
@@ -210,7 +246,7 @@ class ProtectConfig:
     def stages(self) -> tuple[str, ...]:
         """The stages :func:`~facecloak.protect.protect` runs, in order."""
         if self.method in VISIBLE_METHODS:
-            return ("obfuscation",)
+            return ("obfuscation", "identity") if self.then == "cloak" else ("obfuscation",)
         first = "classifier" if self.classifier is not None else "identity"
         return {
             "recognition": (first,),

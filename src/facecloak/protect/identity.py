@@ -57,6 +57,9 @@ class IdentityRequest:
     settings: Strength
     target: Tensor | None = None
     robust: bool = True
+    away_from: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """The photo whose faces the cloak moves away from (default: the photo being cloaked); a
+    cloak laid over a replaced face moves away from the original person."""
     starts: Mapping[int, Tensor] = field(default_factory=dict)
     """Face index -> the perturbation to start from (an earlier :class:`IdentityCloak`'s
     ``latents`` entry for the same face, e.g. on the previous video frame): resized to this
@@ -148,8 +151,9 @@ def cloak_identities(
         drafts.append((index, region, steps, scale, time.perf_counter() - started))
     protected = to_uint8(photo)[0]
     judge = request.recognizers[0]
+    original = image if request.away_from is None else request.away_from
     reports = [
-        measure_identity(image, protected, index, region, judge, steps, scale, seconds)
+        measure_identity(original, protected, index, region, judge, steps, scale, seconds)
         for index, region, steps, scale, seconds in drafts
     ]
     return IdentityCloak(protected, reports, latents)
@@ -171,7 +175,8 @@ def _cloak_crop(
         CropEmbedder(r, r.chip_transforms(image, [region.face]), offset, transform)
         for r in request.recognizers
     ]
-    objective = _objective(embedders, crop, request)
+    reference = crop if request.away_from is None else region.take(to_batch(request.away_from))
+    objective = _objective(embedders, reference, request)
     callback = ticker.step_callback()
     ensemble = isinstance(objective, EnsembleUntargeted)
     model = EnsembleEmbedder(embedders) if ensemble else embedders[0]

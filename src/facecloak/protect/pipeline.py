@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,9 +26,15 @@ from facecloak.models import detect
 from facecloak.models.recognizer import Recognizer
 from facecloak.obfuscate import obfuscate_faces
 from facecloak.obfuscate.donors import index_donors
+from facecloak.obfuscate.replace import ReplaceSettings, replace_faces
 from facecloak.obfuscate.swap import swap_faces
 from facecloak.protect.classifier import ClassifiedFace, cloak_against_classifier
-from facecloak.protect.config import COVERING_METHODS, SWAP_METHOD, ProtectConfig
+from facecloak.protect.config import (
+    COVERING_METHODS,
+    REPLACE_METHOD,
+    SWAP_METHOD,
+    ProtectConfig,
+)
 from facecloak.protect.evasion import HiddenFace, hide_faces
 from facecloak.protect.identity import IdentityRequest, cloak_identities
 from facecloak.protect.outcomes import (
@@ -37,6 +45,7 @@ from facecloak.protect.outcomes import (
 )
 from facecloak.protect.progress import Progress, Ticker
 from facecloak.recognition import resolve_recognizers, shared_recognizer
+from facecloak.replace.checkpoint import LoadedGenerator, load_generator
 
 
 @dataclass
@@ -121,8 +130,14 @@ def _identity_stage(
     result: ProtectResult, chosen: list[int], config: ProtectConfig, ticker: Ticker
 ) -> None:
     recognizers = _recognizers(config.cloak_recognizers)
+    replaced = "obfuscation" in config.stages
     request = IdentityRequest(
-        recognizers, config.settings, config.target, config.robust, starts=result.latents
+        recognizers,
+        config.settings,
+        config.target,
+        config.robust,
+        away_from=result.original if replaced else None,
+        starts=result.latents,
     )
     cloak = cloak_identities(result.image, result.faces, chosen, request, ticker)
     result.image, result.outcomes, result.latents = cloak.image, cloak.outcomes, cloak.latents
@@ -187,6 +202,9 @@ def _obfuscation_stage(
     if config.method == SWAP_METHOD:
         donors = index_donors(config.donors, judge, config.detector)
         result.image, _ = swap_faces(result.image, faces, donors, judge)
+    elif config.method == REPLACE_METHOD:
+        settings = ReplaceSettings(config.attributes, config.seed)
+        result.image = replace_faces(result.image, faces, _replacer(config.replacer), settings)
     else:
         result.image = obfuscate_faces(result.image, faces, config.method)
     size = max(judge.chip_size)
@@ -240,6 +258,12 @@ def _recognizers(given: Sequence[str | Recognizer]) -> list[Recognizer]:
     return out
 
 
+@lru_cache(maxsize=2)
+def _replacer(path: str | Path | None) -> LoadedGenerator:
+    """The replacement generator at ``path`` (default: the committed one), loaded once."""
+    return load_generator(None if path is None else Path(path))
+
+
 def _method_name(config: ProtectConfig) -> str:
     if config.stages == ("evasion",):
         return "evasion"
@@ -262,6 +286,10 @@ def _settings(config: ProtectConfig) -> dict:
     """What ran, for reports: the cloak's settings, and the evasion's when it ran."""
     if config.method == SWAP_METHOD:
         return {"donors": str(config.donors)}
+    if config.method == REPLACE_METHOD:
+        replacer = "default" if config.replacer is None else str(config.replacer)
+        out = {"attributes": config.attributes, "seed": config.seed, "replacer": replacer}
+        return {**out, "then": config.then} if config.then else out
     if config.stages == ("obfuscation",):
         return {}
     settings = config.settings

@@ -1,0 +1,153 @@
+"""Identity replacement by the learned generator (:mod:`facecloak.replace`): each face is aligned
+to the generator's 128 px crop, its ellipse is painted with a new face that keeps the landmarks
+(pose, expression) and takes the chosen attributes, the new face's colours are matched to the
+original's on a ring just outside the ellipse, and it is pasted back at the photo's resolution
+with a feathered seam. Pixels outside the ellipse (and outside the face's working crop) keep their
+exact values.
+
+The same ``seed`` gives the same new face for the same photo; faces are drawn in order, so face
+``k`` always gets the ``k``-th draw.
+
+Example:
+    >>> from facecloak.data import astronaut
+    >>> from facecloak.faces.face import Face
+    >>> from facecloak.replace.checkpoint import LoadedGenerator
+    >>> from facecloak.replace.model import Generator, GeneratorConfig
+    >>> from facecloak.replace.attributes import ATTRIBUTES
+    >>> edges = {n: np.linspace(-1, 1, b + 1)[1:-1] for n, b in ATTRIBUTES.items()}
+    >>> tiny = LoadedGenerator(Generator(GeneratorConfig(widths=(8, 8, 8, 8, 8))).eval(), edges, {})
+    >>> photo = astronaut()
+    >>> out = replace_faces(photo, [Face((175, 76, 266, 167), 1.0)], tiny)
+    >>> out.shape == photo.shape, bool((out != photo).any())
+    (True, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from facecloak.faces.face import Face
+from facecloak.faces.landmarks import predict_landmarks_68
+from facecloak.faces.regions import face_region
+from facecloak.obfuscate.swap import transfer_colour
+from facecloak.replace.attributes import choose_tokens, measure, parse_choice, roll, tokenize
+from facecloak.replace.checkpoint import LoadedGenerator
+from facecloak.replace.crops import align_crop, ellipse_mask
+from facecloak.replace.generate import generate_crops
+
+RING = 6
+"""Width of the ring outside the ellipse the colours are matched on (crop pixels)."""
+FEATHER = 4
+"""Width of the soft seam inside the ellipse (crop pixels)."""
+
+
+@dataclass(frozen=True)
+class ReplaceSettings:
+    """``attributes``: ``random``, ``keep`` or ``name=value,...`` (see
+    :func:`facecloak.replace.attributes.parse_choice`); ``seed``: the random draw; ``colour``:
+    match the new face's colours to the photo's."""
+
+    attributes: str = "random"
+    seed: int = 0
+    colour: bool = True
+
+    def __post_init__(self) -> None:
+        parse_choice(self.attributes)
+
+
+def replace_faces(
+    image: np.ndarray,
+    faces: list[Face],
+    loaded: LoadedGenerator,
+    settings: ReplaceSettings | None = None,
+) -> np.ndarray:
+    """A copy of ``image`` with each of ``faces`` replaced by a generated face."""
+    settings = settings or ReplaceSettings()
+    choice = parse_choice(settings.attributes)
+    result = image.copy()
+    height, width = image.shape[:2]
+    for number, face in enumerate(faces):
+        points = predict_landmarks_68(image, face.box)
+        rng = np.random.default_rng([settings.seed, number])
+        crop, crop_points, matrix = align_crop(image, points)
+        measured = tokenize(measure(crop, crop_points, roll(points)), loaded.edges)
+        tokens = choose_tokens(measured, choice, rng)
+        generated = generate_crops(loaded.generator, crop[None], crop_points[None], tokens[None])
+        mask = ellipse_mask(crop_points)
+        new_face = generated[0]
+        if settings.colour:
+            new_face = transfer_colour(new_face, crop, _ring(mask))
+        limit = face_region(face, height, width).crop if face.landmarks is not None else None
+        result = paste_back(result, new_face, _feathered(mask), matrix, limit)
+    return result
+
+
+def paste_back(
+    photo: np.ndarray,
+    face: np.ndarray,
+    alpha: np.ndarray,
+    matrix: np.ndarray,
+    limit: tuple[int, int, int, int] | None = None,
+) -> np.ndarray:
+    """``photo`` with the crop ``face`` blended in by ``alpha`` (crop pixels, 0 outside), both
+    mapped back through the inverse of ``matrix`` (photo to crop); only pixels where the mapped
+    alpha is above 0 (and inside ``limit``) change."""
+    height, width = photo.shape[:2]
+    inverse = cv2.invertAffineTransform(matrix)
+    ys, xs = np.nonzero(alpha > 0)
+    if len(xs) == 0:
+        return photo.copy()
+    corners = np.array(
+        [
+            [xs.min(), ys.min()],
+            [xs.max() + 1, ys.min()],
+            [xs.min(), ys.max() + 1],
+            [xs.max() + 1, ys.max() + 1],
+        ],
+        np.float64,
+    )
+    mapped = corners @ inverse[:, :2].T + inverse[:, 2]
+    x0, y0 = np.floor(mapped.min(0)).astype(int) - 1
+    x1, y1 = np.ceil(mapped.max(0)).astype(int) + 2
+    lx0, ly0, lx1, ly1 = limit if limit is not None else (0, 0, width, height)
+    x0, y0, x1, y1 = max(x0, lx0, 0), max(y0, ly0, 0), min(x1, lx1, width), min(y1, ly1, height)
+    result = photo.copy()
+    if x1 <= x0 or y1 <= y0:
+        return result
+    shifted = inverse.copy()
+    shifted[:, 2] -= (x0, y0)
+    size = (x1 - x0, y1 - y0)
+    flags = cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP
+    big_face = cv2.warpAffine(
+        face, _as_inverse_map(shifted), size, flags=flags, borderMode=cv2.BORDER_REPLICATE
+    )
+    big_alpha = cv2.warpAffine(
+        alpha, _as_inverse_map(shifted), size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    )
+    big_alpha = np.clip(big_alpha, 0.0, 1.0)[..., None]
+    region = photo[y0:y1, x0:x1]
+    mixed = region * (1 - big_alpha) + big_face.astype(np.float32) * big_alpha
+    mixed = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    result[y0:y1, x0:x1] = np.where(big_alpha > 0, mixed, region)
+    return result
+
+
+def _as_inverse_map(crop_to_region: np.ndarray) -> np.ndarray:
+    """WARP_INVERSE_MAP wants region-to-crop: the inverse of ``crop_to_region``."""
+    return cv2.invertAffineTransform(crop_to_region)
+
+
+def _ring(mask: np.ndarray) -> np.ndarray:
+    kernel = np.ones((2 * RING + 1, 2 * RING + 1), np.uint8)
+    return (cv2.dilate(mask.astype(np.uint8), kernel) - mask.astype(np.uint8)).astype(np.uint8)
+
+
+def _feathered(mask: np.ndarray) -> np.ndarray:
+    """``mask`` softened inward: 1 deep inside, 0 on and outside the ellipse's edge."""
+    kernel = np.ones((2 * FEATHER + 1, 2 * FEATHER + 1), np.uint8)
+    core = cv2.erode(mask.astype(np.uint8), kernel).astype(np.float32)
+    # A blur no wider than the erosion keeps the alpha at 0 outside the ellipse.
+    return cv2.blur(core, (2 * FEATHER + 1, 2 * FEATHER + 1))

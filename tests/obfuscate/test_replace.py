@@ -1,0 +1,58 @@
+"""Replacing the astronaut's face with a randomly initialised tiny generator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from facecloak.faces.face import Face
+from facecloak.faces.landmarks import predict_landmarks_68
+from facecloak.obfuscate.replace import ReplaceSettings, replace_faces
+from facecloak.replace.attributes import ATTRIBUTES
+from facecloak.replace.checkpoint import LoadedGenerator
+from facecloak.replace.crops import align_crop, ellipse_mask
+from facecloak.replace.model import Generator, GeneratorConfig
+
+BOX = (175, 76, 266, 167)
+
+
+@pytest.fixture
+def tiny() -> LoadedGenerator:
+    torch.manual_seed(0)
+    generator = Generator(GeneratorConfig(widths=(8, 8, 8, 8, 8), embedding=4)).eval()
+    with torch.no_grad():  # untrained FiLM is zero: make the attributes matter
+        torch.nn.init.normal_(generator.film.weight, std=0.5)
+    edges = {name: np.linspace(-1, 1, bins + 1)[1:-1] for name, bins in ATTRIBUTES.items()}
+    return LoadedGenerator(generator, edges, {})
+
+
+def test_only_the_face_ellipse_changes(astronaut, tiny):
+    out = replace_faces(astronaut, [Face(BOX, 1.0)], tiny)
+    _, crop_points, matrix = align_crop(astronaut, predict_landmarks_68(astronaut, BOX))
+    inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
+    import cv2
+
+    ellipse = cv2.warpAffine(ellipse_mask(crop_points), inverse, astronaut.shape[1::-1])
+    changed = (out != astronaut).any(-1)
+    assert changed.sum() > 2000
+    assert not changed[ellipse == 0].any()  # nothing outside the pasted ellipse
+
+
+def test_the_same_seed_gives_the_same_face(astronaut, tiny):
+    faces = [Face(BOX, 1.0)]
+    first = replace_faces(astronaut, faces, tiny, ReplaceSettings(seed=5))
+    again = replace_faces(astronaut, faces, tiny, ReplaceSettings(seed=5))
+    other = replace_faces(astronaut, faces, tiny, ReplaceSettings(seed=6))
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+
+
+def test_kept_attributes_ignore_the_seed(astronaut, tiny):
+    faces = [Face(BOX, 1.0)]
+    keep = [replace_faces(astronaut, faces, tiny, ReplaceSettings("keep", seed)) for seed in (1, 2)]
+    assert np.array_equal(*keep)
+
+
+def test_a_bad_attribute_choice_is_refused():
+    with pytest.raises(ValueError, match="unknown attribute"):
+        ReplaceSettings("hair=1")

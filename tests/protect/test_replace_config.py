@@ -1,0 +1,31 @@
+"""``ProtectConfig(method="replace", ...)``: checked when made; ``then="cloak"`` adds a cloak."""
+
+from __future__ import annotations
+
+import pytest
+
+from facecloak.errors import InvalidOptionError
+from facecloak.protect import ProtectConfig
+
+
+def test_replace_is_one_obfuscation_stage_and_then_cloak_adds_the_identity_cloak():
+    assert ProtectConfig(method="replace").stages == ("obfuscation",)
+    cloaked = ProtectConfig(method="replace", then="cloak", attributes="smile=0,yaw=keep")
+    assert cloaked.stages == ("obfuscation", "identity")
+    assert cloaked.settings.attack == "perceptual"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"method": "blur", "attributes": "keep"}, "apply to method=replace, not method=blur"),
+        ({"method": "replace", "attributes": "hair=1"}, "unknown attribute 'hair'"),
+        ({"method": "replace", "replacer": "/nowhere.pt"}, "is not a file"),
+        ({"method": "replace", "then": "blur"}, "then='blur' is not known"),
+        ({"method": "blur", "then": "cloak"}, "follows method=replace or swap"),
+    ],
+)
+def test_bad_replace_settings_are_one_line(fields, message):
+    with pytest.raises(InvalidOptionError, match=message) as caught:
+        ProtectConfig(**fields)
+    assert "\n" not in str(caught.value)
