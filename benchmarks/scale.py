@@ -193,17 +193,18 @@ def exactly_once(out: Path, expected: int) -> dict:
 
 
 def kill_and_resume(photos: list[Path], work: Path, kills: int, seed: int = 14) -> dict:
-    """``kill -9`` a 2-worker run at random moments ``kills`` times, re-run to the end, and
+    """``kill -9`` a 2-worker run ``kills`` times, each after a random number of new photos were
+    recorded (so every kill lands mid-work, whatever the start-up costs), re-run to the end, and
     compare with one clean run: the same statuses and byte-identical outputs."""
     folder = staged(photos, work / "kill")
     clean, killed = work / "kill-clean", work / "kill-killed"
-    command = facecloak(folder, clean, "--method", "blur", "--workers", "2")
-    full = measured(command)["seconds"]
+    full = measured(facecloak(folder, clean, "--method", "blur", "--workers", "2"))["seconds"]
     randomness = random.Random(seed)
+    per_kill = max(1, len(photos) // (kills + 1))
     moments = []
     for _ in range(kills):
-        # Early enough in the run that all the kills land before the photos run out.
-        moment = randomness.uniform(0.15, 0.35) * full
+        before = _finished_count(killed)
+        wanted = before + randomness.randint(1, per_kill)
         process = subprocess.Popen(
             facecloak(folder, killed, "--method", "blur", "--workers", "2"),
             env=ENV,
@@ -211,10 +212,18 @@ def kill_and_resume(photos: list[Path], work: Path, kills: int, seed: int = 14) 
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        time.sleep(moment)
+        started = time.perf_counter()
+        while process.poll() is None and _finished_count(killed) < wanted:
+            time.sleep(0.05)
         os.killpg(process.pid, signal.SIGKILL)  # the parent and its workers at once
         process.wait()
-        moments.append({"after_s": round(moment, 1), "finished": _finished_count(killed)})
+        moments.append(
+            {
+                "after_s": round(time.perf_counter() - started, 1),
+                "new_before_kill": _finished_count(killed) - before,
+                "finished": _finished_count(killed),
+            }
+        )
     measured(facecloak(folder, killed, "--method", "blur", "--workers", "2"))
     same = _same_result(clean, killed)
     return {"clean_seconds": full, "kills": moments, **exactly_once(killed, len(photos)), **same}

@@ -55,7 +55,7 @@ def test_choices_come_from_the_registries() -> None:
     from facecloak.protect.presets import PRESETS
 
     assert set(choices.detectors()) == set(DETECTORS)
-    assert list(choices.methods()) == [*ATTACKS, *OBFUSCATIONS, "swap"]
+    assert list(choices.methods()) == [*ATTACKS, *OBFUSCATIONS, "swap", "replace"]
     assert list(choices.strengths()) == list(PRESETS)
     assert set(choices.extra_recognizers()) == set(known_recognizers()) - {"dlib"}
     assert set(choices.evasion_detectors()) <= set(DETECTORS)
