@@ -46,8 +46,8 @@ def decode_maps(maps: CenterFaceMaps, threshold: float, nms_iou: float) -> list[
         >>> maps = CenterFaceMaps(*(np.zeros((1, c, 2, 2), np.float32) for c in (1, 2, 2, 10)))
         >>> maps.heatmap[0, 0, 1, 0] = 0.9
         >>> found = decode_maps(maps, threshold=0.5, nms_iou=0.3)[0]
-        >>> found.boxes.tolist(), found.scores.tolist()
-        ([[0.0, 4.0, 4.0, 8.0]], [0.8999999761581543])
+        >>> found.boxes.tolist(), [round(score, 4) for score in found.scores.tolist()]
+        ([[0.0, 4.0, 4.0, 8.0]], [0.9])
     """
     batch, _, rows, cols = maps.heatmap.shape
     input_size = (rows * OUTPUT_STRIDE, cols * OUTPUT_STRIDE)
