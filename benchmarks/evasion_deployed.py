@@ -36,7 +36,7 @@ from facecloak.evaluate import deployed_detection as dd
 from facecloak.evaluate.detection_metrics import mean_or_none, pad_box
 from facecloak.evaluate.detection_photos import DetectionPhoto, photos_from_folder
 from facecloak.protect import ProtectConfig, protect
-from facecloak.protect.evasion import available_evasion_detectors
+from facecloak.protect.evasion_settings import available_evasion_detectors
 from facecloak.quality import image_change, ssimulacra2_score
 
 logger = logging.getLogger("benchmarks.evasion_deployed")

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from skimage.metrics import structural_similarity
 
-from facecloak.quality import differentiable_ssim, image_change, ssim
+from facecloak.quality import image_change, ssim
 
 
 @pytest.fixture(scope="module")
@@ -59,42 +58,32 @@ def test_box_restricts_the_comparison(noisy_pair) -> None:
     assert image_change(original, changed, box=(300, 300, 512, 512)).l2 > 0
 
 
-@pytest.fixture
-def pair() -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(0)
-    a = torch.rand(1, 3, 40, 52, generator=generator, dtype=torch.float64)
-    b = (a + 0.05 * torch.randn(a.shape, generator=generator, dtype=torch.float64)).clamp(0, 1)
-    return a, b
-
-
-def test_differentiable_ssim_equals_the_quality_metric(pair):
-    a, b = pair
-    assert float(differentiable_ssim(a, b)) == pytest.approx(ssim(a, b), abs=1e-9)
-    assert float(differentiable_ssim(a, a)) == pytest.approx(1.0)
-
-
-def test_strided_ssim_is_a_close_estimate_with_gradients_everywhere(pair):
-    a, b = pair
-    b = b.clone().requires_grad_(True)
-    estimate = differentiable_ssim(a, b, stride=4, offset=(1, 2))
-    estimate.backward()
-    assert float(estimate.detach()) == pytest.approx(ssim(a, b.detach()), abs=0.02)
-    assert bool((b.grad[..., 12:-12, 12:-12] != 0).all())
-
-
 @pytest.mark.parametrize("side", [160, 170, 175])
 def test_ms_ssim_refuses_regions_that_vanish_at_the_coarsest_scale(side: int) -> None:
-    a = torch.rand(1, 3, side + 40, side, dtype=torch.float64)
-    assert (
-        image_change(
-            (a[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8),
-            (a[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8),
-            multiscale=True,
-        ).ms_ssim
-        is None
-    )
+    a = np.random.default_rng(side).integers(0, 256, (side + 40, side, 3), dtype=np.uint8)
+    assert image_change(a, a, multiscale=True).ms_ssim is None
 
 
 def test_ms_ssim_runs_from_its_minimum_side() -> None:
     a = np.random.default_rng(1).integers(0, 256, (200, 176, 3), dtype=np.uint8)
     assert image_change(a, a, multiscale=True).ms_ssim == pytest.approx(1.0)
+
+
+def test_tiny_regions_compare_equal_or_not() -> None:
+    a = np.zeros((2, 2, 3))
+    assert ssim(a, a) == 1.0 and ssim(a, a + 0.5) == 0.0
+
+
+def test_reports_never_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from facecloak.quality import image_change; "
+        "image_change(np.zeros((40, 40, 3), np.uint8), np.ones((40, 40, 3), np.uint8)); "
+        "print('torch' in sys.modules)"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
+        == "False"
+    )

@@ -1,8 +1,9 @@
 """How much a photo changed: L2, L-inf, PSNR, SSIM and MS-SSIM, optionally inside a region.
 
-Pixel values are on a [0, 1] scale; L2 is the Euclidean norm of the whole difference (not per
-pixel), so it grows with the region's size. ``ImageChange`` also gives the per-pixel RMS for
-comparisons across sizes.
+NumPy only (reports of a blur run never import torch); :mod:`facecloak.ssim` is the same SSIM
+in torch, differentiable, for the optimisers. Pixel values are on a [0, 1] scale; L2 is the
+Euclidean norm of the whole difference (not per pixel), so it grows with the region's size.
+``ImageChange`` also gives the per-pixel RMS for comparisons across sizes.
 
 Example:
     >>> import numpy as np
@@ -19,18 +20,13 @@ import io
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import Tensor
-
-from facecloak.imaging import to_batch
 
 Box = tuple[int, int, int, int]
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
-_C1 = 0.01**2
-_C2 = 0.03**2
+SSIM_C1 = 0.01**2
+SSIM_C2 = 0.03**2
 SSIM_EPS = 1e-12
 """Added to the SSIM denominator by :func:`ssim` (kornia's, which the published figures used)."""
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -64,13 +60,14 @@ def image_change(
     if box is not None:
         x0, y0, x1, y1 = (round(v) for v in box)
         original, changed = original[y0:y1, x0:x1], changed[y0:y1, x0:x1]
-    a = to_batch(original, torch.float64)
-    b = to_batch(changed, torch.float64)
-    diff = (a - b).flatten()
-    mse = float(diff.pow(2).mean())
+    a = np.asarray(original, np.float64) / 255.0
+    b = np.asarray(changed, np.float64) / 255.0
+    diff = (a - b).ravel()
+    squared = float(np.sum(diff * diff))  # not np.linalg.norm: BLAS threads would spin
+    mse = squared / diff.size if diff.size else 0.0
     return ImageChange(
-        l2=float(torch.linalg.vector_norm(diff)),
-        linf=float(diff.abs().max()) if diff.numel() else 0.0,
+        l2=squared**0.5,
+        linf=float(np.abs(diff).max()) if diff.size else 0.0,
         rms=mse**0.5,
         psnr=float("inf") if mse == 0 else float(10 * np.log10(1.0 / mse)),
         ssim=ssim(a, b),
@@ -78,109 +75,88 @@ def image_change(
     )
 
 
-def ssim(a: Tensor, b: Tensor, window: int = SSIM_WINDOW) -> float:
-    """Mean SSIM of two ``(1, 3, H, W)`` images in [0, 1] (Gaussian window, sigma 1.5, valid).
+def ssim(a: np.ndarray, b: np.ndarray, window: int = SSIM_WINDOW) -> float:
+    """Mean SSIM of two ``(H, W, C)`` float images in [0, 1] (Gaussian window, sigma 1.5, valid;
+    kornia's, which the published figures used, as :func:`facecloak.ssim.differentiable_ssim`).
 
     Regions smaller than 3 px on a side compare equal (1.0) or not (0.0).
 
     Example:
-        >>> a = torch.rand(1, 3, 16, 16, dtype=torch.float64)
+        >>> a = np.random.default_rng(0).random((16, 16, 3))
         >>> round(ssim(a, a), 6)
         1.0
     """
-    window = min(window, _largest_odd_at_most(min(a.shape[-2:])))
+    window = min(window, largest_odd_at_most(min(a.shape[:2])))
     if window < 3:
-        return float(torch.allclose(a, b))
-    return float(differentiable_ssim(a, b, window, eps=SSIM_EPS))
+        return float(np.allclose(a, b))
+    mu_a, mu_b, var_a, var_b, cov = _local_moments(a, b, window)
+    numerator = (2 * mu_a * mu_b + SSIM_C1) * (2 * cov + SSIM_C2)
+    denominator = (mu_a**2 + mu_b**2 + SSIM_C1) * (var_a + var_b + SSIM_C2)
+    return float(np.mean(numerator / (denominator + SSIM_EPS)))
 
 
-def differentiable_ssim(
-    a: Tensor,
-    b: Tensor,
-    window: int = SSIM_WINDOW,
-    stride: int = 1,
-    offset: tuple[int, int] = (0, 0),
-    eps: float = 0.0,
-) -> Tensor:
-    """Mean SSIM of two ``(1, C, H, W)`` images in [0, 1], differentiable in both.
-
-    The one SSIM of facecloak (:func:`ssim` is its float): Gaussian window, sigma 1.5, ``valid``
-    padding, computed with a separable filter. With ``stride > 1`` only every ``stride``-th window
-    (from ``offset``) is averaged: an estimate that costs about ``stride`` times less on large
-    face regions, and still touches every pixel when ``stride < window``. ``eps`` is added to the
-    denominator (it moves dark flat regions by up to about 1e-5).
-
-    Example:
-        >>> a = torch.rand(1, 3, 20, 20, dtype=torch.float64, requires_grad=True)
-        >>> value = differentiable_ssim(a, a.detach().flip(-1))
-        >>> value.backward(); a.grad.shape
-        torch.Size([1, 3, 20, 20])
-    """
-    if stride > 1:
-        a, b = a[..., offset[0] :, offset[1] :], b[..., offset[0] :, offset[1] :]
-    window = min(window, _largest_odd_at_most(min(a.shape[-2:])))
-    mu_a, mu_b, var_a, var_b, cov = _local_moments(a, b, window, stride)
-    numerator = (2 * mu_a * mu_b + _C1) * (2 * cov + _C2)
-    denominator = (mu_a**2 + mu_b**2 + _C1) * (var_a + var_b + _C2)
-    return (numerator / (denominator + eps)).mean()
-
-
-def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> Tensor:
+def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> np.ndarray:
     """The normalised 1-D Gaussian SSIM uses (kornia's, sigma 1.5).
 
     Example:
         >>> round(float(gaussian_window().sum()), 12)
         1.0
     """
-    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    weights = torch.exp(-(coords**2) / (2 * sigma**2))
+    coords = np.arange(size, dtype=np.float64) - (size - 1) / 2
+    weights = np.exp(-(coords**2) / (2 * sigma**2))
     return weights / weights.sum()
 
 
-def _local_moments(a: Tensor, b: Tensor, window: int, stride: int = 1) -> tuple[Tensor, ...]:
+def _local_moments(a: np.ndarray, b: np.ndarray, window: int) -> tuple[np.ndarray, ...]:
     """Gaussian-weighted local means, variances and covariance of ``a`` and ``b`` (valid)."""
-    channels = a.shape[1]
-    kernel = gaussian_window(window).to(a.dtype)
-    row = kernel.view(1, 1, 1, window).repeat(5 * channels, 1, 1, 1)
-    column = kernel.view(1, 1, window, 1).repeat(5 * channels, 1, 1, 1)
-    # One grouped convolution for all five moments: much faster than five on the CPU.
-    stacked = torch.cat([a, b, a * a, b * b, a * b], dim=1)
-    rows_blurred = F.conv2d(stacked, row, stride=(1, stride), groups=5 * channels)
-    blurred = F.conv2d(rows_blurred, column, stride=(stride, 1), groups=5 * channels)
-    mu_a, mu_b, mean_aa, mean_bb, mean_ab = blurred.split(channels, dim=1)
+    kernel = gaussian_window(window)
+    stacked = np.concatenate([a, b, a * a, b * b, a * b], axis=2)
+    blurred = _filter_valid(_filter_valid(stacked, kernel, axis=1), kernel, axis=0)
+    mu_a, mu_b, mean_aa, mean_bb, mean_ab = np.split(blurred, 5, axis=2)
     return mu_a, mu_b, mean_aa - mu_a**2, mean_bb - mu_b**2, mean_ab - mu_a * mu_b
+
+
+def _filter_valid(image: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
+    """``image`` filtered with the 1-D ``kernel`` along ``axis`` (valid part only), as a sum of
+    shifted copies: element-wise, so no BLAS thread pool wakes up to fight the detector's."""
+    kept = image.shape[axis] - len(kernel) + 1
+    total = np.zeros_like(np.take(image, np.arange(kept), axis=axis))
+    for tap, weight in enumerate(kernel):
+        total += weight * np.take(image, np.arange(tap, tap + kept), axis=axis)
+    return total
 
 
 MS_SSIM_MIN_SIDE = SSIM_WINDOW * 2 ** (len(MS_SSIM_WEIGHTS) - 1)
 
 
-def ms_ssim(a: Tensor, b: Tensor) -> float | None:
-    """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003: 5 scales and their weights).
+def ms_ssim(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003: 5 scales and their weights) of two
+    ``(H, W, C)`` images in [0, 1].
 
     Returns ``None`` when the region is too small for 5 scales with an 11 px window: its short
     side must keep 11 px after four halvings (at least 176 px).
     """
-    if min(a.shape[-2:]) < MS_SSIM_MIN_SIDE:
+    if min(a.shape[:2]) < MS_SSIM_MIN_SIDE:
         return None
-    terms = []
+    value = 1.0
     for scale, weight in enumerate(MS_SSIM_WEIGHTS):
-        luminance, contrast_structure = _ssim_parts(a, b)
-        last = scale == len(MS_SSIM_WEIGHTS) - 1
-        value = luminance * contrast_structure if last else contrast_structure
-        terms.append(value.clamp(min=1e-8) ** weight)
-        a, b = (F.avg_pool2d(t, 2) for t in (a, b))
-    return float(torch.stack(terms).prod())
+        mu_a, mu_b, var_a, var_b, cov = _local_moments(a, b, SSIM_WINDOW)
+        term = np.mean((2 * cov + SSIM_C2) / (var_a + var_b + SSIM_C2))
+        if scale == len(MS_SSIM_WEIGHTS) - 1:
+            term *= np.mean((2 * mu_a * mu_b + SSIM_C1) / (mu_a**2 + mu_b**2 + SSIM_C1))
+        value *= max(float(term), 1e-8) ** weight
+        a, b = _halved(a), _halved(b)
+    return value
 
 
-def _ssim_parts(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    """Mean luminance term and mean contrast-structure term of SSIM (11 px Gaussian, valid)."""
-    mu_a, mu_b, var_a, var_b, cov = _local_moments(a, b, SSIM_WINDOW)
-    luminance = (2 * mu_a * mu_b + _C1) / (mu_a**2 + mu_b**2 + _C1)
-    contrast_structure = (2 * cov + _C2) / (var_a + var_b + _C2)
-    return luminance.mean(), contrast_structure.mean()
+def _halved(image: np.ndarray) -> np.ndarray:
+    """2x2 average pooling (odd last rows and columns dropped, as torch's ``avg_pool2d``)."""
+    height, width = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
+    blocks = image[:height, :width].reshape(height // 2, 2, width // 2, 2, -1)
+    return blocks.mean(axis=(1, 3))
 
 
-def _largest_odd_at_most(value: int) -> int:
+def largest_odd_at_most(value: int) -> int:
     return value if value % 2 else value - 1
 
 

@@ -10,7 +10,7 @@ from facecloak.attacks import (
     make_attack,
 )
 from facecloak.attacks.perceptual import coarse_shape, scale_to_ssim_floor, texture_budget
-from facecloak.quality import differentiable_ssim
+from facecloak.ssim import differentiable_ssim
 
 
 def _embedder() -> torch.nn.Module:

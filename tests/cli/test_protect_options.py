@@ -180,13 +180,13 @@ def test_blur_is_checked_with_the_recognizers_on_request(
 
 
 def test_unchecked_blur_loads_no_recognizer(grace_hopper, monkeypatch) -> None:
-    import facecloak.protect.pipeline as pipeline
+    import facecloak.protect.stages as stages
     from facecloak.protect import ProtectConfig, protect
 
     def refuse(*_):
-        raise AssertionError("a recognizer was loaded for an unchecked blur")
+        raise AssertionError("the model stages ran for an unchecked blur")
 
-    monkeypatch.setattr(pipeline, "shared_recognizer", refuse)
+    monkeypatch.setattr(stages, "run_stages", refuse)
     result = protect(grace_hopper, ProtectConfig(method="blur"))
     outcome = result.outcomes[0]
     assert not outcome.verified and outcome.protected and outcome.verdicts == []

@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facecloak.faces.regions import JPEG_BLOCK, face_region
+from facecloak.faces.ellipse import JPEG_BLOCK
+from facecloak.faces.regions import face_region
 from facecloak.models import detect
 
 

@@ -74,3 +74,16 @@ def test_centerface_recall_on_hand_labelled_faces(shared_faces) -> None:
     }
     metrics = detection_metrics(found, truth, iou_threshold=0.5)
     assert metrics.recall >= 0.95 and metrics.precision >= 0.95
+
+
+def test_centerface_runs_on_the_worker_share_of_the_cores(monkeypatch):
+    """A worker process is given its threads in OMP_NUM_THREADS; onnxruntime would take every
+    core otherwise, and two workers would fight over them."""
+    from facecloak.models.centerface_detector import _centerface_session
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    _centerface_session.cache_clear()
+    try:
+        assert _centerface_session().get_session_options().intra_op_num_threads == 1
+    finally:
+        _centerface_session.cache_clear()

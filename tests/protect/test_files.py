@@ -37,11 +37,13 @@ def test_missing_input_is_an_error(tmp_path: Path) -> None:
 def test_outputs_never_replace_inputs_or_existing_files(tmp_path: Path) -> None:
     source = _photo(tmp_path / "a.jpg")
     with pytest.raises(FacecloakError, match="overwrite an input"):
-        output_path(tmp_path, Path("a.jpg"), [source], overwrite=True)
+        output_path(tmp_path, Path("a.jpg"), {source.resolve()}, overwrite=True)
     existing = _photo(tmp_path / "out" / "a.jpg")
     with pytest.raises(FacecloakError, match="--overwrite"):
-        output_path(tmp_path / "out", Path("a.jpg"), [source], overwrite=False)
-    assert output_path(tmp_path / "out", Path("a.jpg"), [source], overwrite=True) == existing
+        output_path(tmp_path / "out", Path("a.jpg"), {source.resolve()}, overwrite=False)
+    assert (
+        output_path(tmp_path / "out", Path("a.jpg"), {source.resolve()}, overwrite=True) == existing
+    )
 
 
 def test_gps_metadata_is_dropped_unless_kept(tmp_path: Path) -> None:
@@ -78,7 +80,7 @@ def test_an_output_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "a.jpg").symlink_to(victim)
     with pytest.raises(FacecloakError, match="symbolic link"):
-        output_path(tmp_path / "out", Path("a.jpg"), [], overwrite=True)
+        output_path(tmp_path / "out", Path("a.jpg"), set(), overwrite=True)
     assert victim.read_text() == "someone else's file"
 
 

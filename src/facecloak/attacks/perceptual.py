@@ -47,7 +47,7 @@ from facecloak.attacks.common import AttackResult, StepInfo
 from facecloak.attacks.objectives import Objective
 from facecloak.attacks.visibility import ScoreHinge, chip_spacing, viewed
 from facecloak.imaging import quantise
-from facecloak.quality import differentiable_ssim
+from facecloak.ssim import differentiable_ssim
 from facecloak.ssimulacra import ssimulacra2
 
 logger = logging.getLogger(__name__)

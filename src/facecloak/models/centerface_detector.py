@@ -5,6 +5,7 @@ the evasion cloak lowers."""
 
 from __future__ import annotations
 
+import os
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
@@ -88,6 +89,8 @@ def _centerface_session():
     )
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
+    # onnxruntime takes every core unless told; a worker process is given its share this way.
+    options.intra_op_num_threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
     return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 

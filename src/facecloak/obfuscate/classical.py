@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageFilter
 
+from facecloak.faces.ellipse import FaceEllipse, ellipse_area
+
 if TYPE_CHECKING:
     from facecloak.faces.face import Face
 
@@ -61,17 +63,14 @@ def obfuscate_faces(image: np.ndarray, faces: list[Face], method: str) -> np.nda
     """A copy of ``image`` with each face obfuscated by ``method`` (``blur|pixelate|mask``)."""
     if method not in OBFUSCATIONS:
         raise ValueError(f"unknown obfuscation {method!r}; choose from {', '.join(OBFUSCATIONS)}")
-    # Imported here: the face regions need torch, the filters (all video uses) do not.
-    from facecloak.faces.regions import FaceEllipse, face_region
-
     ellipse = FaceEllipse(**_COVER_ELLIPSE)
     result = image.copy()
     for face in faces:
-        region = face_region(face, *image.shape[:2], ellipse=ellipse)
-        x0, y0, x1, y1 = region.crop
+        area = ellipse_area(face, *image.shape[:2], ellipse=ellipse)
+        x0, y0, x1, y1 = area.crop
         crop = result[y0:y1, x0:x1]
         changed = OBFUSCATIONS[method](np.ascontiguousarray(crop), max(face.width, face.height))
-        alpha = region.mask[0, 0].numpy()[..., None]
+        alpha = area.alpha[..., None]
         blended = crop.astype(np.float32) * (1 - alpha) + changed.astype(np.float32) * alpha
         result[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
     return result

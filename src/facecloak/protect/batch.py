@@ -11,9 +11,8 @@ from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from tqdm import tqdm
 
 from facecloak.errors import FacecloakError, NoFaceError
@@ -26,6 +25,9 @@ from facecloak.protect.manifest import NOT_OK as MANIFEST_NOT_OK
 from facecloak.protect.manifest import STARTED, Manifest, Resume, settings_fingerprint
 from facecloak.protect.runners import PoolOptions, default_workers, run_inline, run_pool
 from facecloak.protect.work import PhotoJob, WorkSettings, outcome_status
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +230,8 @@ def _loaded_goals(args: argparse.Namespace, detector: str) -> dict[str, Any]:
 
 def _target_embeddings(target: Path, detector: str) -> torch.Tensor:
     """Embeddings of the largest face in each target photo (a file or a folder of photos)."""
+    import torch
+
     from facecloak.recognition import default_recognizer, embed_faces
 
     recognizer = default_recognizer()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -27,38 +27,12 @@ from facecloak.faces.align import extract_chips, face_chips
 from facecloak.faces.landmarks import predict_landmarks
 from facecloak.faces.regions import FaceRegion, face_region
 from facecloak.imaging import jpeg75, to_batch, to_uint8
-from facecloak.protect.outcomes import rounded_fields
+from facecloak.protect.outcomes import ClassifiedFace
 from facecloak.protect.presets import Strength
 from facecloak.quality import image_change
 
 LOGIT_MARGIN = 2.0
 """How far (in logits) the wrong / target class must lead before a face counts as cloaked."""
-
-
-@dataclass
-class ClassifiedFace:
-    """What cloaking one face against a classifier did: its top class before and after (after
-    JPEG q75 too), the target if any, quality and effort."""
-
-    index: int
-    box: tuple[float, float, float, float]
-    before: str
-    after: str
-    after_jpeg75: str
-    target: str | None
-    ssim: float
-    psnr: float
-    l2: float
-    linf: float
-    steps: int
-    seconds: float
-
-    @property
-    def protected(self) -> bool:
-        return self.after == self.target if self.target else self.after != self.before
-
-    def to_dict(self) -> dict:
-        return rounded_fields(self)
 
 
 def cloak_against_classifier(

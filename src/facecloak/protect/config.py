@@ -19,23 +19,22 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import Tensor, nn
-
-from facecloak.attacks import ATTACKS
 from facecloak.errors import InvalidOptionError
 from facecloak.models import DEFAULT_DETECTOR, DETECTORS
 from facecloak.obfuscate import OBFUSCATIONS
-from facecloak.protect.evasion import (
+from facecloak.protect.evasion_settings import (
     EVASION_DETECTORS,
     EvasionSettings,
     available_evasion_detectors,
 )
 from facecloak.protect.presets import DEFAULT_STRENGTH, PRESETS, Strength
 
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
 AGAINST = ("recognition", "detection", "both")
-ATTACK_METHODS = tuple(ATTACKS)
 CLASSICAL_METHODS = tuple(OBFUSCATIONS)
 SWAP_METHOD = "swap"
 """The training-free face swap (:mod:`facecloak.obfuscate.swap`): needs ``donors``."""
@@ -125,8 +124,8 @@ class ProtectConfig:
 
     def __post_init__(self) -> None:
         _choice("against", self.against, AGAINST)
-        if self.method is not None:
-            _choice("method", self.method, ATTACK_METHODS + VISIBLE_METHODS)
+        if self.method is not None and self.method not in VISIBLE_METHODS:
+            _choice("method", self.method, attack_methods() + VISIBLE_METHODS)
         if isinstance(self.strength, str):
             _choice("strength", self.strength, tuple(PRESETS))
         _choice("detector", self.detector, tuple(DETECTORS))
@@ -253,6 +252,20 @@ class ProtectConfig:
             "detection": ("evasion",),
             "both": (first, "evasion"),
         }[self.against]
+
+
+def attack_methods() -> tuple[str, ...]:
+    """The attacks' names. Asked for only when a method is not a visible one: the attacks import
+    torch, which a blur never needs."""
+    from facecloak.attacks import ATTACKS
+
+    return tuple(ATTACKS)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ATTACK_METHODS":  # kept for ``from facecloak.protect.config import ...``
+        return attack_methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _choice(option: str, value: object, valid: Sequence[str]) -> None:

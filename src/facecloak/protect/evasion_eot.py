@@ -34,10 +34,10 @@ from torch import Tensor
 from facecloak.attacks import DetectorEvasion, NearbyScores
 from facecloak.attacks.perceptual import scale_to_ssim_floor
 from facecloak.attacks.transforms import RandomJPEG
-from facecloak.errors import InvalidOptionError
 from facecloak.imaging import to_uint8
 from facecloak.models.centerface_detector import DEFACE_THRESHOLD
 from facecloak.protect.evasion_area import WorkArea
+from facecloak.protect.evasion_settings import EotSettings
 
 logger = logging.getLogger(__name__)
 
@@ -48,39 +48,6 @@ STRETCH_TO_32 = frozenset({"centerface"})
 """Detectors whose deployed runtime stretches the photo to multiples of 32 (deface)."""
 
 
-@dataclass(frozen=True)
-class EotSettings:
-    """The random deployments each attack step samples.
-
-    Attributes:
-        stride: the stride phase is drawn from 0..stride-1 pixels on each axis.
-        native_share: share of steps at the photo's native size.
-        scale_range: the resize factor of the other steps.
-        jpeg_share: share of steps that see a random JPEG of the photo first.
-        jpeg_quality: its quality range.
-        samples: random views averaged per step.
-    """
-
-    stride: int = 32
-    native_share: float = 0.5
-    scale_range: tuple[float, float] = (0.5, 1.25)
-    jpeg_share: float = 0.5
-    jpeg_quality: tuple[float, float] = (50.0, 90.0)
-    samples: int = 1
-
-    def __post_init__(self) -> None:
-        if self.stride < 1 or self.samples < 1:
-            raise InvalidOptionError(
-                f"stride={self.stride}, samples={self.samples}: both must be integers >= 1"
-            )
-        for name in ("native_share", "jpeg_share"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise InvalidOptionError(f"{name}={getattr(self, name)} must be in [0, 1]")
-        low, high = self.scale_range
-        if not 0.0 < low <= high:
-            raise InvalidOptionError(f"scale_range={self.scale_range}: give 0 < low <= high")
-
-
 class EotView:
     """The attack's model: photo -> per detector, the scores of the candidates near the faces
     (``face_boxes``, photo pixels) in one random deployment of the photo (see module doc)."""
@@ -89,9 +56,10 @@ class EotView:
         self,
         models: Sequence,
         face_boxes: Sequence[Box],
-        settings: EotSettings = EotSettings(),
+        settings: EotSettings | None = None,
         generator: torch.Generator | None = None,
     ) -> None:
+        settings = settings or EotSettings()
         self.models, self.face_boxes, self.settings = list(models), list(face_boxes), settings
         self.generator = generator
         self.jpeg = RandomJPEG(settings.jpeg_quality, generator=generator)

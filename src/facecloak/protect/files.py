@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -67,12 +68,12 @@ def _refuse_collisions(found: list[tuple[Path, Path]]) -> None:
         seen[key] = path
 
 
-def output_path(outdir: Path, relative: Path, inputs: Iterable[Path], overwrite: bool) -> Path:
+def output_path(outdir: Path, relative: Path, inputs: AbstractSet[Path], overwrite: bool) -> Path:
     """Where a protected copy goes: never an input photo (``inputs``: every photo found, not
-    only the arguments), never a symbolic link, and an existing file only with ``overwrite``."""
+    only the arguments, resolved), never a symbolic link, and an existing file only with
+    ``overwrite``."""
     target = outdir / relative
-    resolved = target.resolve()
-    if any(resolved == p.resolve() for p in inputs):
+    if target.resolve() in inputs:
         raise FacecloakError(
             f"{target}: would overwrite an input photo, which facecloak never does; "
             "choose another -o folder"

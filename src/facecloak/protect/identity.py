@@ -39,7 +39,8 @@ from facecloak.faces import Face
 from facecloak.faces.regions import FaceRegion, face_region
 from facecloak.imaging import to_batch, to_uint8
 from facecloak.models.recognizer import Recognizer
-from facecloak.protect.outcomes import FaceOutcome, measure_identity
+from facecloak.protect.judging import measure_identity
+from facecloak.protect.outcomes import FaceOutcome
 from facecloak.protect.presets import Strength
 from facecloak.protect.progress import Ticker
 

@@ -1,26 +1,31 @@
-"""Per-face reports of every stage, and the one measurement of a face the identity stages share.
+"""Per-face reports of every stage, and the measurement of a covered (blurred, pixelated,
+masked) face, which needs neither torch nor a recognizer: a blur run loads neither.
 
-A recognizer judges the result as it would in the wild: landmarks are found anew on the
-protected photo (and on its JPEG q75 re-encoding) before aligning and embedding.
+The recognizers' measurements are in :mod:`facecloak.protect.judging`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from facecloak.faces import Face
-from facecloak.faces.landmarks import predict_landmarks
-from facecloak.faces.regions import FaceRegion
-from facecloak.imaging import jpeg75
-from facecloak.models.recognizer import Recognizer
-from facecloak.quality import image_change, ssimulacra2_score
-from facecloak.recognition import embed_with_fresh_landmarks, shared_recognizer
+from facecloak.quality import image_change
 
-__all__ = ["FaceOutcome", "RecognizerVerdict", "embed_with_fresh_landmarks", "measure_identity"]
+if TYPE_CHECKING:
+    from torch import Tensor
+
+__all__ = [
+    "ClassifiedFace",
+    "FaceOutcome",
+    "HiddenFace",
+    "ProtectResult",
+    "RecognizerVerdict",
+    "measure_covered",
+    "rounded_fields",
+]
 
 
 def rounded_fields(outcome: Any) -> dict:
@@ -98,47 +103,18 @@ class FaceOutcome:
         }
 
 
-def measure_identity(
-    original: np.ndarray,
-    protected: np.ndarray,
-    index: int,
-    region: FaceRegion,
-    recognizer: Recognizer,
-    steps: int = 0,
-    scale: float = 1.0,
-    seconds: float = 0.0,
+def measure_covered(
+    original: np.ndarray, protected: np.ndarray, index: int, face: Face
 ) -> FaceOutcome:
-    """How far ``recognizer`` moved face ``index`` and how much its box changed."""
-    face = region.face
-    clean = embed_with_fresh_landmarks(original, face, recognizer)
-    after = embed_with_fresh_landmarks(protected, face, recognizer)
-    after_jpeg = embed_with_fresh_landmarks(jpeg75(protected), face, recognizer)
-    change = image_change(original, protected, box=region.face_box)
+    """The outcome of a covering obfuscation left unverified: the change of its face box only
+    (the detector's box in whole pixels, inside the photo)."""
+    height, width = original.shape[:2]
+    x0, y0, x1, y1 = (round(v) for v in face.box)
+    box = (max(x0, 0), max(y0, 0), min(x1, width), min(y1, height))
+    change = image_change(original, protected, box=box)
     return FaceOutcome(
         index=index,
         box=face.box,
-        distance=float(recognizer.distance(clean, after)[0]),
-        distance_jpeg75=float(recognizer.distance(clean, after_jpeg)[0]),
-        threshold=float(recognizer.threshold),
-        ssim=change.ssim,
-        ssimulacra2=ssimulacra2_score(original, protected, box=region.face_box),
-        psnr=change.psnr,
-        l2=change.l2,
-        linf=change.linf,
-        steps=steps,
-        cloak_scale=scale,
-        seconds=seconds,
-    )
-
-
-def measure_covered(
-    original: np.ndarray, protected: np.ndarray, index: int, region: FaceRegion
-) -> FaceOutcome:
-    """The outcome of a covering obfuscation left unverified: the change of its face box only."""
-    change = image_change(original, protected, box=region.face_box)
-    return FaceOutcome(
-        index=index,
-        box=region.face.box,
         distance=0.0,
         distance_jpeg75=0.0,
         threshold=0.0,
@@ -153,32 +129,94 @@ def measure_covered(
     )
 
 
-def judge_everywhere(
-    original: np.ndarray,
-    protected: np.ndarray,
-    face: Face,
-    names: Sequence[str],
-    attacked: Sequence[str] = (),
-) -> list[RecognizerVerdict]:
-    """Each recognizer in ``names`` (``all``: every usable one) compares the protected face
-    (as saved and after JPEG q75) with the original, landmarks found anew on each photo."""
-    from facecloak.recognition import resolve_recognizers
+@dataclass
+class HiddenFace:
+    """What hiding one face did.
 
-    photos = [original, protected, jpeg75(protected)]
-    located = [Face(face.box, face.score, landmarks=predict_landmarks(p, face.box)) for p in photos]
-    verdicts = []
-    for name in resolve_recognizers(names):
-        recognizer = shared_recognizer(name)
-        clean, saved, resaved = (
-            recognizer.embed(p, [f]) for p, f in zip(photos, located, strict=True)
-        )
-        verdicts.append(
-            RecognizerVerdict(
-                recognizer=name,
-                distance=float(recognizer.distance(clean, saved)[0]),
-                distance_jpeg75=float(recognizer.distance(clean, resaved)[0]),
-                threshold=float(recognizer.threshold),
-                attacked=name in attacked,
-            )
-        )
-    return verdicts
+    ``score_before`` / ``score_after``: the highest probability the attacked detectors give any
+    candidate inside the face box (``found_*``: whether they still report a face there, IoU >= 0.5
+    with the original box, on the 8-bit result and after JPEG q75).
+    """
+
+    index: int
+    box: tuple[float, float, float, float]
+    score_before: float
+    score_after: float
+    found_after: bool
+    found_after_jpeg75: bool
+    ssim: float
+    psnr: float
+    l2: float
+    linf: float
+    steps: int
+    seconds: float
+    ssimulacra2: float | None = None
+    """Of the padded face box (``None`` when the optional ``ssimulacra2`` package is absent)."""
+
+    @property
+    def protected(self) -> bool:
+        return not self.found_after
+
+    def to_dict(self) -> dict:
+        return rounded_fields(self)
+
+
+@dataclass
+class ClassifiedFace:
+    """What cloaking one face against a classifier did: its top class before and after (after
+    JPEG q75 too), the target if any, quality and effort."""
+
+    index: int
+    box: tuple[float, float, float, float]
+    before: str
+    after: str
+    after_jpeg75: str
+    target: str | None
+    ssim: float
+    psnr: float
+    l2: float
+    linf: float
+    steps: int
+    seconds: float
+
+    @property
+    def protected(self) -> bool:
+        return self.after == self.target if self.target else self.after != self.before
+
+    def to_dict(self) -> dict:
+        return rounded_fields(self)
+
+
+@dataclass
+class ProtectResult:
+    """The protected photo and a report per face and stage."""
+
+    image: np.ndarray
+    original: np.ndarray
+    faces: list[Face]
+    method: str
+    settings: dict = field(default_factory=dict)
+    outcomes: list[FaceOutcome] = field(default_factory=list)
+    """Per face cloaked against recognition (or obfuscated), as the first recognizer sees it."""
+    hidden: list[HiddenFace] = field(default_factory=list)
+    """Per face hidden from detectors."""
+    classified: list[ClassifiedFace] = field(default_factory=list)
+    """Per face cloaked against a classifier."""
+    latents: dict[int, Tensor] = field(default_factory=dict, repr=False)
+    """Each identity-cloaked face's final perturbation, by face index (perceptual attack): give
+    it back as ``warm_starts`` to cloak the same face again (the next frame of a clip)."""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        optional = {
+            "faces_hidden": [h.to_dict() for h in self.hidden],
+            "faces_classified": [c.to_dict() for c in self.classified],
+        }
+        return {
+            "method": self.method,
+            "settings": self.settings,
+            "faces_found": len(self.faces),
+            "faces_protected": [o.to_dict() for o in self.outcomes],
+            **{key: value for key, value in optional.items() if value},
+            "seconds": round(self.seconds, 3),
+        }

@@ -10,10 +10,12 @@ points of transfer.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from facecloak.attacks import Perceptual
 from facecloak.errors import InvalidOptionError
+
+if TYPE_CHECKING:
+    from facecloak.attacks import Perceptual
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class Strength:
     def perceptual_attack(self, model: Any, objective: Any, **options: Any) -> Perceptual:
         """The perceptual attack with this preset's budget, steps and SSIM hinge (aiming
         ``ssim_slack`` above the floor, since rounding to 8 bits costs some)."""
+        from facecloak.attacks import Perceptual  # torch: only cloaks import it, not every config
+
         return Perceptual(
             model,
             objective,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from facecloak.attacks import StepInfo
+if TYPE_CHECKING:
+    from facecloak.attacks import StepInfo
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done_steps, total_steps)``."""

@@ -10,11 +10,13 @@ written by this process only, so each photo is recorded once whatever was retrie
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from facecloak.errors import FacecloakError
-from facecloak.protect.runners import AHEAD_PER_WORKER, OnStart
+from facecloak.protect.runners import AHEAD_PER_WORKER, OnStart, release_freed_memory
 from facecloak.protect.work import PhotoJob, WorkSettings, protect_photo
 
 logger = logging.getLogger(__name__)
@@ -27,13 +29,17 @@ class PhotoActor:
     """One Ray worker: the settings (and, after the first photo, the models) kept between calls."""
 
     def __init__(self, settings: WorkSettings) -> None:
-        import torch
-
-        torch.set_num_threads(1)  # one CPU per actor, as Ray reserves it
+        # One CPU per actor, as Ray reserves it: torch (imported by the first cloak, if any)
+        # and onnxruntime read their thread count from here.
+        os.environ["OMP_NUM_THREADS"] = "1"
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(1)
         self.settings = settings
 
     def work(self, job: PhotoJob) -> dict:
-        return protect_photo(job, self.settings)
+        record = protect_photo(job, self.settings)
+        release_freed_memory()
+        return record
 
 
 def run_on_ray(

@@ -5,10 +5,12 @@ caller can record it; at most a few photos per worker are handed out ahead of ti
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -35,11 +37,14 @@ class PoolOptions:
         photos_per_worker: replace a worker after this many photos (``None``: never), which
             returns whatever memory it has gathered (allocator arenas, kernel caches).
         kernel_cache: oneDNN's primitive cache capacity in each worker (``None``: its default).
+        trim_memory: after each photo, hand the heap pages freed during it back to the system
+            (glibc's ``malloc_trim``; glibc keeps them, and a worker's memory creeps up).
     """
 
     workers: int
     photos_per_worker: int | None = None
     kernel_cache: int | None = None
+    trim_memory: bool = True
 
 
 def default_workers() -> int:
@@ -69,7 +74,7 @@ def run_pool(
         options.workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
-        initargs=(settings, threads, options.kernel_cache),
+        initargs=(settings, threads, options.kernel_cache, options.trim_memory),
         max_tasks_per_child=options.photos_per_worker,
     )
     finished = False
@@ -129,20 +134,35 @@ def _stop(executor: ProcessPoolExecutor, finished: bool) -> None:
 
 
 _SETTINGS: WorkSettings | None = None
+_TRIM_MEMORY = False
 
 
-def _start_worker(settings: WorkSettings, threads: int, kernel_cache: int | None) -> None:
+def _start_worker(
+    settings: WorkSettings, threads: int, kernel_cache: int | None, trim_memory: bool
+) -> None:
     """Each worker: Ctrl-C is the parent's to handle; its share of the cores; the settings."""
-    global _SETTINGS
+    global _SETTINGS, _TRIM_MEMORY
+    _TRIM_MEMORY = trim_memory
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if kernel_cache is not None:  # read by oneDNN when it first builds a kernel
         os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(kernel_cache)
-    import torch
-
-    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # torch reads it when a cloak first imports it
+    if "torch" in sys.modules:  # already imported (a target's embeddings came with the settings)
+        sys.modules["torch"].set_num_threads(threads)
     _SETTINGS = settings
 
 
 def _work(job: PhotoJob) -> dict[str, Any]:
     assert _SETTINGS is not None, "worker not started"
-    return protect_photo(job, _SETTINGS)
+    record = protect_photo(job, _SETTINGS)
+    if _TRIM_MEMORY:
+        release_freed_memory()
+    return record
+
+
+def release_freed_memory() -> bool:
+    """Return the heap's free pages to the system (glibc only; ``False`` elsewhere)."""
+    try:
+        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
