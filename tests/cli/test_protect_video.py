@@ -62,12 +62,19 @@ def test_preview_writes_a_png_without_an_output_folder(folder, tmp_path, capsys)
 
 
 @pytest.mark.parametrize(
-    "extra", [["--against", "detection"], ["--largest"], ["--target", "someone.jpg"]]
+    "extra",
+    [
+        ["--against", "detection"],
+        ["--largest"],
+        ["--target", "someone.jpg"],
+        ["--method", "replace", "--then", "cloak"],
+    ],
 )
 def test_photo_only_options_are_refused_in_one_line(folder, tmp_path, capsys, extra):
     out = tmp_path / "out.mp4"
     code, _, stderr = run(["protect", str(folder / "clip.mp4"), "-o", str(out), *extra], capsys)
-    assert code == 1 and f"{extra[0]}: not available for video yet" in stderr
+    named = extra[-2] if extra[0] == "--method" else extra[0]
+    assert code == 1 and f"{named}: not available for video yet" in stderr
     assert stderr.count("\n") == 1 and not out.exists()
 
 

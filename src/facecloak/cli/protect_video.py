@@ -23,6 +23,7 @@ from facecloak.video.media import VIDEO_SUFFIXES, is_video
 from facecloak.video.options import VideoOptions
 from facecloak.video.pipeline import protect_video
 from facecloak.video.preview import preview_video
+from facecloak.video.replace import ReplaceOptions
 from facecloak.video.writer import EncoderConfig
 
 logger = logging.getLogger(__name__)
@@ -44,10 +45,11 @@ def add_video_arguments(sub: argparse.ArgumentParser) -> None:
     group = sub.add_argument_group(
         "video",
         "Clips (MP4, MOV, MKV, ...) are protected with --method blur (default for clips), "
-        "pixelate or mask on every frame, or swap (--donors DIR; each tracked face keeps its "
-        "donor); the cloaks (perceptual, pgd, ...) also work, slowly: one attack per face per "
-        "frame, warm-started from the previous frame. Audio is copied unchanged. With one clip, "
-        "-o may name the output file.",
+        "pixelate or mask on every frame, swap (--donors DIR; each tracked face keeps its "
+        "donor) or replace (each tracked face keeps its generated person); the cloaks "
+        "(perceptual, pgd, ...) also work, slowly: one attack per face per frame, warm-started "
+        "from the previous frame. Audio is copied unchanged. With one clip, -o may name the "
+        "output file.",
     )
     group.add_argument(
         "--video-crf",
@@ -229,6 +231,11 @@ def _options(args: argparse.Namespace) -> VideoOptions:
         max_pixels=max_pixels or None,
         cloak=cloak,
         donors=getattr(args, "donors", None),
+        replace=ReplaceOptions(
+            attributes=getattr(args, "attributes", None) or "random",
+            seed=getattr(args, "seed", None) or 0,
+            replacer=getattr(args, "replacer", None),
+        ),
     )
 
 
@@ -242,6 +249,7 @@ def _refuse_photo_only_options(args: argparse.Namespace) -> None:
             ("--against", getattr(args, "against", "recognition") != "recognition"),
             ("--faces", args.faces is not None),
             ("--largest", args.largest),
+            ("--then", getattr(args, "then", None) is not None),
         )
         if used
     ]

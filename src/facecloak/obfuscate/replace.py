@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -63,15 +64,20 @@ def replace_faces(
     faces: list[Face],
     loaded: LoadedGenerator,
     settings: ReplaceSettings | None = None,
+    draws: Sequence[int] | None = None,
 ) -> np.ndarray:
-    """A copy of ``image`` with each of ``faces`` replaced by a generated face."""
+    """A copy of ``image`` with each of ``faces`` replaced by a generated face.
+
+    ``draws``: each face's random draw of attributes, with ``settings.seed`` (default: its
+    number in ``faces``); a clip gives each track its own, so a person keeps one new face."""
     settings = settings or ReplaceSettings()
     choice = parse_choice(settings.attributes)
     result = image.copy()
     height, width = image.shape[:2]
     for number, face in enumerate(faces):
         points = predict_landmarks_68(image, face.box)
-        rng = np.random.default_rng([settings.seed, number])
+        draw = number if draws is None else draws[number]
+        rng = np.random.default_rng([settings.seed, draw])
         crop, crop_points, matrix = align_crop(image, points)
         measured = tokenize(measure(crop, crop_points, roll(points)), loaded.edges)
         tokens = choose_tokens(measured, choice, rng)

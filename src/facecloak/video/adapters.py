@@ -15,6 +15,7 @@ import numpy as np
 from facecloak.errors import FacecloakError, NoFaceError
 from facecloak.video.geometry import Box, carried_over, clip_box
 from facecloak.video.render import Filter, obfuscate_boxes
+from facecloak.video.replace import ReplaceOptions
 
 Detector = Callable[[np.ndarray], list[Box]]
 """``rgb frame -> face boxes`` (frame pixels)."""
@@ -25,6 +26,7 @@ Drawer = Callable[[np.ndarray, list[Box]], np.ndarray]
 VIDEO_METHODS = ("blur", "pixelate", "mask")
 CLOAK_METHODS = ("perceptual", "pgd", "ifgsm", "ifgvm", "pfgvm")
 SWAP_METHOD = "swap"
+REPLACE_METHOD = "replace"
 _MIN_CLOAK_SIDE = 20.0
 _SAME_FACE_IOU = 0.3
 """A face on a frame continues the face of the previous frame it overlaps this much (the boxes
@@ -61,15 +63,20 @@ def make_drawer(
     mask_scale: float,
     cloak: CloakSettings | None = None,
     donors: Path | None = None,
+    replace: ReplaceOptions | None = None,
 ) -> Drawer:
-    """What draws the protection on a frame: a classical obfuscation, the photo cloak, or a
-    donor's face (``swap``, from the photos in ``donors``)."""
+    """What draws the protection on a frame: a classical obfuscation, the photo cloak, a
+    donor's face (``swap``, from the photos in ``donors``) or a generated one (``replace``)."""
     if method in CLOAK_METHODS:
         return FrameCloak(method, cloak or CloakSettings())
     if method == SWAP_METHOD:
         from facecloak.video.swap import FrameSwap
 
         return FrameSwap(donors)
+    if method == REPLACE_METHOD:
+        from facecloak.video.replace import FrameReplace
+
+        return FrameReplace(replace)
     apply = obfuscation_filter(method)
 
     def draw(rgb: np.ndarray, boxes: list[Box]) -> np.ndarray:
@@ -146,7 +153,7 @@ def obfuscation_filter(method: str) -> Filter:
     if method not in OBFUSCATIONS:
         raise FacecloakError(
             f"--method {method} is not available for video; use one of "
-            f"{', '.join((*VIDEO_METHODS, *CLOAK_METHODS, SWAP_METHOD))}"
+            f"{', '.join((*VIDEO_METHODS, *CLOAK_METHODS, SWAP_METHOD, REPLACE_METHOD))}"
         )
     return OBFUSCATIONS[method]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from facecloak.video.adapters import CloakSettings
 from facecloak.video.geometry import Box
 from facecloak.video.render import DEFAULT_MASK_SCALE
+from facecloak.video.replace import ReplaceOptions
 from facecloak.video.smoothing import SmoothingConfig
 from facecloak.video.tracker import TrackerConfig
 from facecloak.video.writer import EncoderConfig
@@ -21,8 +22,9 @@ class VideoOptions:
     """How a clip is protected.
 
     Attributes:
-        method: ``blur``, ``pixelate``, ``mask`` or ``swap``; or a photo cloak (``pgd``, ``ifgsm``,
-            ``ifgvm``, ``pfgvm``) run on every frame's tracked faces with ``cloak`` settings.
+        method: ``blur``, ``pixelate``, ``mask``, ``swap`` or ``replace``; or a photo cloak
+            (``pgd``, ``ifgsm``, ``ifgvm``, ``pfgvm``) run on every frame's tracked faces with
+            ``cloak`` settings.
         detector: photo detector run on the frames.
         detect_every: run the detector on every k-th frame only (tracks bridge the others).
         max_gap: detector runs a face may be missed in a row and still stay protected.
@@ -38,6 +40,8 @@ class VideoOptions:
         record_boxes: keep every frame's drawn boxes in the report (tests and benchmarks).
         cloak: settings of the photo cloak when ``method`` is one.
         donors: with ``method="swap"``, the folder of donor photos (each track keeps its donor).
+        replace: with ``method="replace"``, the generator's settings (each track keeps its new
+            face's attributes).
     """
 
     method: str = "blur"
@@ -56,6 +60,7 @@ class VideoOptions:
     record_boxes: bool = False
     cloak: CloakSettings = field(default_factory=CloakSettings)
     donors: Path | None = None
+    replace: ReplaceOptions = field(default_factory=ReplaceOptions)
 
     @property
     def reach(self) -> int:

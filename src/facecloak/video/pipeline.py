@@ -59,7 +59,9 @@ def protect_video(
     options = options or VideoOptions()
     src, dst = Path(src), Path(dst)
     _check_paths(src, dst, options.overwrite)
-    draw = make_drawer(options.method, options.mask_scale, options.cloak, options.donors)
+    draw = make_drawer(
+        options.method, options.mask_scale, options.cloak, options.donors, options.replace
+    )
     with open_video(src) as reader:
         _check_size(reader, options.max_pixels)
         detector = detector or make_detector(options.detector)
