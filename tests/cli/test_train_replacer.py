@@ -19,6 +19,7 @@ from PIL import Image
         (["{folder}", "-o", "{missing}/r.pt"], ["-o/--output", "does not exist"]),
         (["{folder}", "-o", "{out}", "--epochs", "0"], ["--epochs"]),
         (["{folder}", "-o", "{out}", "--batch-size", "1"], ["--batch-size"]),
+        (["{folder}", "-o", "{out}", "--warm-start", "{missing}"], ["--warm-start", "does not"]),
         (
             ["{folder}", "-o", "{out}", "--export-fp16", "{out}.small"],
             ["-o/--output", "nothing to export"],

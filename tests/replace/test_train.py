@@ -39,7 +39,7 @@ def test_training_resumes_where_it_stopped(synthetic_faces, prepared_astronaut, 
     assert all(0 < float(row["held_out_masked_l1"]) < 1 for row in rows)
     small = export_fp16(output, tmp_path / "small.pt")
     loaded = load_generator(small)
-    assert loaded.trained == {"steps": 4, "epochs": 2, "faces": 12}
+    assert loaded.trained == {"steps": 4, "epochs": 2, "faces": 12, "warm_start_steps": 0}
     assert small.stat().st_size < output.stat().st_size / 3
 
 
@@ -49,3 +49,25 @@ def test_a_checkpoint_of_another_size_is_refused(synthetic_faces, tmp_path):
     other = ReplacerTraining(epochs=1, batch_size=5)
     with pytest.raises(FacecloakError, match="another generator size"):
         train_replacer(synthetic_faces, output, other, progress=False)
+
+
+def test_a_new_training_can_start_from_exported_weights(synthetic_faces, tmp_path):
+    torch.set_num_threads(1)
+    train_replacer(synthetic_faces, tmp_path / "a.pt", _config(1), progress=False)
+    weights = export_fp16(tmp_path / "a.pt", tmp_path / "a-fp16.pt")
+    frozen = ReplacerTraining(
+        epochs=1, batch_size=5, lr=0.0, warmup=1, generator=TINY, warm_start=weights
+    )
+    state = train_replacer(synthetic_faces, tmp_path / "b.pt", frozen, progress=False)
+    start = load_generator(weights)
+    for name, tensor in start.generator.state_dict().items():
+        assert torch.equal(state.generator.state_dict()[name], tensor), name
+    assert all((state.edges[name] == start.edges[name]).all() for name in start.edges)
+    assert load_generator(tmp_path / "b.pt").trained["warm_start_steps"] == 2
+
+
+def test_warm_start_weights_of_another_size_are_refused(synthetic_faces, tmp_path):
+    train_replacer(synthetic_faces, tmp_path / "a.pt", _config(1), progress=False)
+    other = ReplacerTraining(epochs=1, batch_size=5, warm_start=tmp_path / "a.pt")
+    with pytest.raises(FacecloakError, match="another generator size"):
+        train_replacer(synthetic_faces, tmp_path / "b.pt", other, progress=False)

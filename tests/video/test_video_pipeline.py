@@ -161,7 +161,7 @@ def test_a_failure_midway_removes_the_partial_file(clip, tmp_path):
 
 def test_methods_without_a_video_version_are_refused(clip, tmp_path):
     with pytest.raises(FacecloakError, match="not available for video"):
-        protect_video(clip.path, tmp_path / "out.mp4", VideoOptions(method="replace"))
+        protect_video(clip.path, tmp_path / "out.mp4", VideoOptions(method="sepia"))
     assert list(tmp_path.iterdir()) == []
 
 

@@ -49,6 +49,13 @@ def add_parser(subcommands: Subcommands) -> None:
         help="prepared faces (default: $XDG_CACHE_HOME/facecloak/replacer)",
     )
     sub.add_argument(
+        "--warm-start",
+        type=Path,
+        metavar="WEIGHTS.pt",
+        help="a new training (no -o file yet) starts its generator from these weights "
+        "(for example the committed replacer-fp16.pt); the discriminator starts fresh",
+    )
+    sub.add_argument(
         "--export-fp16",
         type=Path,
         metavar="PATH",
@@ -82,6 +89,8 @@ def check(args: argparse.Namespace) -> None:
     if not args.output.parent.is_dir():
         raise refuse("-o/--output", f"{str(args.output.parent)!r} does not exist")
     check_output_dir("--cache", args.cache)
+    if args.warm_start is not None and not args.warm_start.is_file():
+        raise refuse("--warm-start", f"{str(args.warm_start)!r} does not exist; give a .pt file")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,7 +110,10 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     faces = prepare_faces(args.faces, args.cache, args.max_faces, progress=not args.json)
     config = ReplacerTraining(
-        epochs=args.epochs, batch_size=args.batch_size, checkpoint_every=args.checkpoint_every
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        checkpoint_every=args.checkpoint_every,
+        warm_start=args.warm_start,
     )
     state = train_replacer(
         faces, args.output, config, public_domain_samples(), progress=not args.json

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from facecloak.errors import FacecloakError
 from facecloak.replace.attributes import NAMES, learn_edges, tokenize
 from facecloak.replace.batches import Batch, augment, make_batch
-from facecloak.replace.checkpoint import KIND, save_atomic
+from facecloak.replace.checkpoint import KIND, load_generator, save_atomic
 from facecloak.replace.model import Generator, GeneratorConfig, PatchDiscriminator
 from facecloak.replace.prepare import FaceSet
 from facecloak.replace.sample_grid import SampleFaces, write_grid
@@ -48,6 +48,9 @@ class ReplacerTraining:
     warmup: int = 500
     held_out_faces: int = 128
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    warm_start: Path | None = None
+    """A new run (no checkpoint at the output yet) starts its generator, and its attribute
+    bins, from these weights (an fp16 export or a checkpoint); the discriminator starts fresh."""
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 2 or self.checkpoint_every < 1:
@@ -64,6 +67,8 @@ class TrainingState:
     step: int = 0
     epoch: int = 0
     batch: int = 0
+    earlier_steps: int = 0
+    """Steps the warm-start weights had been trained for before this run."""
 
     def payload(self, config: ReplacerTraining, faces: int) -> dict:
         return {
@@ -75,8 +80,17 @@ class TrainingState:
             "optimiser_g": self.optimiser_g.state_dict(),
             "optimiser_d": self.optimiser_d.state_dict(),
             "position": {"step": self.step, "epoch": self.epoch, "batch": self.batch},
-            "trained": {"steps": self.step, "epochs": self.epoch, "faces": faces},
-            "training": {**asdict(config), "generator": config.generator.to_dict()},
+            "trained": {
+                "steps": self.step,
+                "epochs": self.epoch,
+                "faces": faces,
+                "warm_start_steps": self.earlier_steps,
+            },
+            "training": {
+                **asdict(config),
+                "generator": config.generator.to_dict(),
+                "warm_start": str(config.warm_start) if config.warm_start else None,
+            },
         }
 
 
@@ -199,7 +213,20 @@ def _start(
     )
     if output.is_file():
         _resume(state, output)
+    elif config.warm_start is not None:
+        _warm_start(state, config.warm_start)
     return state
+
+
+def _warm_start(state: TrainingState, weights: Path) -> None:
+    loaded = load_generator(weights)
+    if loaded.generator.config != state.generator.config:
+        raise FacecloakError(f"{weights}: another generator size; it cannot start this training")
+    state.generator.load_state_dict(loaded.generator.state_dict())
+    state.edges = loaded.edges
+    trained = loaded.trained
+    state.earlier_steps = int(trained.get("steps", 0)) + int(trained.get("warm_start_steps", 0))
+    log.info("new training starts from %s (%d steps)", weights, state.earlier_steps)
 
 
 def _resume(state: TrainingState, output: Path) -> None:
@@ -215,6 +242,7 @@ def _resume(state: TrainingState, output: Path) -> None:
     state.edges = {name: np.asarray(payload["edges"][name]) for name in NAMES}
     position = payload["position"]
     state.step, state.epoch, state.batch = position["step"], position["epoch"], position["batch"]
+    state.earlier_steps = int(payload["trained"].get("warm_start_steps", 0))
     log.info("resumed %s at epoch %d, step %d", output, state.epoch, state.step)
 
 
