@@ -105,17 +105,28 @@ def assess(
     """Every machine assessor on ``changed`` (``original`` with ``face`` replaced)."""
     found = refound_face(changed, face, detector)
     seen = found or Face(face.box, 0.0, predict_landmarks(changed, face.box), detector)
-    result = Assessment(identity, detected=found is not None)
+    result = identity_verdicts(changed, seen, identity, galleries)
+    result.detected = found is not None
+    result.landmark_error = landmark_shift(original, changed, face)
+    allowed = working_area(face, *original.shape[:2])
+    result.outside_changed, result.outside_max = outside_change(original, changed, allowed)
+    return result
+
+
+def identity_verdicts(
+    rgb: np.ndarray, face: Face, identity: str, galleries: Sequence[Gallery]
+) -> Assessment:
+    """Only the recognizers' verdicts (no match, rank-1 miss) on ``face`` of ``rgb`` against
+    ``identity``'s other photos: for a changed photo, or for references such as the unchanged
+    photo or another person's."""
+    result = Assessment(identity)
     for gallery in galleries:
         name = gallery.recognizer.name
-        embedding = gallery.recognizer.embed(changed, [seen])
+        embedding = gallery.recognizer.embed(rgb, [face])
         distances = gallery.recognizer.distance(gallery.others[identity], embedding)
         result.no_match[name] = bool(distances.min() >= gallery.recognizer.threshold)
         guess, _ = nearest_identities(embedding, gallery.gallery, gallery.identities)
         result.rank1_miss[name] = guess[0] != identity
-    result.landmark_error = landmark_shift(original, changed, face)
-    allowed = working_area(face, *original.shape[:2])
-    result.outside_changed, result.outside_max = outside_change(original, changed, allowed)
     return result
 
 
