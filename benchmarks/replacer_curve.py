@@ -5,7 +5,8 @@ checkpoint.
 Writes the "replacer-training" section of BENCHMARKS.md and
 ``benchmarks/results/replacer-curve.png``.
 
-    python benchmarks/replacer_curve.py /work/replacer-train/v2/replacer.curve.csv
+    python benchmarks/replacer_curve.py benchmarks/results/replacer.curve.csv \
+        --warm-start-steps 1100
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def plot(rows: list[dict[str, float]], path: Path) -> Path:
     return path
 
 
-def markdown(rows: list[dict[str, float]], curve: Path, every: int) -> str:
+def markdown(rows: list[dict[str, float]], curve: Path, every: int, warm_start: int = 0) -> str:
     shown = rows[::every] + ([rows[-1]] if (len(rows) - 1) % every else [])
     table = [
         [
@@ -62,25 +63,39 @@ def markdown(rows: list[dict[str, float]], curve: Path, every: int) -> str:
 `python benchmarks/replacer_curve.py {curve}`: the curve `facecloak train-replacer` wrote (see
 `docs/replacer.md` for the command). {len(rows)} checkpoints up to step {int(rows[-1]["step"])}
 (epoch {rows[-1]["epoch"]:.2f}); lowest held-out masked L1 {best["held_out_masked_l1"]:.4f} at
-step {int(best["step"])}. The discriminator joins at step 500. Crops / s follows the machine's
-load (training runs at nice 19 beside other work, and was paused during benchmarks).
+step {int(best["step"])}.{_warm_start_line(warm_start)} The discriminator joins at step 500.
+Crops / s follows the machine's load (training runs at nice 19 beside other work, and was
+paused during benchmarks).
 
 {markdown_table(HEADER, table)}
 
-![training curve](results/replacer-curve.png)"""
+![training curve](benchmarks/results/replacer-curve.png)"""
+
+
+def _warm_start_line(steps: int) -> str:
+    if not steps:
+        return ""
+    return (
+        f" This run started (`--warm-start`) from a generator already trained for {steps:,} "
+        "steps, with a fresh discriminator; steps and epochs count from there."
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("curve", type=Path, help="the .curve.csv beside the checkpoint")
     parser.add_argument("--every", type=int, default=2, help="table: every Nth checkpoint")
+    parser.add_argument(
+        "--warm-start-steps", type=int, default=0, help="steps of the weights the run started from"
+    )
     args = parser.parse_args()
     rows = read_curve(args.curve)
     if not rows:
         raise SystemExit(f"{args.curve}: no checkpoint rows yet")
     plot(rows, RESULTS_DIR / "replacer-curve.png")
-    write_section("replacer-training", markdown(rows, args.curve, args.every))
-    print(markdown(rows, args.curve, args.every))
+    text = markdown(rows, args.curve, args.every, args.warm_start_steps)
+    write_section("replacer-training", text)
+    print(text)
 
 
 if __name__ == "__main__":

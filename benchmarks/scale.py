@@ -282,7 +282,8 @@ def worker_memory(photos: list[Path], work: Path, variants: dict[str, dict]) -> 
 MEMORY_VARIANTS = {
     "as is (malloc_trim after each photo)": {},
     "without malloc_trim": {"trim_memory": False},
-    "ONEDNN_PRIMITIVE_CACHE_CAPACITY=0": {"kernel_cache": 0},
+    "oneDNN kernel cache 64": {"kernel_cache": 64},
+    "oneDNN kernel cache 0": {"kernel_cache": 0},
     "worker replaced every 20 photos": {"photos_per_worker": 20},
 }
 

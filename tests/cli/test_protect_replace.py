@@ -30,6 +30,8 @@ def tiny_replacer(tmp_path: Path) -> Path:
     ("options", "names"),
     [
         (["--method", "blur", "--attributes", "keep"], ["--attributes", "--method replace only"]),
+        (["--method", "blur", "--shape-mix", "0"], ["--shape-mix", "--method replace only"]),
+        (["--method", "replace", "--shape-mix", "1.5"], ["--shape-mix", "in [0, 1]"]),
         (["--replacer", "{missing}"], ["--replacer", "--method replace only"]),
         (["--method", "replace", "--attributes", "hair=1"], ["--attributes", "unknown", "smile"]),
         (["--method", "replace", "--attributes", "smile=7"], ["--attributes", "0 to 2"]),

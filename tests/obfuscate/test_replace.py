@@ -56,3 +56,24 @@ def test_kept_attributes_ignore_the_seed(astronaut, tiny):
 def test_a_bad_attribute_choice_is_refused():
     with pytest.raises(ValueError, match="unknown attribute"):
         ReplaceSettings("hair=1")
+
+
+def test_anonymous_geometry_draws_the_face_on_other_landmarks(astronaut, tiny):
+    from dataclasses import replace
+
+    _, crop_points, _ = align_crop(astronaut, predict_landmarks_68(astronaut, BOX))
+    bank = np.stack([crop_points + shift for shift in np.linspace(-3, 3, 9)[:, None, None]])
+    bank[..., 1] += np.linspace(0, 4, 68)  # a longer face than the astronaut's
+    shaped = replace(tiny, shapes=bank)
+    faces = [Face(BOX, 1.0)]
+    own = replace_faces(astronaut, faces, shaped, ReplaceSettings(shape_mix=0.0))
+    assert np.array_equal(own, replace_faces(astronaut, faces, tiny))
+    mixed = replace_faces(astronaut, faces, shaped, ReplaceSettings(shape_mix=1.0))
+    assert not np.array_equal(mixed, own)
+
+
+def test_a_shape_mix_outside_0_to_1_is_refused():
+    from facecloak.errors import FacecloakError
+
+    with pytest.raises(FacecloakError, match="shape mix"):
+        ReplaceSettings(shape_mix=1.5)

@@ -23,6 +23,8 @@ def test_replace_is_one_obfuscation_stage_and_then_cloak_adds_the_identity_cloak
         ({"method": "replace", "replacer": "/nowhere.pt"}, "is not a file"),
         ({"method": "replace", "then": "blur"}, "then='blur' is not known"),
         ({"method": "blur", "then": "cloak"}, "follows method=replace or swap"),
+        ({"method": "blur", "shape_mix": 0.5}, "shape_mix apply to method=replace"),
+        ({"method": "replace", "shape_mix": 2.0}, "shape_mix=2.0: give a value from 0 to 1"),
     ],
 )
 def test_bad_replace_settings_are_one_line(fields, message):

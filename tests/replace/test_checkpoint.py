@@ -18,3 +18,19 @@ def test_the_committed_generator_is_small_fp16_and_documented():
     loaded = load_generator()
     assert loaded.generator.config == GeneratorConfig() and loaded.trained["steps"] > 0
     assert not loaded.generator.training
+
+
+def test_shapes_travel_with_an_export(tmp_path):
+    import numpy as np
+
+    from facecloak.replace.checkpoint import export_fp16, save_generator
+    from facecloak.replace.model import Generator
+
+    generator = Generator(GeneratorConfig(widths=(8, 8, 8, 8, 8), embedding=4))
+    edges = load_generator().edges
+    plain = save_generator(tmp_path / "plain.pt", generator, edges, {"steps": 1})
+    assert load_generator(plain).shapes is None
+    shapes = np.random.default_rng(0).uniform(30, 90, (7, 68, 2))
+    exported = load_generator(export_fp16(plain, tmp_path / "with.pt", shapes))
+    assert exported.shapes.shape == (7, 68, 2)
+    assert np.allclose(exported.shapes, shapes, atol=0.05)

@@ -116,6 +116,14 @@ def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
         "name=value,... (value: a bin from 0, keep, random or none; e.g. 'smile=0,yaw=keep')",
     )
     sub.add_argument(
+        "--shape-mix",
+        type=checks.real(0, 1),
+        metavar="F",
+        help="with --method replace: how far the new face leaves the person's own proportions "
+        "(0: kept; 1, the default: the mean of the nearest training faces' shapes; pose and "
+        "expression are kept either way)",
+    )
+    sub.add_argument(
         "--replacer",
         type=Path,
         metavar="PATH",
@@ -277,10 +285,11 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _replace_fields(args: argparse.Namespace) -> dict:
-    """``--attributes``, ``--replacer`` and ``--seed``, when given."""
+    """``--attributes``, ``--replacer``, ``--shape-mix`` and ``--seed``, when given."""
     given = {
         "attributes": getattr(args, "attributes", None),
         "replacer": getattr(args, "replacer", None),
+        "shape_mix": getattr(args, "shape_mix", None),
         "seed": getattr(args, "seed", None),
         "then": getattr(args, "then", None),
     }
@@ -385,16 +394,18 @@ def _check_donors(args: argparse.Namespace) -> None:
 
 
 def _check_replace(args: argparse.Namespace) -> None:
-    """``--attributes`` and ``--replacer`` go with ``--method replace``, and must be usable."""
+    """``--attributes``, ``--replacer`` and ``--shape-mix`` go with ``--method replace``, and
+    must be usable."""
     from facecloak.replace.attributes import parse_choice
 
     then = getattr(args, "then", None)
     if then is not None and args.method not in ("replace", "swap"):
         raise refuse("--then", f"{then!r} follows --method replace or swap only")
-    for option in ("attributes", "replacer"):
+    for option in ("attributes", "replacer", "shape_mix"):
         value = getattr(args, option, None)
         if value is not None and args.method != "replace":
-            raise refuse(f"--{option}", f"{str(value)!r} applies to --method replace only")
+            flag = "--" + option.replace("_", "-")
+            raise refuse(flag, f"{str(value)!r} applies to --method replace only")
     attributes = getattr(args, "attributes", None)
     if attributes is not None:
         try:

@@ -235,6 +235,7 @@ def _options(args: argparse.Namespace) -> VideoOptions:
             attributes=getattr(args, "attributes", None) or "random",
             seed=getattr(args, "seed", None) or 0,
             replacer=getattr(args, "replacer", None),
+            shape_mix=1.0 if getattr(args, "shape_mix", None) is None else args.shape_mix,
         ),
     )
 

@@ -59,7 +59,8 @@ def add_parser(subcommands: Subcommands) -> None:
         "--export-fp16",
         type=Path,
         metavar="PATH",
-        help="write the fp16 generator of -o to PATH and stop (no training)",
+        help="write the fp16 generator of -o to PATH and stop (no training); with FACES_DIR, "
+        "its bank of landmark shapes comes from those (prepared) faces",
     )
     sub.add_argument(
         "--grid",
@@ -75,15 +76,15 @@ def check(args: argparse.Namespace) -> None:
     """Refuse bad options before any work."""
     if args.grid is not None and args.export_fp16 is None:
         raise refuse("--grid", "goes with --export-fp16 (training writes its grids itself)")
+    for folder in args.faces:
+        if not folder.is_dir():
+            raise refuse("FACES_DIR", f"{str(folder)!r} is not a folder of labelled photos")
     if args.export_fp16 is not None:
         if not args.output.is_file():
             raise refuse("-o/--output", f"{str(args.output)!r} does not exist: nothing to export")
         return
     if not args.faces:
         raise refuse("FACES_DIR", "is required: give folders of labelled face photos")
-    for folder in args.faces:
-        if not folder.is_dir():
-            raise refuse("FACES_DIR", f"{str(folder)!r} is not a folder of labelled photos")
     if args.output.is_dir():
         raise refuse("-o/--output", f"{str(args.output)!r} is a folder; name a file")
     if not args.output.parent.is_dir():
@@ -95,18 +96,14 @@ def check(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check(args)
+    if args.export_fp16 is not None:
+        return _export(args)
     import torch
 
-    from facecloak.replace.checkpoint import export_fp16
     from facecloak.replace.prepare import prepare_faces
     from facecloak.replace.sample_grid import public_domain_samples
     from facecloak.replace.train import ReplacerTraining, curve_path, train_replacer
 
-    if args.export_fp16 is not None:
-        path = export_fp16(args.output, args.export_fp16)
-        if args.grid is not None:
-            _draw_grid(path, args.grid)
-        return _done(args, {"ok": True, "exported": str(path)}, f"exported {path}")
     torch.set_num_threads(args.threads)
     faces = prepare_faces(args.faces, args.cache, args.max_faces, progress=not args.json)
     config = ReplacerTraining(
@@ -128,6 +125,25 @@ def run(args: argparse.Namespace) -> int:
         "curve": str(curve_path(args.output)),
     }
     return _done(args, record, f"saved {args.output}: {state.epoch} epochs, {state.step} steps")
+
+
+def _export(args: argparse.Namespace) -> int:
+    """The fp16 generator of the checkpoint; with FACES_DIR, the shape bank from those faces
+    (checkpoints from before shapes were kept have none)."""
+    import numpy as np
+
+    from facecloak.replace.checkpoint import export_fp16
+    from facecloak.replace.prepare import prepare_faces
+    from facecloak.replace.shapes import sample_shapes
+
+    shapes = None
+    if args.faces:
+        faces = prepare_faces(args.faces, args.cache, args.max_faces, progress=not args.json)
+        shapes = sample_shapes(np.asarray(faces.points)[~np.asarray(faces.held_out)])
+    path = export_fp16(args.output, args.export_fp16, shapes)
+    if args.grid is not None:
+        _draw_grid(path, args.grid)
+    return _done(args, {"ok": True, "exported": str(path)}, f"exported {path}")
 
 
 def _draw_grid(weights: Path, image: Path) -> None:

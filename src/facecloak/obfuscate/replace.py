@@ -1,16 +1,18 @@
 """Identity replacement by the learned generator (:mod:`facecloak.replace`): each face is aligned
-to the generator's 128 px crop, its ellipse is painted with a new face that keeps the landmarks
-(pose, expression) and takes the chosen attributes, the new face's colours are matched to the
-original's on a ring just outside the ellipse, and it is pasted back at the photo's resolution
-with a feathered seam. Pixels outside the ellipse (and outside the face's working crop) keep their
-exact values.
+to the generator's 128 px crop, its ellipse is painted with a new face that takes the chosen
+attributes and follows landmarks with the face's pose and expression but not its proportions
+(moved toward the mean of the nearest training shapes, :mod:`facecloak.replace.shapes`), the new
+face's colours are matched to the original's on a ring just outside the ellipse, and it is pasted
+back at the photo's resolution with a feathered seam. Pixels outside the ellipse (and outside the
+face's working crop) keep their exact values.
 
 The same ``seed`` gives the same new face for the same photo; faces are drawn in order, so face
 ``k`` always gets the ``k``-th draw.
 
 Example:
     >>> from facecloak.data import astronaut
-    >>> from facecloak.faces.face import Face
+    >>> from facecloak.errors import FacecloakError
+from facecloak.faces.face import Face
     >>> from facecloak.replace.checkpoint import LoadedGenerator
     >>> from facecloak.replace.model import Generator, GeneratorConfig
     >>> from facecloak.replace.attributes import ATTRIBUTES
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from facecloak.errors import FacecloakError
 from facecloak.faces.face import Face
 from facecloak.faces.landmarks import predict_landmarks_68
 from facecloak.faces.regions import face_region
@@ -38,6 +41,7 @@ from facecloak.replace.attributes import choose_tokens, measure, parse_choice, r
 from facecloak.replace.checkpoint import LoadedGenerator
 from facecloak.replace.crops import align_crop, ellipse_mask
 from facecloak.replace.generate import generate_crops
+from facecloak.replace.shapes import NEIGHBOURS, anonymous_geometry
 
 RING = 6
 """Width of the ring outside the ellipse the colours are matched on (crop pixels)."""
@@ -54,9 +58,16 @@ class ReplaceSettings:
     attributes: str = "random"
     seed: int = 0
     colour: bool = True
+    shape_mix: float = 1.0
+    """How far the landmarks the new face is drawn on move from the person's own toward the
+    mean of the nearest training shapes (:mod:`facecloak.replace.shapes`): 0 keeps the person's
+    proportions, 1 takes the anonymous ones (pose and expression kept either way). Needs a
+    generator file with shapes; without them the person's own landmarks are used."""
 
     def __post_init__(self) -> None:
         parse_choice(self.attributes)
+        if not 0.0 <= self.shape_mix <= 1.0:
+            raise FacecloakError(f"shape mix {self.shape_mix}: give a value from 0 to 1")
 
 
 def replace_faces(
@@ -81,14 +92,24 @@ def replace_faces(
         crop, crop_points, matrix = align_crop(image, points)
         measured = tokenize(measure(crop, crop_points, roll(points)), loaded.edges)
         tokens = choose_tokens(measured, choice, rng)
-        generated = generate_crops(loaded.generator, crop[None], crop_points[None], tokens[None])
-        mask = ellipse_mask(crop_points)
+        drawn_points = _drawn_points(crop_points, loaded, settings.shape_mix)
+        mask = np.maximum(ellipse_mask(crop_points), ellipse_mask(drawn_points))
+        generated = generate_crops(
+            loaded.generator, crop[None], drawn_points[None], tokens[None], mask[None]
+        )
         new_face = generated[0]
         if settings.colour:
             new_face = transfer_colour(new_face, crop, _ring(mask))
         limit = face_region(face, height, width).crop if face.landmarks is not None else None
         result = paste_back(result, new_face, _feathered(mask), matrix, limit)
     return result
+
+
+def _drawn_points(points: np.ndarray, loaded: LoadedGenerator, shape_mix: float) -> np.ndarray:
+    """The landmarks the new face is drawn on (see :attr:`ReplaceSettings.shape_mix`)."""
+    if loaded.shapes is None or shape_mix == 0:
+        return points
+    return anonymous_geometry(points, loaded.shapes, NEIGHBOURS, shape_mix)
 
 
 def paste_back(

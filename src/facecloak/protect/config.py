@@ -93,6 +93,9 @@ class ProtectConfig:
             or ``name=value,...``); the ``seed`` picks the random draw.
         replacer: with ``method="replace"``, the generator's weights (``None``: the committed
             ones).
+        shape_mix: with ``method="replace"``, how far the new face's landmarks move from the
+            person's own proportions toward anonymous ones (0 keeps them, 1: the mean of the
+            nearest training shapes; pose and expression kept either way).
         then: ``"cloak"``: after ``replace`` or ``swap``, an identity cloak against every
             available recognizer, moving away from the original face (a no-match guarantee).
     """
@@ -120,6 +123,7 @@ class ProtectConfig:
     verify: bool | None = None
     attributes: str = "random"
     replacer: str | Path | None = None
+    shape_mix: float = 1.0
     then: str | None = None
 
     def __post_init__(self) -> None:
@@ -185,10 +189,14 @@ class ProtectConfig:
     def _check_replace(self) -> None:
         from facecloak.replace.attributes import parse_choice
 
-        if self.method != REPLACE_METHOD and (self.attributes != "random" or self.replacer):
+        own_options = self.attributes != "random" or self.replacer or self.shape_mix != 1.0
+        if self.method != REPLACE_METHOD and own_options:
             raise InvalidOptionError(
-                f"attributes and replacer apply to method=replace, not method={self.method}"
+                "attributes, replacer and shape_mix apply to method=replace, "
+                f"not method={self.method}"
             )
+        if not 0.0 <= self.shape_mix <= 1.0:
+            raise InvalidOptionError(f"shape_mix={self.shape_mix}: give a value from 0 to 1")
         try:
             parse_choice(self.attributes)
         except ValueError as exc:

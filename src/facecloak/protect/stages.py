@@ -109,7 +109,7 @@ def _obfuscation_stage(
         donors = index_donors(config.donors, judge, config.detector)
         result.image, _ = swap_faces(result.image, faces, donors, judge)
     elif config.method == REPLACE_METHOD:
-        settings = ReplaceSettings(config.attributes, config.seed)
+        settings = ReplaceSettings(config.attributes, config.seed, shape_mix=config.shape_mix)
         result.image = replace_faces(result.image, faces, _replacer(config.replacer), settings)
     else:
         result.image = obfuscate_faces(result.image, faces, config.method)
@@ -162,7 +162,12 @@ def settings_report(config: ProtectConfig) -> dict:
         return {"donors": str(config.donors)}
     if config.method == REPLACE_METHOD:
         replacer = "default" if config.replacer is None else str(config.replacer)
-        out = {"attributes": config.attributes, "seed": config.seed, "replacer": replacer}
+        out = {
+            "attributes": config.attributes,
+            "seed": config.seed,
+            "shape_mix": config.shape_mix,
+            "replacer": replacer,
+        }
         return {**out, "then": config.then} if config.then else out
     if config.stages == ("obfuscation",):
         return {}

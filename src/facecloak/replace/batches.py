@@ -36,11 +36,16 @@ class Batch:
     tokens: Tensor
 
 
-def make_batch(crops: np.ndarray, points: np.ndarray, tokens: np.ndarray) -> Batch:
-    """The :class:`Batch` of ``crops`` (N, H, W, 3) uint8 with their 68 ``points`` (N, 68, 2)."""
+def make_batch(
+    crops: np.ndarray, points: np.ndarray, tokens: np.ndarray, masks: np.ndarray | None = None
+) -> Batch:
+    """The :class:`Batch` of ``crops`` (N, H, W, 3) uint8 with their 68 ``points`` (N, 68, 2);
+    ``masks`` (N, H, W): the regions to blank, if not the ellipses of ``points``."""
     size = crops.shape[1]
     target = torch.from_numpy(np.array(crops, copy=True)).permute(0, 3, 1, 2).float() / 127.5 - 1
-    mask = torch.from_numpy(np.stack([ellipse_mask(p, size) for p in points]))[:, None]
+    if masks is None:
+        masks = np.stack([ellipse_mask(p, size) for p in points])
+    mask = torch.from_numpy(np.asarray(masks, np.float32))[:, None]
     maps = torch.from_numpy(np.stack([landmark_maps(p, size) for p in points]))
     inputs = torch.cat([target * (1 - mask), mask, maps], 1)
     target, inputs = (x.contiguous(memory_format=torch.channels_last) for x in (target, inputs))

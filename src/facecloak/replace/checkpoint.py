@@ -33,12 +33,14 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "replacer" /
 
 @dataclass(frozen=True)
 class LoadedGenerator:
-    """A generator ready to run (eval mode, float32), the bin edges of its attribute tokens and
-    what its training did (steps, epochs, faces)."""
+    """A generator ready to run (eval mode, float32), the bin edges of its attribute tokens,
+    what its training did (steps, epochs, faces) and, when the file has them, training faces'
+    landmark shapes ``(M, 68, 2)`` (see :mod:`facecloak.replace.shapes`)."""
 
     generator: Generator
     edges: dict[str, np.ndarray]
     trained: dict[str, Any]
+    shapes: np.ndarray | None = None
 
 
 def save_atomic(payload: dict, path: Path) -> None:
@@ -50,27 +52,34 @@ def save_atomic(payload: dict, path: Path) -> None:
 
 
 def save_generator(
-    path: Path, generator: Generator, edges: dict[str, np.ndarray], trained: dict[str, Any]
+    path: Path,
+    generator: Generator,
+    edges: dict[str, np.ndarray],
+    trained: dict[str, Any],
+    shapes: np.ndarray | None = None,
 ) -> Path:
-    """The generator alone in half precision (what ships), with its config and token edges."""
+    """The generator alone in half precision (what ships), with its config, token edges and
+    (optionally) a bank of training landmark shapes."""
     state = {name: tensor.detach().half() for name, tensor in generator.state_dict().items()}
-    save_atomic(
-        {
-            "kind": KIND,
-            "config": generator.config.to_dict(),
-            "edges": {name: np.asarray(edge).tolist() for name, edge in edges.items()},
-            "generator": state,
-            "trained": trained,
-        },
-        Path(path),
-    )
+    payload = {
+        "kind": KIND,
+        "config": generator.config.to_dict(),
+        "edges": {name: np.asarray(edge).tolist() for name, edge in edges.items()},
+        "generator": state,
+        "trained": trained,
+    }
+    if shapes is not None:
+        payload["shapes"] = torch.from_numpy(np.asarray(shapes, np.float16))
+    save_atomic(payload, Path(path))
     return Path(path)
 
 
-def export_fp16(checkpoint: Path, output: Path) -> Path:
-    """The fp16 generator of a training ``checkpoint`` (see :func:`save_generator`)."""
+def export_fp16(checkpoint: Path, output: Path, shapes: np.ndarray | None = None) -> Path:
+    """The fp16 generator of a training ``checkpoint`` (see :func:`save_generator`), with
+    ``shapes`` or else the checkpoint's own."""
     loaded = load_generator(checkpoint)
-    return save_generator(output, loaded.generator, loaded.edges, loaded.trained)
+    shapes = shapes if shapes is not None else loaded.shapes
+    return save_generator(output, loaded.generator, loaded.edges, loaded.trained, shapes)
 
 
 def load_generator(path: Path | None = None) -> LoadedGenerator:
@@ -86,4 +95,7 @@ def load_generator(path: Path | None = None) -> LoadedGenerator:
     generator.load_state_dict(state)
     generator.eval()
     edges = {name: np.asarray(payload["edges"][name], np.float64) for name in ATTRIBUTES}
-    return LoadedGenerator(generator, edges, dict(payload.get("trained", {})))
+    shapes = payload.get("shapes")
+    if shapes is not None:
+        shapes = np.asarray(shapes.float().numpy() if torch.is_tensor(shapes) else shapes)
+    return LoadedGenerator(generator, edges, dict(payload.get("trained", {})), shapes)

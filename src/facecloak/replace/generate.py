@@ -20,12 +20,17 @@ from facecloak.replace.model import Generator
 
 @torch.no_grad()
 def generate_crops(
-    generator: Generator, crops: np.ndarray, points: np.ndarray, tokens: np.ndarray
+    generator: Generator,
+    crops: np.ndarray,
+    points: np.ndarray,
+    tokens: np.ndarray,
+    masks: np.ndarray | None = None,
 ) -> np.ndarray:
     """The generator's output (N, H, W, 3) uint8 for ``crops`` with their ``points`` and
-    ``tokens``: the whole crop as generated (callers keep what lies outside the ellipse)."""
+    ``tokens`` (``masks``: what to blank, if not the ellipses of ``points``): the whole crop as
+    generated (callers keep what lies outside the blanked region)."""
     generator.eval()
-    batch = make_batch(crops, points, tokens)
+    batch = make_batch(crops, points, tokens, masks)
     fake = generator(batch.inputs, batch.tokens)
     pixels = ((fake.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     return pixels.permute(0, 2, 3, 1).numpy()

@@ -28,6 +28,7 @@ from facecloak.replace.checkpoint import KIND, load_generator, save_atomic
 from facecloak.replace.model import Generator, GeneratorConfig, PatchDiscriminator
 from facecloak.replace.prepare import FaceSet
 from facecloak.replace.sample_grid import SampleFaces, write_grid
+from facecloak.replace.shapes import sample_shapes
 
 log = logging.getLogger(__name__)
 CURVE_FIELDS = ("epoch", "step", "train_l1", "held_out_masked_l1", "images_per_s", "seconds")
@@ -69,6 +70,8 @@ class TrainingState:
     batch: int = 0
     earlier_steps: int = 0
     """Steps the warm-start weights had been trained for before this run."""
+    shapes: np.ndarray | None = None
+    """A sample of the training faces' landmarks (:mod:`facecloak.replace.shapes`)."""
 
     def payload(self, config: ReplacerTraining, faces: int) -> dict:
         return {
@@ -80,6 +83,7 @@ class TrainingState:
             "optimiser_g": self.optimiser_g.state_dict(),
             "optimiser_d": self.optimiser_d.state_dict(),
             "position": {"step": self.step, "epoch": self.epoch, "batch": self.batch},
+            "shapes": None if self.shapes is None else torch.from_numpy(self.shapes),
             "trained": {
                 "steps": self.step,
                 "epochs": self.epoch,
@@ -107,6 +111,7 @@ def train_replacer(
     if len(train_rows) < config.batch_size:
         raise FacecloakError(f"{len(train_rows)} training faces: need at least one batch")
     state = _start(faces, train_rows, output, config)
+    state.shapes = sample_shapes(np.asarray(faces.points)[train_rows])
     tokens = tokenize(np.asarray(faces.measures), state.edges)
     held = np.flatnonzero(np.asarray(faces.held_out))[: config.held_out_faces]
     batches = len(train_rows) // config.batch_size

@@ -22,11 +22,13 @@ _SAME_FACE_IOU = 0.3
 @dataclass(frozen=True)
 class ReplaceOptions:
     """``attributes``: ``random``, ``keep`` or ``name=value,...``; ``seed``: the draws;
-    ``replacer``: the generator's weights (``None``: the committed ones)."""
+    ``replacer``: the generator's weights (``None``: the committed ones); ``shape_mix``: see
+    :class:`facecloak.obfuscate.replace.ReplaceSettings`."""
 
     attributes: str = "random"
     seed: int = 0
     replacer: Path | None = None
+    shape_mix: float = 1.0
 
 
 class FrameReplace:
@@ -40,7 +42,9 @@ class FrameReplace:
         from facecloak.replace.checkpoint import load_generator
 
         options = options or ReplaceOptions()
-        self._settings = ReplaceSettings(options.attributes, options.seed)
+        self._settings = ReplaceSettings(
+            options.attributes, options.seed, shape_mix=options.shape_mix
+        )
         self._loaded = load_generator(options.replacer)
         self._previous: list[tuple[Box, int]] = []  # (box, its draw) on the last frame with faces
         self.face_frames = 0

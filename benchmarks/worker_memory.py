@@ -1,0 +1,69 @@
+"""Issue 14's worker memory on its own: one worker process running the default cloak over LFW
+photos, resident memory after each photo, for several
+:class:`~facecloak.protect.runners.PoolOptions` in the same run (the full
+``benchmarks/scale.py`` runs the same measurement beside the others).
+
+Run under the shared lock, on a quiet machine:
+``flock /tmp/facecloak-bench.lock python benchmarks/worker_memory.py --photos 40``.
+Writes the "worker-memory" section of BENCHMARKS.md and ``benchmarks/results/worker-memory.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from _report import machine_line, markdown_table, save_json, write_section
+from scale import MEMORY_HEADER, MEMORY_VARIANTS, lfw_photos, worker_memory
+
+
+def to_markdown(payload: dict) -> str:
+    rows = [
+        [
+            name,
+            r["start_mb"],
+            r["end_mb"],
+            r["max_mb"],
+            f"{r['mb_per_photo']:.3f}",
+            f"{r['seconds_per_photo']:.2f}",
+        ]
+        for name, r in payload["memory"].items()
+    ]
+    return f"""## Worker memory (issue 14): the kernel cache and the allocator
+
+`python benchmarks/worker_memory.py {payload["argv"]}` on {payload["machine"]}: one worker
+process, the default cloak, {payload["photos"]} LFW photos per variant, one variant after the
+other in the same run; resident MB after each photo, growth by least squares.
+
+{markdown_table(MEMORY_HEADER, rows)}
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=int, default=1000, help="photos per variant")
+    parser.add_argument(
+        "--variants", default=",".join(MEMORY_VARIANTS), help=", ".join(MEMORY_VARIANTS)
+    )
+    args = parser.parse_args()
+    unknown = [name for name in args.variants.split(",") if name not in MEMORY_VARIANTS]
+    if unknown:
+        sys.exit(f"--variants: unknown {', '.join(unknown)}; choose from {list(MEMORY_VARIANTS)}")
+    variants = {name: MEMORY_VARIANTS[name] for name in args.variants.split(",")}
+    with tempfile.TemporaryDirectory(prefix="facecloak-memory-") as folder:
+        memory = worker_memory(lfw_photos(args.photos), Path(folder), variants)
+    payload = {
+        "machine": machine_line(),
+        "argv": " ".join(sys.argv[1:]),
+        "photos": args.photos,
+        "memory": memory,
+    }
+    save_json("worker-memory", payload)
+    write_section("worker-memory", to_markdown(payload))
+    print(to_markdown(payload))
+
+
+if __name__ == "__main__":
+    main()
