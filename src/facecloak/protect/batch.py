@@ -23,7 +23,13 @@ from facecloak.protect.config import ProtectConfig
 from facecloak.protect.files import discover_inputs, output_path
 from facecloak.protect.manifest import NOT_OK as MANIFEST_NOT_OK
 from facecloak.protect.manifest import STARTED, Manifest, Resume, settings_fingerprint
-from facecloak.protect.runners import PoolOptions, default_workers, run_inline, run_pool
+from facecloak.protect.runners import (
+    PoolOptions,
+    default_pool,
+    default_workers,
+    run_inline,
+    run_pool,
+)
 from facecloak.protect.work import PhotoJob, WorkSettings, outcome_status
 
 if TYPE_CHECKING:
@@ -192,7 +198,7 @@ def _records(
             on_start,
             progress=lambda done, total: bar.set_postfix_str(f"step {done}/{total}"),
         )
-    pool = replace(run.pool, workers=workers) if run.pool else PoolOptions(workers)
+    pool = replace(run.pool, workers=workers) if run.pool else default_pool(workers, settings)
     return run_pool(plan.jobs, settings, on_start, pool)
 
 

@@ -47,6 +47,23 @@ class PoolOptions:
     trim_memory: bool = True
 
 
+MODEL_PHOTOS_PER_WORKER = 200
+"""Photos after which a worker that runs models is replaced by a fresh one. Such a worker's
+memory creeps up (about 0.6 MB per cloaked photo, mostly oneDNN's kernel cache, which cannot be
+capped without slowing cloaks by a third: ``benchmarks/worker_memory.py``); a fresh worker costs
+one model load (seconds), against about half an hour of cloaks."""
+
+
+def default_pool(workers: int, settings: WorkSettings) -> PoolOptions:
+    """The pool a run gets unless told otherwise: workers that run models are replaced every
+    :data:`MODEL_PHOTOS_PER_WORKER` photos, so their memory stays bounded over any number of
+    photos; blur, pixelate and mask workers (no model but the detector) are kept."""
+    from facecloak.protect.pipeline import covers_only
+
+    recycle = None if covers_only(settings.config) else MODEL_PHOTOS_PER_WORKER
+    return PoolOptions(workers, photos_per_worker=recycle)
+
+
 def default_workers() -> int:
     """One worker per core this process may use."""
     try:
