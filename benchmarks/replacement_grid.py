@@ -25,6 +25,8 @@ def sample_config(method: str, donors: Path) -> ProtectConfig:
         return ProtectConfig(method="swap", donors=donors)
     if method == "replace+cloak":
         return ProtectConfig(method="replace", then="cloak")  # type: ignore[call-arg]
+    if method == "replace, own shape":
+        return ProtectConfig(method="replace", shape_mix=0.0)
     return ProtectConfig(method=method)
 
 

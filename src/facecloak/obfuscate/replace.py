@@ -11,8 +11,7 @@ The same ``seed`` gives the same new face for the same photo; faces are drawn in
 
 Example:
     >>> from facecloak.data import astronaut
-    >>> from facecloak.errors import FacecloakError
-from facecloak.faces.face import Face
+    >>> from facecloak.faces.face import Face
     >>> from facecloak.replace.checkpoint import LoadedGenerator
     >>> from facecloak.replace.model import Generator, GeneratorConfig
     >>> from facecloak.replace.attributes import ATTRIBUTES
