@@ -58,8 +58,9 @@ from facecloak.protect import ProtectConfig, protect
 from replacement_grid import write_sample_grid
 
 CLASSICAL = ("swap", "blur", "pixelate", "mask")
-OWN_SHAPE = "replace, own shape"
-LEARNED = ("replace", OWN_SHAPE, "replace+cloak")
+OWN_SHAPE = "replace (own shape)"
+FIRST_DRAW = "replace (first draw)"
+LEARNED = ("replace", FIRST_DRAW, OWN_SHAPE, "replace+cloak")
 TARGETS = (
     "replace alone >= 95% no match on every recognizer, >= 99% with a final cloak; face still "
     "detected >= 95%; landmark error <= 0.08; <= 1 s per face; nothing changed outside the face"
@@ -120,6 +121,8 @@ def configs(methods: list[str], donors: Path) -> dict[str, ProtectConfig]:
             out[method] = ProtectConfig(method="replace")
         elif method == OWN_SHAPE:
             out[method] = ProtectConfig(method="replace", shape_mix=0.0)
+        elif method == FIRST_DRAW:
+            out[method] = ProtectConfig(method="replace", candidates=1)
         elif method == "replace+cloak":
             out[method] = ProtectConfig(method="replace", then="cloak")  # type: ignore[call-arg]
         else:
@@ -245,9 +248,12 @@ NOTES = (
     "includes the report's own dlib check of the face, as for every method).",
     "- Swap donors: LFW photos (one per person, from `lfw_extra/`) of people outside the evaluated "
     "set, indexed once (68 landmarks, pose, mouth, skin tone, glasses, dlib embedding).",
-    f"- *{OWN_SHAPE}*: `--shape-mix 0`, the new face drawn on the person's own landmarks "
-    "instead of the mean of the 20 nearest training shapes (the default): what the anonymous "
-    "proportions add.",
+    "- *replace*: the defaults: 8 draws of the attributes per face, dlib keeps the one farthest "
+    "from the original (so dlib's column is not a transfer figure for replace; the other "
+    "recognizers never saw the face), drawn on the mean shape of the 20 nearest training faces. "
+    f"*{FIRST_DRAW}*: `--candidates 1`, no search; *{OWN_SHAPE}*: `--shape-mix 0`, the new face "
+    "drawn on the person's own landmarks. *replace+cloak*: `--then cloak`, the default cloak "
+    "against every recognizer (white-box for all of them).",
     "- *replace*: the committed generator (its step count is in its MODEL_CARD.md). Unlike the "
     "seed system (40 CelebA attributes from a ResNet-50 classifier, word2vec attribute embeddings, "
     "CelebA on a GPU), its 12 attributes are measured on the face (pose, mouth, eyes, smile, skin, "

@@ -25,8 +25,10 @@ def sample_config(method: str, donors: Path) -> ProtectConfig:
         return ProtectConfig(method="swap", donors=donors)
     if method == "replace+cloak":
         return ProtectConfig(method="replace", then="cloak")  # type: ignore[call-arg]
-    if method == "replace, own shape":
+    if method == "replace (own shape)":
         return ProtectConfig(method="replace", shape_mix=0.0)
+    if method == "replace (first draw)":
+        return ProtectConfig(method="replace", candidates=1)
     return ProtectConfig(method=method)
 
 

@@ -31,6 +31,8 @@ def tiny_replacer(tmp_path: Path) -> Path:
     [
         (["--method", "blur", "--attributes", "keep"], ["--attributes", "--method replace only"]),
         (["--method", "blur", "--shape-mix", "0"], ["--shape-mix", "--method replace only"]),
+        (["--method", "blur", "--candidates", "2"], ["--candidates", "--method replace only"]),
+        (["--method", "replace", "--candidates", "0"], ["--candidates"]),
         (["--method", "replace", "--shape-mix", "1.5"], ["--shape-mix", "in [0, 1]"]),
         (["--replacer", "{missing}"], ["--replacer", "--method replace only"]),
         (["--method", "replace", "--attributes", "hair=1"], ["--attributes", "unknown", "smile"]),

@@ -77,3 +77,36 @@ def test_a_shape_mix_outside_0_to_1_is_refused():
 
     with pytest.raises(FacecloakError, match="shape mix"):
         ReplaceSettings(shape_mix=1.5)
+
+
+def test_the_judge_keeps_the_draw_farthest_from_the_original(astronaut, tiny):
+    from facecloak.faces.landmarks import predict_landmarks
+    from facecloak.models import load_recognizer
+
+    dlib = load_recognizer("dlib")
+    face = Face(BOX, 1.0, landmarks=predict_landmarks(astronaut, BOX))
+    faces = [face]
+    before = dlib.embed(astronaut, faces)
+
+    def distance(photo):
+        return float(dlib.distance(before, dlib.embed(photo, faces))[0])
+
+    first = replace_faces(astronaut, faces, tiny, ReplaceSettings(candidates=1), judge=dlib)
+    searched = replace_faces(astronaut, faces, tiny, ReplaceSettings(candidates=4), judge=dlib)
+    assert distance(searched) >= distance(first)
+    unjudged = replace_faces(astronaut, faces, tiny, ReplaceSettings(candidates=4))
+    assert np.array_equal(unjudged, first)  # no judge: the first draw, as with one candidate
+
+
+def test_farthest_picks_the_candidate_the_judge_finds_most_changed(astronaut):
+    from facecloak.faces.landmarks import predict_landmarks
+    from facecloak.models import load_recognizer
+    from facecloak.obfuscate.replace import _farthest
+
+    face = Face(BOX, 1.0, landmarks=predict_landmarks(astronaut, BOX))
+    changed = astronaut.copy()
+    x0, y0, x1, y1 = BOX
+    changed[y0 + 30 : y1 - 10, x0 + 10 : x1 - 10] = 128
+    dlib = load_recognizer("dlib")
+    assert _farthest(astronaut, [astronaut, changed], face, dlib) is changed
+    assert _farthest(astronaut, [changed, astronaut], face, dlib) is changed

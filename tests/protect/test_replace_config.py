@@ -23,7 +23,9 @@ def test_replace_is_one_obfuscation_stage_and_then_cloak_adds_the_identity_cloak
         ({"method": "replace", "replacer": "/nowhere.pt"}, "is not a file"),
         ({"method": "replace", "then": "blur"}, "then='blur' is not known"),
         ({"method": "blur", "then": "cloak"}, "follows method=replace or swap"),
-        ({"method": "blur", "shape_mix": 0.5}, "shape_mix apply to method=replace"),
+        ({"method": "blur", "shape_mix": 0.5}, "candidates apply to method=replace"),
+        ({"method": "blur", "candidates": 2}, "candidates apply to method=replace"),
+        ({"method": "replace", "candidates": 0}, "candidates=0: give 1 or more"),
         ({"method": "replace", "shape_mix": 2.0}, "shape_mix=2.0: give a value from 0 to 1"),
     ],
 )

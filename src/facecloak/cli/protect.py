@@ -124,6 +124,13 @@ def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
         "expression are kept either way)",
     )
     sub.add_argument(
+        "--candidates",
+        type=checks.integer(1),
+        metavar="N",
+        help="with --method replace: new faces drawn per face; dlib's recognizer keeps the one "
+        "farthest from the original (default 8; 1: the first draw)",
+    )
+    sub.add_argument(
         "--replacer",
         type=Path,
         metavar="PATH",
@@ -285,11 +292,13 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _replace_fields(args: argparse.Namespace) -> dict:
-    """``--attributes``, ``--replacer``, ``--shape-mix`` and ``--seed``, when given."""
+    """``--attributes``, ``--replacer``, ``--shape-mix``, ``--candidates`` and ``--seed``, when
+    given."""
     given = {
         "attributes": getattr(args, "attributes", None),
         "replacer": getattr(args, "replacer", None),
         "shape_mix": getattr(args, "shape_mix", None),
+        "candidates": getattr(args, "candidates", None),
         "seed": getattr(args, "seed", None),
         "then": getattr(args, "then", None),
     }
@@ -394,14 +403,14 @@ def _check_donors(args: argparse.Namespace) -> None:
 
 
 def _check_replace(args: argparse.Namespace) -> None:
-    """``--attributes``, ``--replacer`` and ``--shape-mix`` go with ``--method replace``, and
-    must be usable."""
+    """``--attributes``, ``--replacer``, ``--shape-mix`` and ``--candidates`` go with
+    ``--method replace``, and must be usable."""
     from facecloak.replace.attributes import parse_choice
 
     then = getattr(args, "then", None)
     if then is not None and args.method not in ("replace", "swap"):
         raise refuse("--then", f"{then!r} follows --method replace or swap only")
-    for option in ("attributes", "replacer", "shape_mix"):
+    for option in ("attributes", "replacer", "shape_mix", "candidates"):
         value = getattr(args, option, None)
         if value is not None and args.method != "replace":
             flag = "--" + option.replace("_", "-")

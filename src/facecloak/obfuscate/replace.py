@@ -35,6 +35,7 @@ from facecloak.errors import FacecloakError
 from facecloak.faces.face import Face
 from facecloak.faces.landmarks import predict_landmarks_68
 from facecloak.faces.regions import face_region
+from facecloak.models.recognizer import Recognizer
 from facecloak.obfuscate.swap import transfer_colour
 from facecloak.replace.attributes import choose_tokens, measure, parse_choice, roll, tokenize
 from facecloak.replace.checkpoint import LoadedGenerator
@@ -63,10 +64,16 @@ class ReplaceSettings:
     proportions, 1 takes the anonymous ones (pose and expression kept either way). Needs a
     generator file with shapes; without them the person's own landmarks are used."""
 
+    candidates: int = 1
+    """Draws generated per face; with a judge recognizer, the one it finds farthest from the
+    original face is kept (a search over the attributes, as the seed's PPAS searched them)."""
+
     def __post_init__(self) -> None:
         parse_choice(self.attributes)
         if not 0.0 <= self.shape_mix <= 1.0:
             raise FacecloakError(f"shape mix {self.shape_mix}: give a value from 0 to 1")
+        if self.candidates < 1:
+            raise FacecloakError(f"candidates {self.candidates}: give 1 or more")
 
 
 def replace_faces(
@@ -75,11 +82,13 @@ def replace_faces(
     loaded: LoadedGenerator,
     settings: ReplaceSettings | None = None,
     draws: Sequence[int] | None = None,
+    judge: Recognizer | None = None,
 ) -> np.ndarray:
     """A copy of ``image`` with each of ``faces`` replaced by a generated face.
 
     ``draws``: each face's random draw of attributes, with ``settings.seed`` (default: its
-    number in ``faces``); a clip gives each track its own, so a person keeps one new face."""
+    number in ``faces``); a clip gives each track its own, so a person keeps one new face.
+    ``judge``: with ``settings.candidates`` > 1, the recognizer that picks among the draws."""
     settings = settings or ReplaceSettings()
     choice = parse_choice(settings.attributes)
     result = image.copy()
@@ -90,18 +99,35 @@ def replace_faces(
         rng = np.random.default_rng([settings.seed, draw])
         crop, crop_points, matrix = align_crop(image, points)
         measured = tokenize(measure(crop, crop_points, roll(points)), loaded.edges)
-        tokens = choose_tokens(measured, choice, rng)
+        count = settings.candidates if judge is not None else 1
+        tokens = np.stack([choose_tokens(measured, choice, rng) for _ in range(count)])
         drawn_points = _drawn_points(crop_points, loaded, settings.shape_mix)
         mask = np.maximum(ellipse_mask(crop_points), ellipse_mask(drawn_points))
         generated = generate_crops(
-            loaded.generator, crop[None], drawn_points[None], tokens[None], mask[None]
+            loaded.generator,
+            np.repeat(crop[None], count, 0),
+            np.repeat(drawn_points[None], count, 0),
+            tokens,
+            np.repeat(mask[None], count, 0),
         )
-        new_face = generated[0]
-        if settings.colour:
-            new_face = transfer_colour(new_face, crop, _ring(mask))
         limit = face_region(face, height, width).crop if face.landmarks is not None else None
-        result = paste_back(result, new_face, _feathered(mask), matrix, limit)
+        pasted = []
+        for new_face in generated:
+            if settings.colour:
+                new_face = transfer_colour(new_face, crop, _ring(mask))
+            pasted.append(paste_back(result, new_face, _feathered(mask), matrix, limit))
+        result = pasted[0] if count == 1 else _farthest(image, pasted, face, judge)
     return result
+
+
+def _farthest(
+    original: np.ndarray, candidates: list[np.ndarray], face: Face, judge: Recognizer | None
+) -> np.ndarray:
+    """The candidate photo whose face ``judge`` finds farthest from the original's."""
+    assert judge is not None
+    before = judge.embed(original, [face])
+    distances = [float(judge.distance(before, judge.embed(c, [face]))[0]) for c in candidates]
+    return candidates[int(np.argmax(distances))]
 
 
 def _drawn_points(points: np.ndarray, loaded: LoadedGenerator, shape_mix: float) -> np.ndarray:

@@ -96,6 +96,8 @@ class ProtectConfig:
         shape_mix: with ``method="replace"``, how far the new face's landmarks move from the
             person's own proportions toward anonymous ones (0 keeps them, 1: the mean of the
             nearest training shapes; pose and expression kept either way).
+        candidates: with ``method="replace"``, new faces drawn per face; the judge recognizer
+            (dlib's) keeps the one farthest from the original (1: the first draw, no search).
         then: ``"cloak"``: after ``replace`` or ``swap``, an identity cloak against every
             available recognizer, moving away from the original face (a no-match guarantee).
     """
@@ -124,6 +126,7 @@ class ProtectConfig:
     attributes: str = "random"
     replacer: str | Path | None = None
     shape_mix: float = 1.0
+    candidates: int = 8
     then: str | None = None
 
     def __post_init__(self) -> None:
@@ -189,14 +192,21 @@ class ProtectConfig:
     def _check_replace(self) -> None:
         from facecloak.replace.attributes import parse_choice
 
-        own_options = self.attributes != "random" or self.replacer or self.shape_mix != 1.0
+        own_options = (
+            self.attributes != "random"
+            or self.replacer
+            or self.shape_mix != 1.0
+            or self.candidates != ProtectConfig.candidates
+        )
         if self.method != REPLACE_METHOD and own_options:
             raise InvalidOptionError(
-                "attributes, replacer and shape_mix apply to method=replace, "
+                "attributes, replacer, shape_mix and candidates apply to method=replace, "
                 f"not method={self.method}"
             )
         if not 0.0 <= self.shape_mix <= 1.0:
             raise InvalidOptionError(f"shape_mix={self.shape_mix}: give a value from 0 to 1")
+        if self.candidates < 1:
+            raise InvalidOptionError(f"candidates={self.candidates}: give 1 or more")
         try:
             parse_choice(self.attributes)
         except ValueError as exc:

@@ -109,8 +109,14 @@ def _obfuscation_stage(
         donors = index_donors(config.donors, judge, config.detector)
         result.image, _ = swap_faces(result.image, faces, donors, judge)
     elif config.method == REPLACE_METHOD:
-        settings = ReplaceSettings(config.attributes, config.seed, shape_mix=config.shape_mix)
-        result.image = replace_faces(result.image, faces, _replacer(config.replacer), settings)
+        settings = ReplaceSettings(
+            config.attributes,
+            config.seed,
+            shape_mix=config.shape_mix,
+            candidates=config.candidates,
+        )
+        loaded = _replacer(config.replacer)
+        result.image = replace_faces(result.image, faces, loaded, settings, judge=judge)
     else:
         result.image = obfuscate_faces(result.image, faces, config.method)
     size = max(judge.chip_size)
@@ -166,6 +172,7 @@ def settings_report(config: ProtectConfig) -> dict:
             "attributes": config.attributes,
             "seed": config.seed,
             "shape_mix": config.shape_mix,
+            "candidates": config.candidates,
             "replacer": replacer,
         }
         return {**out, "then": config.then} if config.then else out
