@@ -12,11 +12,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 from facecloak.errors import FacecloakError
-from facecloak.protect.runners import AHEAD_PER_WORKER, OnStart, release_freed_memory
+from facecloak.protect.runners import (
+    AHEAD_PER_WORKER,
+    OnStart,
+    default_pool,
+    release_freed_memory,
+)
 from facecloak.protect.work import PhotoJob, WorkSettings, protect_photo
 
 logger = logging.getLogger(__name__)
@@ -58,12 +63,14 @@ def run_on_ray(
         _connect(ray, address)
     remote = ray.remote(num_cpus=1, max_restarts=0)(PhotoActor)
     count = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    # The settings go with each actor (not by object reference); each actor loads the models once.
-    pool = ActorPool([remote.remote(settings) for _ in range(count)])
+    # The settings go with each actor (not by object reference); each actor loads the models once
+    # and is replaced after as many photos as a local worker (its memory creeps up likewise).
+    recycle = default_pool(count, settings).photos_per_worker
+    pool = ActorPool(lambda: remote.remote(settings), count, recycle)
     try:
         yield from pool.run(iter(jobs), on_start, ray)
     finally:
-        for actor in pool.actors:
+        for actor in pool.busy:
             ray.kill(actor)
         if opened_here:
             ray.shutdown()
@@ -71,11 +78,16 @@ def run_on_ray(
 
 class ActorPool:
     """Photos handed to the least busy live actor; the photos of an actor that dies (with its
-    node) go to the others, up to :data:`TASK_RETRIES` times each."""
+    node) go to the others, up to :data:`TASK_RETRIES` times each. An actor given
+    ``photos_per_actor`` photos gets no more and is replaced by a fresh one once it is idle."""
 
-    def __init__(self, actors: list[Any]) -> None:
-        self.actors = actors
-        self.busy: dict[Any, int] = dict.fromkeys(actors, 0)
+    def __init__(
+        self, make_actor: Callable[[], Any], count: int, photos_per_actor: int | None = None
+    ) -> None:
+        self.make_actor = make_actor
+        self.photos_per_actor = photos_per_actor
+        self.busy: dict[Any, int] = {make_actor(): 0 for _ in range(count)}
+        self.given: dict[Any, int] = dict.fromkeys(self.busy, 0)
         self.pending: dict[Any, tuple[PhotoJob, Any, int]] = {}
 
     def run(self, queue: Iterator[PhotoJob], on_start: OnStart, ray: Any) -> Iterator[dict]:
@@ -92,25 +104,43 @@ class ActorPool:
                 continue
             except ray.exceptions.RayError as exc:
                 record = {"input": str(job.path), "status": "error", "reason": f"{job.path}: {exc}"}
+            self._replace_if_spent(actor, ray)
             yield {**record, "input": str(job.path)}
             self._refill(queue, on_start)
 
     def _refill(self, queue: Iterator[PhotoJob], on_start: OnStart) -> None:
-        while self.busy and len(self.pending) < len(self.busy) * AHEAD_PER_WORKER:
+        while self._open() and len(self.pending) < len(self.busy) * AHEAD_PER_WORKER:
             job = next(queue, None)
             if job is None:
                 return
             on_start(job)
             self._submit(job, 0)
 
+    def _open(self) -> list[Any]:
+        """The actors that may take another photo."""
+        limit = self.photos_per_actor
+        return [a for a in self.busy if limit is None or self.given[a] < limit]
+
     def _submit(self, job: PhotoJob, attempts: int) -> None:
-        actor = min(self.busy, key=self.busy.__getitem__)
+        actor = min(self._open() or self.busy, key=self.busy.__getitem__)
         absolute = PhotoJob(job.path.absolute(), job.destination.absolute())
         self.pending[actor.work.remote(absolute)] = (job, actor, attempts)
         self.busy[actor] += 1
+        self.given[actor] += 1
+
+    def _replace_if_spent(self, actor: Any, ray: Any) -> None:
+        limit = self.photos_per_actor
+        if limit is None or actor not in self.busy:
+            return
+        if self.given[actor] >= limit and self.busy[actor] == 0:
+            ray.kill(actor)
+            del self.busy[actor], self.given[actor]
+            fresh = self.make_actor()
+            self.busy[fresh], self.given[fresh] = 0, 0
 
     def _lost(self, actor: Any, job: PhotoJob, attempts: int) -> None:
         if self.busy.pop(actor, None) is not None:
+            self.given.pop(actor, None)
             logger.warning("a Ray actor died (its node gone?); its photos go to the others")
         if not self.busy:
             raise FacecloakError(
