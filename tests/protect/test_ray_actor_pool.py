@@ -26,8 +26,7 @@ def _fake_ray(log: list) -> SimpleNamespace:
         return refs[:1], refs[1:]
 
     def get(ref):
-        actor, job = ref
-        return {"status": "protected", "actor": id(actor)}
+        return {"status": "protected", "actor": id(ref[0])}
 
     def kill(actor):
         assert not any(ref[0] is actor for ref in log[-1]), "killed with photos in flight"
