@@ -20,6 +20,7 @@ from PIL import Image
         (["{folder}", "-o", "{out}", "--epochs", "0"], ["--epochs"]),
         (["{folder}", "-o", "{out}", "--batch-size", "1"], ["--batch-size"]),
         (["{folder}", "-o", "{out}", "--warm-start", "{missing}"], ["--warm-start", "does not"]),
+        (["-o", "{folder}", "--export-fp16", "{out}", "--warm-start", "{out}"], ["--warm-start"]),
         (
             ["{folder}", "-o", "{out}", "--export-fp16", "{out}.small"],
             ["-o/--output", "nothing to export"],

@@ -33,3 +33,21 @@ def test_bad_replace_settings_are_one_line(fields, message):
     with pytest.raises(InvalidOptionError, match=message) as caught:
         ProtectConfig(**fields)
     assert "\n" not in str(caught.value)
+
+
+def test_the_replace_settings_reach_the_generator_with_the_judge(monkeypatch):
+    from facecloak.data import astronaut
+    from facecloak.protect import protect, stages
+
+    seen = {}
+
+    def fake_replace(image, faces, loaded, settings, judge=None):
+        seen.update(settings=settings, judge=judge, faces=len(faces))
+        return image.copy()
+
+    monkeypatch.setattr(stages, "replace_faces", fake_replace)
+    config = ProtectConfig(method="replace", shape_mix=0.25, candidates=3, seed=4)
+    protect(astronaut(), config)
+    assert seen["faces"] == 1 and seen["judge"].name == "dlib"
+    settings = seen["settings"]
+    assert (settings.shape_mix, settings.candidates, settings.seed) == (0.25, 3, 4)

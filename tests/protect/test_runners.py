@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from facecloak.data import samples
-from facecloak.protect import ProtectConfig
+from facecloak.protect import ProtectConfig, runners
 from facecloak.protect.runners import (
     MODEL_PHOTOS_PER_WORKER,
     PoolOptions,
@@ -41,3 +41,20 @@ def test_a_worker_replaced_after_every_photo_still_does_every_photo(tmp_path: Pa
     assert sorted(r["input"] for r in records) == sorted(str(j.path) for j in jobs)
     assert {r["status"] for r in records} == {"protected"}
     assert all(j.destination.is_file() for j in jobs) and len(started) == 3
+
+
+def test_a_fresh_pool_takes_over_after_each_share_of_photos(monkeypatch, tmp_path: Path):
+    shares: list[int] = []
+
+    def one_pool(jobs, settings, on_start, options):
+        shares.append(len(list(jobs)))
+        return iter(())
+
+    monkeypatch.setattr(runners, "_run_one_pool", one_pool)
+    jobs = [PhotoJob(tmp_path / f"p{i}.jpg", tmp_path / f"o{i}.jpg") for i in range(7)]
+    settings = WorkSettings(ProtectConfig(method="blur"), max_pixels=10**7)
+    list(run_pool(jobs, settings, lambda job: None, PoolOptions(2, photos_per_worker=2)))
+    assert shares == [4, 3]
+    shares.clear()
+    list(run_pool(jobs, settings, lambda job: None, PoolOptions(2)))
+    assert shares == [7]

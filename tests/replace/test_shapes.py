@@ -33,3 +33,9 @@ def test_the_bank_is_a_half_precision_sample():
     sampled = sample_shapes(points, size=30)
     assert sampled.shape == (30, 68, 2) and sampled.dtype == np.float16
     assert sample_shapes(points[:10], size=30).shape == (10, 68, 2)
+
+
+def test_the_face_itself_is_left_out_even_rounded_to_half_precision():
+    bank = sample_shapes(_bank(), size=60)
+    rows = nearest(_bank()[7], bank, 3)
+    assert 7 not in rows and len(rows) == 3

@@ -48,6 +48,7 @@ def add_parser(subcommands: Subcommands) -> None:
         "-o", "--outdir", type=Path, help="folder for the results (or the output clip)"
     )
     _add_cloak_options(sub)
+    _add_visible_options(sub)
     _add_goal_options(sub)
     add_detector_option(sub)
     sub.add_argument("--keep-metadata", action="store_true", help="keep EXIF (incl. GPS)")
@@ -85,23 +86,8 @@ def _add_batch_options(sub: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
-    """How the cloak is computed: method, preset and its overrides."""
-    sub.add_argument(
-        "--method",
-        choices=choices.methods(),
-        default=None,
-        metavar="METHOD",
-        help="an attack or a classical obfuscation: %(choices)s "
-        f"(default: {choices.DEFAULT_METHOD}; blur for clips)",
-    )
-    sub.add_argument(
-        "--verify",
-        action="store_true",
-        default=None,
-        help="with blur/pixelate/mask: also check each covered face with the recognizers "
-        "(distances, verdicts, SSIMULACRA2; loads them and costs seconds per face)",
-    )
+def _add_visible_options(sub: argparse.ArgumentParser) -> None:
+    """The options of the visible methods: swap's donors, replace's generator and draws."""
     sub.add_argument(
         "--donors",
         type=Path,
@@ -127,8 +113,9 @@ def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
         "--candidates",
         type=checks.integer(1),
         metavar="N",
-        help="with --method replace: new faces drawn per face; dlib's recognizer keeps the one "
-        "farthest from the original (default 8; 1: the first draw)",
+        help="with --method replace: new faces drawn per face; the first attacked recognizer "
+        "(dlib by default) keeps the one farthest from the original "
+        "(default 8; 1: the first draw; photos only)",
     )
     sub.add_argument(
         "--replacer",
@@ -149,6 +136,25 @@ def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
         type=checks.integer(0, 2**32 - 1),
         default=None,
         help="random seed: the same seed gives the same replaced face (default 0)",
+    )
+
+
+def _add_cloak_options(sub: argparse.ArgumentParser) -> None:
+    """How the cloak is computed: method, preset and its overrides."""
+    sub.add_argument(
+        "--method",
+        choices=choices.methods(),
+        default=None,
+        metavar="METHOD",
+        help="an attack or a classical obfuscation: %(choices)s "
+        f"(default: {choices.DEFAULT_METHOD}; blur for clips)",
+    )
+    sub.add_argument(
+        "--verify",
+        action="store_true",
+        default=None,
+        help="with blur/pixelate/mask: also check each covered face with the recognizers "
+        "(distances, verdicts, SSIMULACRA2; loads them and costs seconds per face)",
     )
     sub.add_argument(
         "--strength",

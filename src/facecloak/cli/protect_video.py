@@ -251,6 +251,7 @@ def _refuse_photo_only_options(args: argparse.Namespace) -> None:
             ("--faces", args.faces is not None),
             ("--largest", args.largest),
             ("--then", getattr(args, "then", None) is not None),
+            ("--candidates", getattr(args, "candidates", None) is not None),
         )
         if used
     ]

@@ -80,6 +80,8 @@ def check(args: argparse.Namespace) -> None:
         if not folder.is_dir():
             raise refuse("FACES_DIR", f"{str(folder)!r} is not a folder of labelled photos")
     if args.export_fp16 is not None:
+        if args.warm_start is not None:
+            raise refuse("--warm-start", "starts a training; drop it with --export-fp16")
         if not args.output.is_file():
             raise refuse("-o/--output", f"{str(args.output)!r} does not exist: nothing to export")
         return

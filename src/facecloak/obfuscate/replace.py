@@ -3,8 +3,9 @@ to the generator's 128 px crop, its ellipse is painted with a new face that take
 attributes and follows landmarks with the face's pose and expression but not its proportions
 (moved toward the mean of the nearest training shapes, :mod:`facecloak.replace.shapes`), the new
 face's colours are matched to the original's on a ring just outside the ellipse, and it is pasted
-back at the photo's resolution with a feathered seam. Pixels outside the ellipse (and outside the
-face's working crop) keep their exact values.
+back at the photo's resolution with a feathered seam. Pixels outside the ellipses (the face's and
+the new shape's; and outside the face's working crop) keep their exact values. With a judge
+recognizer, several draws are made and the one it finds farthest from the face is kept.
 
 The same ``seed`` gives the same new face for the same photo; faces are drawn in order, so face
 ``k`` always gets the ``k``-th draw.
@@ -25,8 +26,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -37,11 +40,21 @@ from facecloak.faces.landmarks import predict_landmarks_68
 from facecloak.faces.regions import face_region
 from facecloak.models.recognizer import Recognizer
 from facecloak.obfuscate.swap import transfer_colour
-from facecloak.replace.attributes import choose_tokens, measure, parse_choice, roll, tokenize
+from facecloak.replace.attributes import (
+    NAMES,
+    POSE,
+    choose_tokens,
+    measure,
+    parse_choice,
+    roll,
+    tokenize,
+)
 from facecloak.replace.checkpoint import LoadedGenerator
 from facecloak.replace.crops import align_crop, ellipse_mask
 from facecloak.replace.generate import generate_crops
 from facecloak.replace.shapes import NEIGHBOURS, anonymous_geometry
+
+log = logging.getLogger(__name__)
 
 RING = 6
 """Width of the ring outside the ellipse the colours are matched on (crop pixels)."""
@@ -90,51 +103,90 @@ def replace_faces(
     number in ``faces``); a clip gives each track its own, so a person keeps one new face.
     ``judge``: with ``settings.candidates`` > 1, the recognizer that picks among the draws."""
     settings = settings or ReplaceSettings()
-    choice = parse_choice(settings.attributes)
     result = image.copy()
-    height, width = image.shape[:2]
     for number, face in enumerate(faces):
-        points = predict_landmarks_68(image, face.box)
         draw = number if draws is None else draws[number]
-        rng = np.random.default_rng([settings.seed, draw])
-        crop, crop_points, matrix = align_crop(image, points)
-        measured = tokenize(measure(crop, crop_points, roll(points)), loaded.edges)
-        count = settings.candidates if judge is not None else 1
-        tokens = np.stack([choose_tokens(measured, choice, rng) for _ in range(count)])
-        drawn_points = _drawn_points(crop_points, loaded, settings.shape_mix)
-        mask = np.maximum(ellipse_mask(crop_points), ellipse_mask(drawn_points))
-        generated = generate_crops(
-            loaded.generator,
-            np.repeat(crop[None], count, 0),
-            np.repeat(drawn_points[None], count, 0),
-            tokens,
-            np.repeat(mask[None], count, 0),
-        )
-        limit = face_region(face, height, width).crop if face.landmarks is not None else None
-        pasted = []
-        for new_face in generated:
-            if settings.colour:
-                new_face = transfer_colour(new_face, crop, _ring(mask))
-            pasted.append(paste_back(result, new_face, _feathered(mask), matrix, limit))
-        result = pasted[0] if count == 1 else _farthest(image, pasted, face, judge)
+        result = _replace_one(result, image, face, loaded, settings, draw, judge)
     return result
 
 
-def _farthest(
-    original: np.ndarray, candidates: list[np.ndarray], face: Face, judge: Recognizer | None
+def _replace_one(
+    result: np.ndarray,
+    image: np.ndarray,
+    face: Face,
+    loaded: LoadedGenerator,
+    settings: ReplaceSettings,
+    draw: int,
+    judge: Recognizer | None,
 ) -> np.ndarray:
-    """The candidate photo whose face ``judge`` finds farthest from the original's."""
+    """``result`` with ``face`` (of the original ``image``) replaced."""
+    choice = parse_choice(settings.attributes)
+    points = predict_landmarks_68(image, face.box)
+    rng = np.random.default_rng([settings.seed, draw])
+    crop, crop_points, matrix = align_crop(image, points)
+    measured = tokenize(measure(crop, crop_points, roll(points)), loaded.edges)
+    count = settings.candidates if judge is not None and _draws_vary(choice) else 1
+    tokens = np.stack([choose_tokens(measured, choice, rng) for _ in range(count)])
+    drawn_points = _drawn_points(crop_points, loaded, settings.shape_mix)
+    mask = np.maximum(ellipse_mask(crop_points), ellipse_mask(drawn_points))
+    generated = generate_crops(
+        loaded.generator,
+        np.repeat(crop[None], count, 0),
+        np.repeat(drawn_points[None], count, 0),
+        tokens,
+        np.repeat(mask[None], count, 0),
+    )
+    height, width = image.shape[:2]
+    limit = face_region(face, height, width).crop if face.landmarks is not None else None
+    ring, alpha = _ring(mask), _feathered(mask)
+
+    def pasted(new_face: np.ndarray) -> np.ndarray:
+        if settings.colour:
+            new_face = transfer_colour(new_face, crop, ring)
+        return paste_back(result, new_face, alpha, matrix, limit)
+
+    if count == 1:
+        return pasted(generated[0])
+    return _farthest(image, (pasted(g) for g in generated), face, judge)
+
+
+def _draws_vary(choice: dict[str, str | int]) -> bool:
+    """Whether the attribute choice leaves anything to the random draw (else every draw is
+    the same face and one is enough)."""
+    return any(choice.get(name, "keep") == "random" and name not in POSE for name in NAMES)
+
+
+def _farthest(
+    original: np.ndarray, candidates: Iterable[np.ndarray], face: Face, judge: Recognizer | None
+) -> np.ndarray:
+    """The candidate photo whose face ``judge`` finds farthest from the original's (one
+    candidate photo held at a time besides the best so far)."""
     assert judge is not None
     before = judge.embed(original, [face])
-    distances = [float(judge.distance(before, judge.embed(c, [face]))[0]) for c in candidates]
-    return candidates[int(np.argmax(distances))]
+    best, best_distance = None, -1.0
+    for candidate in candidates:
+        distance = float(judge.distance(before, judge.embed(candidate, [face]))[0])
+        if distance > best_distance:
+            best, best_distance = candidate, distance
+    assert best is not None
+    return best
 
 
 def _drawn_points(points: np.ndarray, loaded: LoadedGenerator, shape_mix: float) -> np.ndarray:
     """The landmarks the new face is drawn on (see :attr:`ReplaceSettings.shape_mix`)."""
+    if loaded.shapes is None and shape_mix > 0:
+        _warn_no_shape_bank()
     if loaded.shapes is None or shape_mix == 0:
         return points
     return anonymous_geometry(points, loaded.shapes, NEIGHBOURS, shape_mix)
+
+
+@lru_cache(maxsize=1)
+def _warn_no_shape_bank() -> None:
+    log.warning(
+        "these replacer weights hold no landmark shapes: new faces keep the person's own "
+        "proportions (export them with `train-replacer --export-fp16 PATH FACES_DIR`)"
+    )
 
 
 def paste_back(

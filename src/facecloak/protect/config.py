@@ -96,8 +96,9 @@ class ProtectConfig:
         shape_mix: with ``method="replace"``, how far the new face's landmarks move from the
             person's own proportions toward anonymous ones (0 keeps them, 1: the mean of the
             nearest training shapes; pose and expression kept either way).
-        candidates: with ``method="replace"``, new faces drawn per face; the judge recognizer
-            (dlib's) keeps the one farthest from the original (1: the first draw, no search).
+        candidates: with ``method="replace"``, new faces drawn per face; the first of the
+            cloak's recognizers (dlib by default) keeps the one farthest from the original (1:
+            the first draw, no search).
         then: ``"cloak"``: after ``replace`` or ``swap``, an identity cloak against every
             available recognizer, moving away from the original face (a no-match guarantee).
     """

@@ -1,6 +1,7 @@
 """The photos of a batch as Ray actor calls (``protect --ray auto|ADDRESS``).
 
-Each actor loads the models once (on its first photo) and keeps them; the photos are read and
+Each actor loads the models once (on its first photo) and keeps them until it is replaced after
+its share of photos (as local workers are, when they run models); the photos are read and
 written by path, so the inputs and the output folder must be on storage every node sees (the
 same path everywhere). When an actor is lost with its node, its photos in flight go to the
 other actors (a restarted actor could wait forever for the lost node's CPU); the manifest is

@@ -1,5 +1,6 @@
 """Where the photos of a batch are worked on: in this process, or in a pool of local worker
-processes that each load the models once. Every runner yields the manifest records as photos
+processes that each load the models once (and, when they run models, are replaced after their
+share of photos, so their memory stays bounded). Every runner yields the manifest records as photos
 finish (in any order) and calls ``on_start(job)`` just before a photo is handed out, so the
 caller can record it; at most a few photos per worker are handed out ahead of time."""
 
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from facecloak.errors import FacecloakError
@@ -85,14 +87,26 @@ def run_pool(
     jobs: Iterable[PhotoJob], settings: WorkSettings, on_start: OnStart, options: PoolOptions
 ) -> Iterator[dict]:
     """The photos over ``options.workers`` processes (started fresh, not forked, so no thread
-    pool or lock of this process is inherited half-held)."""
+    pool or lock of this process is inherited half-held). With ``photos_per_worker``, a fresh
+    pool takes over every ``photos_per_worker x workers`` photos: not ``max_tasks_per_child``,
+    which can deadlock when a worker exits at its limit (CPython gh-115634, 3.11 to 3.15)."""
+    if options.photos_per_worker is None:
+        yield from _run_one_pool(jobs, settings, on_start, options)
+        return
+    queue = iter(jobs)
+    while chunk := list(islice(queue, options.photos_per_worker * options.workers)):
+        yield from _run_one_pool(chunk, settings, on_start, options)
+
+
+def _run_one_pool(
+    jobs: Iterable[PhotoJob], settings: WorkSettings, on_start: OnStart, options: PoolOptions
+) -> Iterator[dict]:
     threads = max(1, default_workers() // options.workers)
     executor = ProcessPoolExecutor(
         options.workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
         initargs=(settings, threads, options.kernel_cache, options.trim_memory),
-        max_tasks_per_child=options.photos_per_worker,
     )
     finished = False
     try:

@@ -37,13 +37,18 @@ def sample_shapes(points: np.ndarray, size: int = BANK_SIZE, seed: int = 0) -> n
     return points.astype(np.float16)
 
 
+SAME_SHAPE = 1.0
+"""Summed squared distance (crop pixels) below which a bank shape is the face itself (a
+training face, rounded to half precision in the bank) and is left out."""
+
+
 def nearest(points: np.ndarray, bank: np.ndarray, neighbours: int) -> np.ndarray:
-    """Rows of ``bank`` ``(M, 68, 2)`` nearest in shape to ``points`` ``(68, 2)`` (the same face,
-    at distance 0, left out)."""
+    """Rows of ``bank`` ``(M, 68, 2)`` nearest in shape to ``points`` ``(68, 2)`` (the face
+    itself, when it is in the bank, left out)."""
     flat = np.asarray(bank, np.float32).reshape(len(bank), -1)
     distances = ((flat - np.asarray(points, np.float32).reshape(1, -1)) ** 2).sum(1)
     order = np.argsort(distances, kind="stable")
-    order = order[distances[order] > 1e-6]
+    order = order[distances[order] > SAME_SHAPE]
     return order[:neighbours]
 
 

@@ -218,6 +218,8 @@ def _start(
     )
     if output.is_file():
         _resume(state, output)
+        if config.warm_start is not None:
+            log.info("%s exists: resuming it (the warm start served its first run)", output)
     elif config.warm_start is not None:
         _warm_start(state, config.warm_start)
     return state
