@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 
 from _report import RESULTS_DIR, markdown_table, write_section
@@ -58,9 +59,10 @@ def markdown(rows: list[dict[str, float]], curve: Path, every: int, warm_start: 
         for r in shown
     ]
     best = min(rows, key=lambda r: r["held_out_masked_l1"])
+    command = " ".join(sys.argv[1:]) or str(curve)
     return f"""## Replacement generator training (issue 11)
 
-`python benchmarks/replacer_curve.py {curve}`: the curve `facecloak train-replacer` wrote (see
+`python benchmarks/replacer_curve.py {command}`: the curve `facecloak train-replacer` wrote (see
 `docs/replacer.md` for the command). {len(rows)} checkpoints up to step {int(rows[-1]["step"])}
 (epoch {rows[-1]["epoch"]:.2f}); lowest held-out masked L1 {best["held_out_masked_l1"]:.4f} at
 step {int(best["step"])}.{_warm_start_line(warm_start)} The discriminator joins at step 500.

@@ -34,3 +34,9 @@ def test_shapes_travel_with_an_export(tmp_path):
     exported = load_generator(export_fp16(plain, tmp_path / "with.pt", shapes))
     assert exported.shapes.shape == (7, 68, 2)
     assert np.allclose(exported.shapes, shapes, atol=0.05)
+
+
+def test_the_committed_generator_carries_its_shape_bank():
+    loaded = load_generator()
+    assert loaded.shapes is not None and loaded.shapes.shape == (4000, 68, 2)
+    assert 50 < loaded.shapes.mean() < 80  # crop pixels: faces centred in the 128 px crop
