@@ -11,39 +11,57 @@ Writes the "worker-memory" section of BENCHMARKS.md and ``benchmarks/results/wor
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
 
-from _report import machine_line, markdown_table, save_json, write_section
+from _report import RESULTS_DIR, machine_line, markdown_table, save_json, write_section
 from scale import MEMORY_HEADER, MEMORY_VARIANTS, lfw_photos, worker_memory
 
 
+def _earlier_runs() -> list[dict]:
+    path = RESULTS_DIR / "worker-memory.json"
+    if not path.is_file():
+        return []
+    earlier = json.loads(path.read_text())
+    return earlier.get("runs") or [earlier]  # the first runs saved a single run
+
+
 def to_markdown(payload: dict) -> str:
-    rows = [
-        [
-            name,
-            r["start_mb"],
-            r["end_mb"],
-            r["max_mb"],
-            f"{r['mb_per_photo']:.3f}",
-            f"{r['seconds_per_photo']:.2f}",
-        ]
-        for name, r in payload["memory"].items()
-    ]
+    rows = []
+    for run in payload["runs"]:
+        for name, r in run["memory"].items():
+            rows.append(
+                [
+                    name,
+                    run["photos"],
+                    r["start_mb"],
+                    r["end_mb"],
+                    r["max_mb"],
+                    f"{r['mb_per_photo']:.3f}",
+                    f"{r['seconds_per_photo']:.2f}",
+                ]
+            )
+    commands = "; ".join(
+        f"`python benchmarks/worker_memory.py {r['argv']}`" for r in payload["runs"]
+    )
+    header = [MEMORY_HEADER[0], "photos", *MEMORY_HEADER[1:]]
     return f"""## Worker memory (issue 14): the kernel cache and the allocator
 
-`python benchmarks/worker_memory.py {payload["argv"]}` on {payload["machine"]}: one worker
-process, the default cloak, {payload["photos"]} LFW photos per variant, one variant after the
-other in the same run; resident MB after each photo, growth by least squares.
+{commands} on {payload["machine"]}: one worker process, the default cloak, LFW photos; each run's
+variants one after the other; resident MB after each photo, growth by least squares.
 
-{markdown_table(MEMORY_HEADER, rows)}
+{markdown_table(header, rows)}
 """
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=1000, help="photos per variant")
+    parser.add_argument(
+        "--add", action="store_true", help="keep the earlier runs' rows (another run, its size)"
+    )
     parser.add_argument(
         "--variants", default=",".join(MEMORY_VARIANTS), help=", ".join(MEMORY_VARIANTS)
     )
@@ -54,12 +72,10 @@ def main() -> None:
     variants = {name: MEMORY_VARIANTS[name] for name in args.variants.split(",")}
     with tempfile.TemporaryDirectory(prefix="facecloak-memory-") as folder:
         memory = worker_memory(lfw_photos(args.photos), Path(folder), variants)
-    payload = {
-        "machine": machine_line(),
-        "argv": " ".join(sys.argv[1:]),
-        "photos": args.photos,
-        "memory": memory,
-    }
+    runs = [{"argv": " ".join(sys.argv[1:]), "photos": args.photos, "memory": memory}]
+    if args.add:
+        runs = _earlier_runs() + runs
+    payload = {"machine": machine_line(), "runs": runs}
     save_json("worker-memory", payload)
     write_section("worker-memory", to_markdown(payload))
     print(to_markdown(payload))
