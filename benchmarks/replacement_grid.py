@@ -61,8 +61,15 @@ def write_sample_grid(path: Path, methods: list[str]) -> Path:
             for column, picture in enumerate(pictures):
                 tile = face_tile(picture, face.box)
                 grid.paste(tile, (column * TILE, label_height + row * TILE))
-    for quality in (80, 70, 60, 50, 40):
-        grid.save(path, quality=quality, optimize=True)
-        if path.stat().st_size < MAX_BYTES:
-            break
-    return path
+    return save_small_jpeg(grid, path)
+
+
+def save_small_jpeg(image: Image.Image, path: Path, max_bytes: int = MAX_BYTES) -> Path:
+    """``image`` as a JPEG under ``max_bytes``: lower quality first, then smaller."""
+    while True:
+        for quality in (80, 70, 60, 50, 40):
+            image.save(path, quality=quality, optimize=True)
+            if path.stat().st_size < max_bytes:
+                return path
+        smaller = (image.width * 4 // 5, image.height * 4 // 5)
+        image = image.resize(smaller, Image.Resampling.LANCZOS)

@@ -32,7 +32,7 @@ def plot(rows: list[dict[str, float]], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6, 3.2), dpi=100)
+    figure, axes = plt.subplots(figsize=(6, 3.2), dpi=80)
     epochs = [row["epoch"] for row in rows]
     axes.plot(epochs, [row["train_l1"] for row in rows], label="train (since last row)")
     axes.plot(epochs, [row["held_out_masked_l1"] for row in rows], label="held-out (128 faces)")
@@ -43,6 +43,10 @@ def plot(rows: list[dict[str, float]], path: Path) -> Path:
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
+    from PIL import Image
+
+    # A line plot needs few colours: a palette PNG keeps it small enough to commit.
+    Image.open(path).convert("RGB").quantize(32).save(path, optimize=True)
     return path
 
 
