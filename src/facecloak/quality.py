@@ -111,19 +111,21 @@ def _local_moments(a: np.ndarray, b: np.ndarray, window: int) -> tuple[np.ndarra
     """Gaussian-weighted local means, variances and covariance of ``a`` and ``b`` (valid)."""
     kernel = gaussian_window(window)
     stacked = np.concatenate([a, b, a * a, b * b, a * b], axis=2)
-    blurred = _filter_valid(_filter_valid(stacked, kernel, axis=1), kernel, axis=0)
+    blurred = _blur_valid(stacked, kernel)
     mu_a, mu_b, mean_aa, mean_bb, mean_ab = np.split(blurred, 5, axis=2)
     return mu_a, mu_b, mean_aa - mu_a**2, mean_bb - mu_b**2, mean_ab - mu_a * mu_b
 
 
-def _filter_valid(image: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
-    """``image`` filtered with the 1-D ``kernel`` along ``axis`` (valid part only), as a sum of
-    shifted copies: element-wise, so no BLAS thread pool wakes up to fight the detector's."""
-    kept = image.shape[axis] - len(kernel) + 1
-    total = np.zeros_like(np.take(image, np.arange(kept), axis=axis))
-    for tap, weight in enumerate(kernel):
-        total += weight * np.take(image, np.arange(tap, tap + kept), axis=axis)
-    return total
+def _blur_valid(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``image`` ``(H, W, C)`` filtered with the 1-D ``kernel`` along both axes, valid part
+    only (OpenCV's separable filter: a twentieth of the time of NumPy's shifted sums, and no
+    BLAS thread pool wakes up to fight the detector's)."""
+    import cv2
+
+    reach = len(kernel) // 2
+    blurred = cv2.sepFilter2D(image, cv2.CV_64F, kernel, kernel, borderType=cv2.BORDER_CONSTANT)
+    blurred = blurred.reshape(image.shape)  # OpenCV drops a single channel's axis
+    return blurred[reach : image.shape[0] - reach, reach : image.shape[1] - reach]
 
 
 MS_SSIM_MIN_SIDE = SSIM_WINDOW * 2 ** (len(MS_SSIM_WEIGHTS) - 1)
@@ -182,13 +184,15 @@ def ssimulacra2_score(
         original, changed = original[y0:y1, x0:x1], changed[y0:y1, x0:x1]
     if min(original.shape[:2]) < 8:
         return None
-    return float(compute_ssimulacra2(_png_stream(original), _png_stream(changed)))
+    return float(compute_ssimulacra2(_image_stream(original), _image_stream(changed)))
 
 
-def _png_stream(rgb: np.ndarray) -> io.BytesIO:
+def _image_stream(rgb: np.ndarray) -> io.BytesIO:
+    """``rgb`` as an in-memory file for the ``ssimulacra2`` package (which reads files): PPM,
+    lossless like PNG but with nothing to compress (PNG took half the score's time)."""
     from PIL import Image
 
     stream = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb)).save(stream, format="PNG")
+    Image.fromarray(np.ascontiguousarray(rgb)).save(stream, format="PPM")
     stream.seek(0)
     return stream

@@ -43,3 +43,31 @@ def test_an_explicit_missing_path_is_reported(tmp_path: Path) -> None:
     for name in EXPECTED - {"dlib"}:
         with pytest.raises(ModelNotFoundError, match="nowhere"):
             load_recognizer(name, tmp_path / "nowhere" / "weights")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("place", ["middle", "corner"])
+def test_embedding_reads_only_the_faces_region_yet_matches_the_whole_photo(name, place) -> None:
+    """``embed`` converts only the region the chips read; the embedding is the one warped
+    from the whole photo (the pyramids' pixel phase and the filters' margins kept)."""
+    import numpy as np
+    import torch
+
+    from facecloak.data import astronaut
+    from facecloak.faces.face import Face
+    from facecloak.faces.landmarks import predict_landmarks
+    from facecloak.models.recognizer import rgb_to_tensor
+
+    if available_recognizers()[name] is not None:
+        pytest.skip(f"{name}: {available_recognizers()[name]}")
+    recognizer = load_recognizer(name)
+    small = astronaut()
+    big = np.zeros((1700, 1500, 3), np.uint8)
+    top, left = (601, 433) if place == "middle" else (0, 0)
+    big[top : top + 512, left : left + 512] = small
+    box = (175 + left, 76 + top, 266 + left, 167 + top)
+    face = Face(box, 1.0, landmarks=predict_landmarks(big, box))
+    transforms = recognizer.chip_transforms(big, [face])
+    with torch.no_grad():
+        whole = recognizer(recognizer.warp(rgb_to_tensor(big), transforms))
+    assert torch.allclose(recognizer.embed(big, [face]), whole, atol=1e-5)

@@ -101,12 +101,31 @@ def test_the_judge_keeps_the_draw_farthest_from_the_original(astronaut, tiny):
 def test_farthest_picks_the_candidate_the_judge_finds_most_changed(astronaut):
     from facecloak.faces.landmarks import predict_landmarks
     from facecloak.models import load_recognizer
-    from facecloak.obfuscate.replace import _farthest
+    from facecloak.obfuscate.replace import _farthest, plan_paste
 
     face = Face(BOX, 1.0, landmarks=predict_landmarks(astronaut, BOX))
-    changed = astronaut.copy()
-    x0, y0, x1, y1 = BOX
-    changed[y0 + 30 : y1 - 10, x0 + 10 : x1 - 10] = 128
+    crop, _, matrix = align_crop(astronaut, predict_landmarks_68(astronaut, BOX))
+    alpha = np.zeros(crop.shape[:2], np.float32)
+    alpha[40:110, 30:98] = 1.0
+    plan = plan_paste(astronaut.shape, alpha, matrix)
+    grey = np.full_like(crop, 128)
     dlib = load_recognizer("dlib")
-    assert _farthest(astronaut, [astronaut, changed], face, dlib) is changed
-    assert _farthest(astronaut, [changed, astronaut], face, dlib) is changed
+    for order in ([crop, grey], [grey, crop]):
+        chosen = _farthest(astronaut, astronaut, np.stack(order), plan, face, dlib)
+        x0, y0, x1, y1 = plan.window
+        assert (chosen[y0:y1, x0:x1] == 128).mean() > 0.3  # the grey one
+        assert np.array_equal(chosen[:y0], astronaut[:y0])  # only the window changes
+
+
+def test_the_new_face_takes_the_light_of_the_face_not_of_its_surroundings():
+    from facecloak.obfuscate.replace import match_lighting
+
+    inside = np.zeros((32, 32), bool)
+    inside[8:24, 8:24] = True
+    original = np.full((32, 32, 3), 20, np.uint8)  # dark hair and background round the face
+    original[inside] = (200, 160, 140)
+    new_face = np.full((32, 32, 3), 90, np.uint8)
+    new_face[12:14, 10:22] = 40  # its own features keep their contrast
+    moved = match_lighting(new_face, inside, original, inside)
+    assert np.abs(moved[inside].mean(0) - (200, 160, 140)).max() < 6
+    assert moved[16, 16].astype(int).sum() - moved[13, 16].astype(int).sum() > 60

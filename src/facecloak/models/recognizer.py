@@ -135,9 +135,13 @@ class Recognizer(nn.Module, ABC):
         """``(F, D)`` embeddings of ``faces`` in an ``(H, W, 3)`` uint8 photo (no gradient)."""
         if not faces:
             return torch.empty(0, self.embedding_size)
+        transforms = self.chip_transforms(rgb, faces)
+        x0, y0, x1, y1 = read_region(transforms, max(self.chip_size), rgb.shape[0], rgb.shape[1])
         with torch.no_grad():
-            photo = rgb_to_tensor(rgb)
-            return self(self.warp(photo, self.chip_transforms(rgb, faces)))
+            # Only the part the chips read becomes floats: on a large photo, converting the
+            # whole of it took longer than the network.
+            photo = rgb_to_tensor(rgb[y0:y1, x0:x1])
+            return self(self.warp(photo, transforms, offset=(x0, y0)))
 
     def compare(self, a: torch.Tensor, b: torch.Tensor) -> Verdict:
         """The :class:`Verdict` on two ``(D,)`` embeddings."""
@@ -237,6 +241,33 @@ def five_points(rgb: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
     from facecloak.faces.align_arcface import arcface_points
 
     return [arcface_points(rgb, face) for face in faces]
+
+
+READ_ALIGN = 16
+"""The read region starts on multiples of this, so that pyramids which halve the photo see
+the same pixel phase as on the whole photo."""
+
+
+def read_region(
+    transforms: np.ndarray, chip_size: int, height: int, width: int
+) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)`` of a ``height`` x ``width`` photo that holds every chip of
+    ``transforms`` (chip-to-photo affines) with a wide margin for the warps' filters; the whole
+    photo when the chips lie wholly outside it.
+
+    >>> read_region(np.array([[[1.0, 0.0, 100.0], [0.0, 1.0, 50.0]]]), 20, 400, 300)
+    (64, 16, 141, 91)
+    """
+    corners = np.array([[0, 0, 1], [chip_size, 0, 1], [0, chip_size, 1], [chip_size, chip_size, 1]])
+    points = (np.asarray(transforms, np.float64) @ corners.T.astype(np.float64)).transpose(0, 2, 1)
+    low, high = points.reshape(-1, 2).min(0), points.reshape(-1, 2).max(0)
+    margin = 0.25 * float((high - low).max()) + 16.0
+    x0, y0 = (np.floor((low - margin) / READ_ALIGN) * READ_ALIGN).astype(int)
+    x1, y1 = np.ceil(high + margin).astype(int)
+    if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+        return (0, 0, width, height)  # the warps draw the black chip and warn
+    x0, y0, x1, y1 = max(int(x0), 0), max(int(y0), 0), min(int(x1), width), min(int(y1), height)
+    return (x0, y0, x1, y1)
 
 
 def sample_chips(

@@ -2,10 +2,11 @@
 to the generator's 128 px crop, its ellipse is painted with a new face that takes the chosen
 attributes and follows landmarks with the face's pose and expression but not its proportions
 (moved toward the mean of the nearest training shapes, :mod:`facecloak.replace.shapes`), the new
-face's colours are matched to the original's on a ring just outside the ellipse, and it is pasted
-back at the photo's resolution with a feathered seam. Pixels outside the ellipses (the face's and
-the new shape's; and outside the face's working crop) keep their exact values. With a judge
-recognizer, several draws are made and the one it finds farthest from the face is kept.
+face's colour mean is moved to the original face's (the photo's light and the skin's colour), and
+it is pasted back at the photo's resolution with a feathered seam. Pixels outside the ellipses
+(the face's and the new shape's; and outside the face's working crop) keep their exact values.
+With a judge recognizer, several draws are made and the one it finds farthest from the face is
+kept.
 
 The same ``seed`` gives the same new face for the same photo; faces are drawn in order, so face
 ``k`` always gets the ``k``-th draw.
@@ -27,7 +28,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,7 +40,6 @@ from facecloak.faces.face import Face
 from facecloak.faces.landmarks import predict_landmarks_68
 from facecloak.faces.regions import face_region
 from facecloak.models.recognizer import Recognizer
-from facecloak.obfuscate.swap import transfer_colour
 from facecloak.replace.attributes import (
     NAMES,
     POSE,
@@ -56,8 +56,6 @@ from facecloak.replace.shapes import NEIGHBOURS, anonymous_geometry
 
 log = logging.getLogger(__name__)
 
-RING = 6
-"""Width of the ring outside the ellipse the colours are matched on (crop pixels)."""
 FEATHER = 4
 """Width of the soft seam inside the ellipse (crop pixels)."""
 
@@ -128,7 +126,8 @@ def _replace_one(
     count = settings.candidates if judge is not None and _draws_vary(choice) else 1
     tokens = np.stack([choose_tokens(measured, choice, rng) for _ in range(count)])
     drawn_points = _drawn_points(crop_points, loaded, settings.shape_mix)
-    mask = np.maximum(ellipse_mask(crop_points), ellipse_mask(drawn_points))
+    own_ellipse, drawn_ellipse = ellipse_mask(crop_points), ellipse_mask(drawn_points)
+    mask = np.maximum(own_ellipse, drawn_ellipse)
     generated = generate_crops(
         loaded.generator,
         np.repeat(crop[None], count, 0),
@@ -138,16 +137,13 @@ def _replace_one(
     )
     height, width = image.shape[:2]
     limit = face_region(face, height, width).crop if face.landmarks is not None else None
-    ring, alpha = _ring(mask), _feathered(mask)
-
-    def pasted(new_face: np.ndarray) -> np.ndarray:
-        if settings.colour:
-            new_face = transfer_colour(new_face, crop, ring)
-        return paste_back(result, new_face, alpha, matrix, limit)
-
+    plan = plan_paste(image.shape, _feathered(mask), matrix, limit)
+    if settings.colour:
+        inside, own_inside = _inner(drawn_ellipse), _inner(own_ellipse)
+        generated = np.stack([match_lighting(g, inside, crop, own_inside) for g in generated])
     if count == 1:
-        return pasted(generated[0])
-    return _farthest(image, (pasted(g) for g in generated), face, judge)
+        return _with_window(result, plan, blend_window(result, generated[0], plan))
+    return _farthest(image, result, generated, plan, face, judge)
 
 
 def _draws_vary(choice: dict[str, str | int]) -> bool:
@@ -157,19 +153,28 @@ def _draws_vary(choice: dict[str, str | int]) -> bool:
 
 
 def _farthest(
-    original: np.ndarray, candidates: Iterable[np.ndarray], face: Face, judge: Recognizer | None
+    original: np.ndarray,
+    result: np.ndarray,
+    new_faces: np.ndarray,
+    plan: PastePlan,
+    face: Face,
+    judge: Recognizer | None,
 ) -> np.ndarray:
-    """The candidate photo whose face ``judge`` finds farthest from the original's (one
-    candidate photo held at a time besides the best so far)."""
+    """``result`` with the one of ``new_faces`` that ``judge`` finds farthest from the
+    original face pasted in (each tried in one working copy of the photo: only the window
+    changes between them)."""
     assert judge is not None
     before = judge.embed(original, [face])
+    x0, y0, x1, y1 = plan.window
+    work = result.copy()
     best, best_distance = None, -1.0
-    for candidate in candidates:
-        distance = float(judge.distance(before, judge.embed(candidate, [face]))[0])
+    for new_face in new_faces:
+        work[y0:y1, x0:x1] = blend_window(result, new_face, plan)
+        distance = float(judge.distance(before, judge.embed(work, [face]))[0])
         if distance > best_distance:
-            best, best_distance = candidate, distance
+            best, best_distance = work[y0:y1, x0:x1].copy(), distance
     assert best is not None
-    return best
+    return _with_window(result, plan, best)
 
 
 def _drawn_points(points: np.ndarray, loaded: LoadedGenerator, shape_mix: float) -> np.ndarray:
@@ -189,64 +194,99 @@ def _warn_no_shape_bank() -> None:
     )
 
 
-def paste_back(
-    photo: np.ndarray,
-    face: np.ndarray,
+@dataclass(frozen=True)
+class PastePlan:
+    """Where a crop lands in a photo: ``window`` ``(x0, y0, x1, y1)`` of the photo,
+    ``region_to_crop`` (the affine ``warpAffine`` reads the crop through) and ``alpha``
+    ``(h, w)``, the blend weight over the window (``None``: nothing lands)."""
+
+    window: tuple[int, int, int, int]
+    region_to_crop: np.ndarray
+    alpha: np.ndarray | None
+
+
+def plan_paste(
+    shape: tuple[int, ...],
     alpha: np.ndarray,
     matrix: np.ndarray,
     limit: tuple[int, int, int, int] | None = None,
-) -> np.ndarray:
-    """``photo`` with the crop ``face`` blended in by ``alpha`` (crop pixels, 0 outside), both
-    mapped back through the inverse of ``matrix`` (photo to crop); only pixels where the mapped
-    alpha is above 0 (and inside ``limit``) change."""
-    height, width = photo.shape[:2]
+) -> PastePlan:
+    """Where a crop blended by ``alpha`` (crop pixels, 0 outside) lands in a photo of
+    ``shape``, through the inverse of ``matrix`` (photo to crop), kept inside ``limit``."""
+    height, width = shape[:2]
     inverse = cv2.invertAffineTransform(matrix)
     ys, xs = np.nonzero(alpha > 0)
     if len(xs) == 0:
-        return photo.copy()
-    corners = np.array(
-        [
-            [xs.min(), ys.min()],
-            [xs.max() + 1, ys.min()],
-            [xs.min(), ys.max() + 1],
-            [xs.max() + 1, ys.max() + 1],
-        ],
-        np.float64,
-    )
+        return PastePlan((0, 0, 0, 0), inverse, None)
+    left, top, right, bottom = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+    corners = np.array([[left, top], [right, top], [left, bottom], [right, bottom]], np.float64)
     mapped = corners @ inverse[:, :2].T + inverse[:, 2]
     x0, y0 = np.floor(mapped.min(0)).astype(int) - 1
     x1, y1 = np.ceil(mapped.max(0)).astype(int) + 2
     lx0, ly0, lx1, ly1 = limit if limit is not None else (0, 0, width, height)
     x0, y0, x1, y1 = max(x0, lx0, 0), max(y0, ly0, 0), min(x1, lx1, width), min(y1, ly1, height)
-    result = photo.copy()
     if x1 <= x0 or y1 <= y0:
-        return result
+        return PastePlan((0, 0, 0, 0), inverse, None)
     shifted = inverse.copy()
     shifted[:, 2] -= (x0, y0)
-    size = (x1 - x0, y1 - y0)
+    region_to_crop = cv2.invertAffineTransform(shifted)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    big_alpha = cv2.warpAffine(alpha, region_to_crop, (x1 - x0, y1 - y0), flags=flags)
+    window = (int(x0), int(y0), int(x1), int(y1))
+    return PastePlan(window, region_to_crop, np.clip(big_alpha, 0.0, 1.0))
+
+
+def blend_window(photo: np.ndarray, face: np.ndarray, plan: PastePlan) -> np.ndarray:
+    """The pixels of ``photo``'s window with the crop ``face`` blended in as ``plan`` says
+    (only where its alpha is above 0 do they change)."""
+    x0, y0, x1, y1 = plan.window
+    region = photo[y0:y1, x0:x1]
+    if plan.alpha is None:
+        return region.copy()
     flags = cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP
     big_face = cv2.warpAffine(
-        face, _as_inverse_map(shifted), size, flags=flags, borderMode=cv2.BORDER_REPLICATE
+        face, plan.region_to_crop, (x1 - x0, y1 - y0), flags=flags, borderMode=cv2.BORDER_REPLICATE
     )
-    big_alpha = cv2.warpAffine(
-        alpha, _as_inverse_map(shifted), size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    )
-    big_alpha = np.clip(big_alpha, 0.0, 1.0)[..., None]
-    region = photo[y0:y1, x0:x1]
-    mixed = region * (1 - big_alpha) + big_face.astype(np.float32) * big_alpha
-    mixed = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
-    result[y0:y1, x0:x1] = np.where(big_alpha > 0, mixed, region)
+    return cv2.blendLinear(region, big_face, 1.0 - plan.alpha, plan.alpha)
+
+
+def _with_window(photo: np.ndarray, plan: PastePlan, pixels: np.ndarray) -> np.ndarray:
+    result = photo.copy()
+    x0, y0, x1, y1 = plan.window
+    result[y0:y1, x0:x1] = pixels
     return result
 
 
-def _as_inverse_map(crop_to_region: np.ndarray) -> np.ndarray:
-    """WARP_INVERSE_MAP wants region-to-crop: the inverse of ``crop_to_region``."""
-    return cv2.invertAffineTransform(crop_to_region)
+def match_lighting(
+    new_face: np.ndarray, new_inside: np.ndarray, original: np.ndarray, original_inside: np.ndarray
+) -> np.ndarray:
+    """``new_face`` with its CIE Lab mean inside ``new_inside`` moved to ``original``'s mean
+    inside ``original_inside`` (boolean masks): the new face takes the photo's light and the
+    skin's colour and keeps its own contrast. Measured on the faces themselves: a ring round
+    the face also holds hair, collars and background, which made new faces dark or olive.
+
+    Example:
+        >>> grey = np.full((4, 4, 3), 100, np.uint8)
+        >>> inside = np.ones((4, 4), bool)
+        >>> match_lighting(grey, inside, np.full((4, 4, 3), 150, np.uint8), inside)[0, 0]
+        array([150, 150, 150], dtype=uint8)
+    """
+    if new_inside.sum() < 16 or original_inside.sum() < 16:
+        return new_face
+    new_lab, original_lab = _lab(new_face), _lab(original)
+    moved = new_lab - new_lab[new_inside].mean(0) + original_lab[original_inside].mean(0)
+    rgb = cv2.cvtColor(moved.astype(np.float32), cv2.COLOR_LAB2RGB)
+    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
-def _ring(mask: np.ndarray) -> np.ndarray:
-    kernel = np.ones((2 * RING + 1, 2 * RING + 1), np.uint8)
-    return (cv2.dilate(mask.astype(np.uint8), kernel) - mask.astype(np.uint8)).astype(np.uint8)
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+
+
+def _inner(ellipse: np.ndarray) -> np.ndarray:
+    """The ellipse less a seam's width at its edge, where the face meets its surroundings."""
+    kernel = np.ones((2 * FEATHER + 1, 2 * FEATHER + 1), np.uint8)
+    return cv2.erode(ellipse.astype(np.uint8), kernel).astype(bool)
 
 
 def _feathered(mask: np.ndarray) -> np.ndarray:
