@@ -28,12 +28,19 @@ demo: $(STAMP)
 	$(BIN)/facecloak detect $(DEMO)/grace_hopper.jpg --draw $(DEMO)/grace_hopper_faces.png --overwrite
 	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/grace_hopper_reshared.jpg
 	$(BIN)/facecloak compare $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png
-	$(BIN)/facecloak protect $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png -o $(DEMO)/protected --overwrite
+	# The default cloak. With ../shared it must beat five recognizers at once within its quality
+	# floor, which it cannot on Grace Hopper's face: it says so, writes nothing for her and exits 1
+	# (the leading '-' lets the demo go on).
+	-$(BIN)/facecloak protect $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png -o $(DEMO)/protected --overwrite
+	# The strongest preset beats them, at a face of medium quality at worst.
+	$(BIN)/facecloak protect $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png -o $(DEMO)/protected_high --strength high --overwrite
 	# Every recognizer that can load here gives its own verdict (with ../shared: five of them).
-	$(BIN)/facecloak compare --all $(DEMO)/grace_hopper.jpg $(DEMO)/protected/grace_hopper.jpg
+	$(BIN)/facecloak compare --all $(DEMO)/grace_hopper.jpg $(DEMO)/protected_high/grace_hopper.jpg
 	$(BIN)/facecloak compare --all $(DEMO)/astronaut.png $(DEMO)/protected/astronaut.png
-	$(BIN)/facecloak protect $(DEMO)/astronaut.png -o $(DEMO)/hidden --against detection --overwrite
-	$(BIN)/facecloak detect $(DEMO)/hidden/astronaut.png
+	# Hiding the face from detectors: with ../shared's detectors the evasion cloak does not yet hold
+	# against all of them on the astronaut (issue 10) and says so; the demo goes on.
+	-$(BIN)/facecloak protect $(DEMO)/astronaut.png -o $(DEMO)/hidden --against detection --overwrite
+	-test ! -f $(DEMO)/hidden/astronaut.png || $(BIN)/facecloak detect $(DEMO)/hidden/astronaut.png
 	# A generated face in place of each sample face (the committed generator; same seed, same face).
 	$(BIN)/facecloak protect $(DEMO)/grace_hopper.jpg $(DEMO)/astronaut.png -o $(DEMO)/replaced --method replace --seed 1 --overwrite
 	$(PY) -m facecloak.video.synthetic $(DEMO)/clip.mp4
