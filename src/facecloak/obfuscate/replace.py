@@ -139,8 +139,9 @@ def _replace_one(
     limit = face_region(face, height, width).crop if face.landmarks is not None else None
     plan = plan_paste(image.shape, _feathered(mask), matrix, limit)
     if settings.colour:
-        inside, own_inside = _inner(drawn_ellipse), _inner(own_ellipse)
-        generated = np.stack([match_lighting(g, inside, crop, own_inside) for g in generated])
+        inside, target = _inner(drawn_ellipse), _lab_mean(crop, _inner(own_ellipse))
+        if target is not None:
+            generated = np.stack([_shift_lab_mean(g, inside, target) for g in generated])
     if count == 1:
         return _with_window(result, plan, blend_window(result, generated[0], plan))
     return _farthest(image, result, generated, plan, face, judge)
@@ -271,12 +272,26 @@ def match_lighting(
         >>> match_lighting(grey, inside, np.full((4, 4, 3), 150, np.uint8), inside)[0, 0]
         array([150, 150, 150], dtype=uint8)
     """
-    if new_inside.sum() < 16 or original_inside.sum() < 16:
-        return new_face
-    new_lab, original_lab = _lab(new_face), _lab(original)
-    moved = new_lab - new_lab[new_inside].mean(0) + original_lab[original_inside].mean(0)
-    rgb = cv2.cvtColor(moved.astype(np.float32), cv2.COLOR_LAB2RGB)
-    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+    target = _lab_mean(original, original_inside)
+    return new_face if target is None else _shift_lab_mean(new_face, new_inside, target)
+
+
+MIN_COLOUR_PIXELS = 16
+"""Fewer pixels than this inside a mask give no colour mean worth matching."""
+
+
+def _lab_mean(rgb: np.ndarray, inside: np.ndarray) -> np.ndarray | None:
+    """The CIE Lab mean of ``rgb`` inside ``inside`` (``None`` if it holds too few pixels)."""
+    return _lab(rgb)[inside].mean(0) if inside.sum() >= MIN_COLOUR_PIXELS else None
+
+
+def _shift_lab_mean(rgb: np.ndarray, inside: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``rgb`` with its Lab mean inside ``inside`` moved to ``target``."""
+    if inside.sum() < MIN_COLOUR_PIXELS:
+        return rgb
+    lab = _lab(rgb)
+    moved = cv2.cvtColor((lab - lab[inside].mean(0) + target).astype(np.float32), cv2.COLOR_LAB2RGB)
+    return np.clip(np.rint(moved * 255.0), 0, 255).astype(np.uint8)
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -291,7 +306,6 @@ def _inner(ellipse: np.ndarray) -> np.ndarray:
 
 def _feathered(mask: np.ndarray) -> np.ndarray:
     """``mask`` softened inward: 1 deep inside, 0 on and outside the ellipse's edge."""
-    kernel = np.ones((2 * FEATHER + 1, 2 * FEATHER + 1), np.uint8)
-    core = cv2.erode(mask.astype(np.uint8), kernel).astype(np.float32)
+    core = _inner(mask).astype(np.float32)
     # A blur no wider than the erosion keeps the alpha at 0 outside the ellipse.
     return cv2.blur(core, (2 * FEATHER + 1, 2 * FEATHER + 1))
