@@ -71,6 +71,20 @@ CONFIGS: dict[str, TransferConfig] = {
             TransferConfig(f"{name}-no-s2", replace(preset, name=f"{name}-no-s2", s2_floor=None))
             for name, preset in PRESETS.items()
         ),
+        # The face's SSIMULACRA2 as the only visibility budget (no SSIM floor to speak of): how
+        # much transfer small faces give at the target's quality bar (S2 >= 70).
+        *(
+            _variant(
+                f"s2-e{eps}-m{margin:g}",
+                "high",
+                eps=eps / 255,
+                ssim_floor=0.5,
+                margin=margin,
+                chroma_share=0.0,
+                s2_floor=70.0,
+            )
+            for eps, margin in ((32, 1.0), (48, 1.0), (48, 2.0), (64, 2.0))
+        ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
     )

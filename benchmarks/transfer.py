@@ -48,7 +48,7 @@ from facecloak.images import load_image, save_image
 from facecloak.models import available_recognizers, detect, largest_face, load_recognizer
 from facecloak.models.recognizer import Recognizer
 from facecloak.protect import ProtectConfig, protect
-from facecloak.quality import image_change, ssimulacra2_score
+from facecloak.quality import S2_CONTEXT, image_change, ssimulacra2_score
 from facecloak.recognition import embed_with_fresh_landmarks
 
 logger = logging.getLogger("transfer")
@@ -119,7 +119,7 @@ def cloak(item: Prepared, config: TransferConfig, attacked: tuple[str, ...]) -> 
     """The protected photo (cached as PNG) and its face-box quality and time."""
     key = f"{config.name}/{'+'.join(attacked)}/{item.case.dataset}/{item.case.probe.stem}"
     path, meta = CACHE / f"{key}.png", CACHE / f"{key}.json"
-    made_by = repr(config)
+    made_by = f"{config!r} s2_context={S2_CONTEXT}"  # the measure changed: score anew
     if path.exists() and meta.exists():
         cached = json.loads(meta.read_text())
         if cached.pop("config", made_by) == made_by:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from facecloak.geometry import box_iou, nms, pairwise_iou
+from facecloak.geometry import box_iou, nms, pairwise_iou, widened
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,16 @@ def test_nms_keeps_the_best_of_each_overlapping_group() -> None:
 
 def test_nms_of_nothing_is_empty() -> None:
     assert nms(torch.zeros(0, 4), torch.zeros(0), 0.5).tolist() == []
+
+
+@pytest.mark.parametrize(
+    ("box", "height", "expected"),
+    [
+        ((100, 100, 140, 150), 480, (88, 93, 152, 157)),  # grown about its centre
+        ((0, 0, 40, 40), 50, (0, 0, 64, 50)),  # shifted inside, capped at the image's height
+        ((590, 10, 640, 90), 480, (576, 10, 640, 90)),  # at the right edge: grown leftward
+        ((10, 5, 300, 45), 50, (10, 0, 300, 50)),  # already wider than 64: kept as wide
+    ],
+)
+def test_widened_box_grows_to_the_minimum_inside_the_image(box, height, expected) -> None:
+    assert widened(box, 64, height, 640) == expected

@@ -9,7 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from facecloak.quality import ssimulacra2_score
+from facecloak.geometry import widened
+from facecloak.quality import S2_CONTEXT, ssimulacra2_score
 from facecloak.ssimulacra import ssimulacra2
 
 
@@ -69,3 +70,22 @@ def test_bad_shapes_are_refused_in_one_line() -> None:
         ssimulacra2(torch.zeros(1, 3, 4, 20), torch.zeros(1, 3, 4, 20))
     with pytest.raises(ValueError, match="one shape"):
         ssimulacra2(torch.zeros(1, 3, 16, 16), torch.zeros(1, 3, 16, 17))
+
+
+def test_a_small_face_box_is_judged_with_its_surroundings(astronaut: np.ndarray) -> None:
+    rng = np.random.default_rng(1)
+    changed = astronaut.copy()
+    box = (180, 80, 290, 190)  # 110 px: LFW's face size
+    noise = rng.normal(0, 12, (110, 110, 3))
+    changed[80:190, 180:290] = np.clip(astronaut[80:190, 180:290] + noise, 0, 255)
+    score = ssimulacra2_score(astronaut, changed, box=box)
+    if score is None:
+        pytest.skip("the ssimulacra2 package is not installed")
+    x0, y0, x1, y1 = widened(box, S2_CONTEXT, *astronaut.shape[:2])
+    assert (x1 - x0, y1 - y0) == (S2_CONTEXT, S2_CONTEXT)
+    window = np.s_[y0:y1, x0:x1]
+    assert score == ssimulacra2_score(astronaut[window], changed[window])
+    large = (0, 0, 300, 300)  # already large enough: judged as it is
+    assert ssimulacra2_score(astronaut, changed, box=large) == ssimulacra2_score(
+        astronaut[:300, :300], changed[:300, :300]
+    )

@@ -1,4 +1,5 @@
-"""Boxes: overlap (IoU) of two boxes, pairwise IoU of two sets, and non-maximum suppression.
+"""Boxes: overlap (IoU) of two boxes, pairwise IoU of two sets, non-maximum suppression, and a
+box widened to a minimum size (:func:`widened`).
 
 A box is ``(x0, y0, x1, y1)`` in pixels, ``x1``/``y1`` exclusive. :func:`box_iou` compares two
 boxes (tuples or arrays, as :class:`facecloak.faces.Face` holds them); :func:`pairwise_iou` and
@@ -88,6 +89,30 @@ def _greedy_keep(overlaps: np.ndarray) -> list[int]:
         kept.append(i)
         suppressed[i + 1 :] |= overlaps[i, i + 1 :]
     return kept
+
+
+def widened(
+    box: Sequence[float], min_side: int, height: int, width: int
+) -> tuple[int, int, int, int]:
+    """``box`` (rounded) grown about its centre to at least ``min_side`` pixels a side, shifted
+    to stay inside a ``height`` x ``width`` image and never larger than it.
+
+    >>> widened((100, 100, 140, 150), 64, 480, 640)
+    (88, 93, 152, 157)
+    >>> widened((0, 0, 40, 40), 64, 50, 640)
+    (0, 0, 64, 50)
+    """
+    x0, y0, x1, y1 = (round(v) for v in box)
+    x0, x1 = _widened_span(x0, x1, min_side, width)
+    y0, y1 = _widened_span(y0, y1, min_side, height)
+    return (x0, y0, x1, y1)
+
+
+def _widened_span(start: int, end: int, min_side: int, limit: int) -> tuple[int, int]:
+    start, end = max(0, start), min(limit, end)
+    side = min(max(end - start, min_side), limit)
+    start = min(max(0, (start + end - side) // 2), limit - side)
+    return start, start + side
 
 
 def _torch():

@@ -9,7 +9,12 @@ from facecloak.attacks import (
     Perceptual,
     make_attack,
 )
-from facecloak.attacks.perceptual import coarse_shape, scale_to_ssim_floor, texture_budget
+from facecloak.attacks.perceptual import (
+    coarse_shape,
+    s2_regions,
+    scale_to_ssim_floor,
+    texture_budget,
+)
 from facecloak.ssim import differentiable_ssim
 
 
@@ -142,3 +147,9 @@ def test_chroma_share_limits_the_colour_change() -> None:
         return float((change - change.mean(1, keepdim=True)).abs().max())
 
     assert colour_spread(0.25) < 0.5 * colour_spread(1.0)
+
+
+def test_s2_regions_widen_small_boxes_inside_the_crop() -> None:
+    crop = torch.zeros(1, 3, 200, 300)
+    small, large = (100, 50, 150, 100), (0, 0, 280, 200)
+    assert s2_regions(crop, [small, large]) == [(0, 0, 256, 200), large]

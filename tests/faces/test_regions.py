@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from facecloak.faces.ellipse import JPEG_BLOCK
 from facecloak.faces.regions import face_region
@@ -44,3 +45,25 @@ def test_region_needs_landmarks(grace_hopper) -> None:
     face = detect(grace_hopper, landmarks=False)[0]
     with pytest.raises(ValueError, match="landmarks"):
         face_region(face, *grace_hopper.shape[:2])
+
+
+def test_with_context_grows_the_crop_around_a_small_face_and_keeps_the_mask() -> None:
+    from facecloak.faces import Face
+
+    landmarks = np.array([[150, 120], [180, 120], [165, 135], [152, 150], [178, 150.0]])
+    face = Face((140, 100, 190, 165), 0.9, landmarks=landmarks)
+    region = face_region(face, 300, 400, size=112)
+    grown = region.with_context(256, 300, 400)
+    x0, y0, x1, y1 = grown.crop
+    assert x1 - x0 >= 256 and y1 - y0 >= 256
+    assert x0 % JPEG_BLOCK == 0 and y0 % JPEG_BLOCK == 0 and x1 <= 400 and y1 <= 300
+    cx0, cy0, cx1, cy1 = region.crop
+    assert x0 <= cx0 and y0 <= cy0 and x1 >= cx1 and y1 >= cy1
+    inner = grown.mask[..., cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+    assert torch.equal(inner, region.mask)
+    assert float(grown.mask.sum()) == pytest.approx(float(region.mask.sum()))  # margin: 0
+    chip_point = np.array([56.0, 56.0, 1.0])
+    before = region.chip_to_crop @ chip_point + (cx0, cy0)
+    after = grown.chip_to_crop @ chip_point + (x0, y0)
+    assert np.allclose(before, after)
+    assert grown.with_context(256, 300, 400) is grown

@@ -46,7 +46,9 @@ from facecloak.attacks.base import Attack
 from facecloak.attacks.common import AttackResult, StepInfo
 from facecloak.attacks.objectives import Objective
 from facecloak.attacks.visibility import ScoreHinge, chip_spacing, viewed
+from facecloak.geometry import widened
 from facecloak.imaging import quantise
+from facecloak.quality import S2_CONTEXT
 from facecloak.ssim import differentiable_ssim
 from facecloak.ssimulacra import ssimulacra2
 
@@ -191,10 +193,11 @@ class _Loop:
         self.goal = math.inf if goal is None else -goal
         self.view = attack.ssim_view
         self.samplers = [_SSIMSampler(viewed(_cut(crop, box), self.view)) for box in boxes]
+        self.s2_boxes = s2_regions(crop, boxes)
         self.s2_hinge = (
             None
             if attack.s2_target is None
-            else ScoreHinge([_cut(crop, box) for box in boxes], attack.s2_target)
+            else ScoreHinge([_cut(crop, box) for box in self.s2_boxes], attack.s2_target)
         )
         self.steps_run = 0
 
@@ -223,7 +226,7 @@ class _Loop:
             feasible = ssim >= attack.ssim_target
             s2_penalty = 0.0
             if self.s2_hinge is not None:
-                s2_penalty, s2_met = self.s2_hinge([_cut(cloaked, b) for b in self.boxes])
+                s2_penalty, s2_met = self.s2_hinge([_cut(cloaked, b) for b in self.s2_boxes])
                 feasible = feasible and s2_met
             if feasible and (best is None or value > best.score):
                 best = _Iterate(value, cloaked.detach(), ssim, latent.detach().clone())
@@ -304,11 +307,13 @@ def scale_to_ssim_floor(
 
     def acceptable(scale: float) -> bool:
         candidate = quantise(crop.detach() + scale * change)
-        for b in boxes:
+        for b, s2_box in zip(boxes, s2_regions(crop, boxes), strict=True):
             before, after = _cut(original, b), _cut(candidate, b)
             if float(differentiable_ssim(viewed(before, view), viewed(after, view))) < floor:
                 return False
-            if s2_floor is not None and float(ssimulacra2(before, after).min()) < s2_floor:
+            if s2_floor is None:
+                continue
+            if float(ssimulacra2(_cut(original, s2_box), _cut(candidate, s2_box)).min()) < s2_floor:
                 return False
         return True
 
@@ -354,6 +359,14 @@ class _SSIMSampler:
     def __call__(self, cloaked: Tensor) -> Tensor:
         offset = tuple(int(v) for v in torch.randint(self.stride, (2,)))
         return differentiable_ssim(cloaked, self.clean, stride=self.stride, offset=offset)
+
+
+def s2_regions(crop: Tensor, boxes: Sequence[Box]) -> list[Box]:
+    """Where SSIMULACRA2 is held for each box: the box widened to
+    :data:`~facecloak.quality.S2_CONTEXT` pixels a side inside the crop, as the reports judge it
+    (on a small box alone the metric misses what people see)."""
+    height, width = crop.shape[-2:]
+    return [widened(box, S2_CONTEXT, height, width) for box in boxes]
 
 
 def _cut(image: Tensor, box: Box) -> Tensor:

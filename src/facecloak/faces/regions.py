@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from facecloak.faces.chip import DEFAULT_CHIP_SIZE, DEFAULT_PADDING
 from facecloak.faces.ellipse import FaceEllipse, ellipse_area
 from facecloak.faces.face import Face
+from facecloak.geometry import widened
 
 __all__ = ["FaceEllipse", "FaceRegion", "face_region"]
 
@@ -62,6 +64,22 @@ class FaceRegion:
             x0 + int(cols[-1]) + 1,
             y0 + int(rows[-1]) + 1,
         )
+
+    def with_context(self, min_side: int, height: int, width: int) -> FaceRegion:
+        """This region with its crop grown (on the 8 px grid, inside the ``height`` x ``width``
+        photo) to hold the face box widened to ``min_side`` pixels a side
+        (:func:`~facecloak.geometry.widened`), where SSIMULACRA2 judges it; the mask is zero
+        in the new margin, so the cloak still changes only the face."""
+        wx0, wy0, wx1, wy1 = widened(self.face.box, min_side, height, width)
+        cx0, cy0, cx1, cy1 = self.crop
+        x0, y0 = min(cx0, wx0 // 8 * 8), min(cy0, wy0 // 8 * 8)
+        x1, y1 = min(width, max(cx1, -(-wx1 // 8) * 8)), min(height, max(cy1, -(-wy1 // 8) * 8))
+        if (x0, y0, x1, y1) == self.crop:
+            return self
+        chip_to_crop = self.chip_to_crop.copy()
+        chip_to_crop[:, 2] += (cx0 - x0, cy0 - y0)
+        mask = F.pad(self.mask, (cx0 - x0, x1 - cx1, cy0 - y0, y1 - cy1))
+        return FaceRegion(self.face, (x0, y0, x1, y1), chip_to_crop, mask)
 
 
 def face_region(

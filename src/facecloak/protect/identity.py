@@ -43,6 +43,7 @@ from facecloak.protect.judging import measure_identity
 from facecloak.protect.outcomes import FaceOutcome
 from facecloak.protect.presets import Strength
 from facecloak.protect.progress import Ticker
+from facecloak.quality import S2_CONTEXT
 
 WARM_STEP_SHARE = 0.25
 """A warm-started face runs this share of its preset's steps (:attr:`IdentityRequest.starts`)."""
@@ -134,6 +135,8 @@ def cloak_identities(
     for index in chosen:
         started = time.perf_counter()
         region = face_region(faces[index], *image.shape[:2], size=chip_size)
+        if request.settings.s2_floor is not None:  # the floor holds where reports judge it
+            region = region.with_context(S2_CONTEXT, *image.shape[:2])
         crop = region.take(photo)
         start = request.starts.get(index)
         cloaked, steps, latent = _cloak_crop(image, crop, region, request, ticker, start)
