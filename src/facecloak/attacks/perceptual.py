@@ -305,15 +305,15 @@ def scale_to_ssim_floor(
     original = quantise(crop)
     change = cloaked.detach() - crop.detach()
 
+    windows = s2_regions(crop, boxes)
+
     def acceptable(scale: float) -> bool:
         candidate = quantise(crop.detach() + scale * change)
-        for b, s2_box in zip(boxes, s2_regions(crop, boxes), strict=True):
+        for b, s2_box in zip(boxes, windows, strict=True):
             before, after = _cut(original, b), _cut(candidate, b)
             if float(differentiable_ssim(viewed(before, view), viewed(after, view))) < floor:
                 return False
-            if s2_floor is None:
-                continue
-            if float(ssimulacra2(_cut(original, s2_box), _cut(candidate, s2_box)).min()) < s2_floor:
+            if s2_floor is not None and _s2(original, candidate, s2_box) < s2_floor:
                 return False
         return True
 
@@ -367,6 +367,10 @@ def s2_regions(crop: Tensor, boxes: Sequence[Box]) -> list[Box]:
     (on a small box alone the metric misses what people see)."""
     height, width = crop.shape[-2:]
     return [widened(box, S2_CONTEXT, height, width) for box in boxes]
+
+
+def _s2(before: Tensor, after: Tensor, box: Box) -> float:
+    return float(ssimulacra2(_cut(before, box), _cut(after, box)).min())
 
 
 def _cut(image: Tensor, box: Box) -> Tensor:

@@ -79,6 +79,12 @@ def _chip_footprint(
     x0, y0 = np.floor(points.min(0)).astype(int) - margin
     x1, y1 = np.ceil(points.max(0)).astype(int) + margin + 1
     # Aligned to JPEG's 8x8 blocks so that re-encoding a crop and the photo agree.
+    return on_jpeg_grid((x0, y0, x1, y1), height, width)
+
+
+def on_jpeg_grid(box: tuple[int, ...], height: int, width: int) -> tuple[int, int, int, int]:
+    """``box`` grown outward to JPEG's 8x8 block grid, inside a ``height`` x ``width`` photo."""
+    x0, y0, x1, y1 = box
     x0, y0 = (max(0, v // JPEG_BLOCK * JPEG_BLOCK) for v in (x0, y0))
     x1 = min(width, -(-x1 // JPEG_BLOCK) * JPEG_BLOCK)
     y1 = min(height, -(-y1 // JPEG_BLOCK) * JPEG_BLOCK)

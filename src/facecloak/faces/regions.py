@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from facecloak.faces.chip import DEFAULT_CHIP_SIZE, DEFAULT_PADDING
-from facecloak.faces.ellipse import FaceEllipse, ellipse_area
+from facecloak.faces.ellipse import FaceEllipse, ellipse_area, on_jpeg_grid
 from facecloak.faces.face import Face
 from facecloak.geometry import widened
 
@@ -70,10 +70,10 @@ class FaceRegion:
         photo) to hold the face box widened to ``min_side`` pixels a side
         (:func:`~facecloak.geometry.widened`), where SSIMULACRA2 judges it; the mask is zero
         in the new margin, so the cloak still changes only the face."""
-        wx0, wy0, wx1, wy1 = widened(self.face.box, min_side, height, width)
+        window = on_jpeg_grid(widened(self.face.box, min_side, height, width), height, width)
         cx0, cy0, cx1, cy1 = self.crop
-        x0, y0 = min(cx0, wx0 // 8 * 8), min(cy0, wy0 // 8 * 8)
-        x1, y1 = min(width, max(cx1, -(-wx1 // 8) * 8)), min(height, max(cy1, -(-wy1 // 8) * 8))
+        x0, y0 = min(cx0, window[0]), min(cy0, window[1])
+        x1, y1 = max(cx1, window[2]), max(cy1, window[3])
         if (x0, y0, x1, y1) == self.crop:
             return self
         chip_to_crop = self.chip_to_crop.copy()
