@@ -68,7 +68,8 @@ def main() -> None:
     lines = [
         "`python benchmarks/preset_pictures.py`: the face of each public-domain sample photo, "
         "then each preset's cloak of it (against every usable recognizer), with the face "
-        "box's SSIMULACRA2 (S2; 90 visually lossless, 70 high quality, 50 medium).",
+        "box's SSIMULACRA2 (with 256 px of the photo around it; S2: 90 visually lossless, "
+        "70 high quality, 50 medium).",
         "",
     ]
     for name, rgb in (("grace_hopper", grace_hopper()), ("astronaut", astronaut())):
