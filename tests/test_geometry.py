@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from facecloak.geometry import box_iou, nms, pairwise_iou, widened
+from facecloak.geometry import box_iou, nested_in_better, nms, pairwise_iou, widened
 
 
 @pytest.mark.parametrize(
@@ -42,6 +42,22 @@ def test_nms_keeps_the_best_of_each_overlapping_group() -> None:
 
 def test_nms_of_nothing_is_empty() -> None:
     assert nms(torch.zeros(0, 4), torch.zeros(0), 0.5).tolist() == []
+
+
+def test_a_box_mostly_inside_a_better_one_is_nested() -> None:
+    # a large face found twice (the second box a third of a face lower-right, IoU 0.3),
+    # a distinct face half-hidden behind it, and a face elsewhere
+    boxes = [(0, 0, 300, 300), (110, 110, 390, 390), (270, 0, 350, 80), (600, 0, 700, 100)]
+    scores = [0.9, 0.6, 0.8, 0.7]
+    assert box_iou(boxes[0], boxes[1]) < 0.3  # NMS at IoU 0.3 keeps both
+    assert nested_in_better(boxes, scores, share=0.4) == {1}
+    assert nested_in_better(boxes, scores, share=0.6) == set()
+
+
+def test_nesting_keeps_the_better_scored_box_and_one_of_two_equals() -> None:
+    assert nested_in_better([(10, 10, 20, 20), (0, 0, 30, 30)], [0.5, 0.9], 0.4) == {0}
+    assert nested_in_better([(0, 0, 10, 10), (0, 0, 10, 10)], [0.5, 0.5], 0.4) == {1}
+    assert nested_in_better([(0, 0, 0, 0), (0, 0, 10, 10)], [0.1, 0.9], 0.4) == set()
 
 
 @pytest.mark.parametrize(

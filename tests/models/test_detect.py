@@ -33,6 +33,19 @@ def test_each_detector_finds_the_astronaut(astronaut: np.ndarray, detector: str)
     assert np.all((best.landmarks[:, 1] > y0) & (best.landmarks[:, 1] < y1))
 
 
+def test_a_face_found_twice_is_kept_once(monkeypatch: pytest.MonkeyPatch, astronaut) -> None:
+    import sys
+
+    from facecloak.faces import Face
+
+    detect_module = sys.modules["facecloak.models.detect"]  # the package's `detect` is the function
+    found = [Face((175, 76, 266, 167), 0.9), Face((200, 100, 290, 190), 0.6)]
+    found.append(Face((20, 20, 60, 60), 0.7))
+    monkeypatch.setattr(detect_module, "get_detector", lambda name: lambda rgb: list(found))
+    faces = detect(astronaut)
+    assert [face.score for face in faces] == [0.7, 0.9]
+
+
 def test_grace_hopper_has_one_face(grace_hopper: np.ndarray) -> None:
     faces = detect(grace_hopper)
     assert len(faces) == 1
