@@ -1,6 +1,6 @@
 """Boxes: overlap (IoU) of two boxes, pairwise IoU of two sets, non-maximum suppression, the
-boxes that mostly lie inside a better one (:func:`nested_in_better`), and a box widened to a
-minimum size (:func:`widened`).
+boxes that mostly lie inside a better one (:func:`share_inside`, :func:`nested_in_better`), and
+a box widened to a minimum size (:func:`widened`).
 
 A box is ``(x0, y0, x1, y1)`` in pixels, ``x1``/``y1`` exclusive. :func:`box_iou` compares two
 boxes (tuples or arrays, as :class:`facecloak.faces.Face` holds them); :func:`pairwise_iou` and
@@ -105,14 +105,22 @@ def nested_in_better(
     """
     nested = set()
     for i, box in enumerate(boxes):
-        area = max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
         for j, other in enumerate(boxes):
-            if j == i or scores[j] < scores[i] or (scores[j] == scores[i] and j > i):
-                continue
-            if area > 0 and _intersection(box, other) >= share * area:
+            better = scores[j] > scores[i] or (scores[j] == scores[i] and j < i)
+            if better and share_inside(box, other) >= share:
                 nested.add(i)
                 break
     return nested
+
+
+def share_inside(box: Sequence[float], other: Sequence[float]) -> float:
+    """The share of ``box``'s area that lies inside ``other`` (0 for an empty box).
+
+    >>> share_inside((0, 0, 10, 10), (5, 0, 100, 100))
+    0.5
+    """
+    area = max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+    return _intersection(box, other) / area if area > 0 else 0.0
 
 
 def _intersection(a: Sequence[float], b: Sequence[float]) -> float:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from facecloak.attacks import EmbeddingUntargeted
 from facecloak.attacks.perceptual import Perceptual, scale_to_ssim_floor
-from facecloak.attacks.visibility import ScoreHinge, viewed
+from facecloak.attacks.visibility import ScoreHinge, texture_budget, viewed
 from facecloak.ssimulacra import ssimulacra2
 
 
@@ -60,3 +61,14 @@ def test_scaling_down_honours_an_ssimulacra2_floor(grace_hopper) -> None:
 
     kept = quantise(face + share * (loud - face))
     assert float(ssimulacra2(quantise(face), kept)) >= 80.0
+
+
+def test_texture_budget_stays_inside_the_mask_and_prefers_texture() -> None:
+    crop = torch.full((1, 3, 32, 32), 0.5)
+    crop[..., :, 16:] += 0.2 * torch.rand(1, 3, 32, 16, generator=torch.Generator().manual_seed(1))
+    mask = torch.ones(1, 1, 32, 32)
+    mask[..., :2, :] = 0
+    budget = texture_budget(crop, mask, floor=0.2)
+    assert float(budget.max()) <= 1.0 and float(budget[..., :2, :].abs().max()) == 0.0
+    assert float(budget[..., 8:24, 2:8].mean()) == pytest.approx(0.2)
+    assert float(budget[..., 8:24, 24:30].mean()) > 0.5

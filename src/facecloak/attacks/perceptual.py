@@ -259,24 +259,6 @@ def _step_info(step: int, total: int, score: float, goal: float) -> StepInfo:
     return StepInfo(step, total, loss, success, ~success)
 
 
-def texture_budget(crop: Tensor, mask: Tensor, floor: float = 0.2, window: int = 7) -> Tensor:
-    """Per-pixel budget: ``mask * clamp(local_std / median_std, floor, 1)``.
-
-    Local standard deviation of the grey image over a ``window`` box; the median is taken inside
-    the mask, so a face's own texture sets the scale.
-    """
-    grey = crop.mean(1, keepdim=True)
-    pad = window // 2
-    padded = F.pad(grey, (pad, pad, pad, pad), mode="reflect")
-    mean = F.avg_pool2d(padded, window, stride=1)
-    mean_sq = F.avg_pool2d(padded * padded, window, stride=1)
-    local_std = (mean_sq - mean * mean).clamp_min(0).sqrt()
-    inside = local_std[mask > 0.5]
-    scale = float(inside.median()) if inside.numel() else float(local_std.median())
-    weight = (local_std / max(scale, 1e-6)).clamp(floor, 1.0)
-    return mask * weight
-
-
 def coarse_shape(crop: Tensor, chip_to_crop: Any, min_spacing: float = 1.0) -> tuple[int, int]:
     """The crop's size on the chip's pixel grid, or coarser when ``min_spacing`` (crop pixels
     per grid cell) says so; never larger than the crop.

@@ -1,5 +1,6 @@
 """How visible a change is, as the optimiser may measure it: SSIM at the scale a recognizer sees a
-face (:func:`viewed`), and a dual-ascent hinge on SSIMULACRA2 (:class:`ScoreHinge`).
+face (:func:`viewed`), a dual-ascent hinge on SSIMULACRA2 (:class:`ScoreHinge`), and where a
+change hides best (:func:`texture_budget`).
 """
 
 from __future__ import annotations
@@ -65,3 +66,21 @@ class ScoreHinge:
         self.weight = min(max(self.weight * (1.0 + self.growth * max(shortfall, -0.5)), 1e-4), 1e2)
         penalty = self.weight * F.relu(self.target - scores).sum()
         return penalty.to(regions[0].dtype), shortfall <= 0
+
+
+def texture_budget(crop: Tensor, mask: Tensor, floor: float = 0.2, window: int = 7) -> Tensor:
+    """Per-pixel budget: ``mask * clamp(local_std / median_std, floor, 1)``.
+
+    Local standard deviation of the grey image over a ``window`` box; the median is taken inside
+    the mask, so a face's own texture sets the scale.
+    """
+    grey = crop.mean(1, keepdim=True)
+    pad = window // 2
+    padded = F.pad(grey, (pad, pad, pad, pad), mode="reflect")
+    mean = F.avg_pool2d(padded, window, stride=1)
+    mean_sq = F.avg_pool2d(padded * padded, window, stride=1)
+    local_std = (mean_sq - mean * mean).clamp_min(0).sqrt()
+    inside = local_std[mask > 0.5]
+    scale = float(inside.median()) if inside.numel() else float(local_std.median())
+    weight = (local_std / max(scale, 1e-6)).clamp(floor, 1.0)
+    return mask * weight

@@ -32,8 +32,8 @@ from facecloak.attacks.perceptual import (
     chip_spacing,
     coarse_shape,
     scale_to_ssim_floor,
-    texture_budget,
 )
+from facecloak.attacks.visibility import texture_budget
 from facecloak.errors import InvalidOptionError
 from facecloak.faces import Face
 from facecloak.faces.regions import FaceRegion, face_region
