@@ -140,9 +140,35 @@ def cloak(item: Prepared, config: TransferConfig, attacked: tuple[str, ...]) -> 
         "psnr": min(change.psnr, 99.0),
         "ssimulacra2": ssimulacra2_score(item.probe, protected, box=item.face.box),
     }
+    quality["commit"] = source_commit() if config.strength is not None else "-"
     save_image(protected, path)
     meta.write_text(json.dumps({**quality, "config": made_by}))
     return {"image": protected, **quality}
+
+
+def source_commit() -> str:
+    """The commit whose code made a cached photo (``-dirty``: with uncommitted changes under
+    ``src/``, which a published number must not rest on)."""
+    import subprocess
+
+    def git(*command: str) -> str:
+        done = subprocess.run(["git", *command], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("-dirty" if git("status", "--porcelain", "--", "src") else "")
+
+
+def commits_line(rows: list[dict]) -> str:
+    """Which commits made the protected photos (the cache keeps photos across runs)."""
+    made = defaultdict(set)
+    for r in rows:
+        if r.get("commit", "") != "-":
+            made[r.get("commit", "unknown (cached before commits were recorded)")].add(
+                (r["config"], r["judge"], r["photo"])
+            )
+    counts = ", ".join(f"{commit}: {len(photos)}" for commit, photos in sorted(made.items()))
+    return f"Protected photos made by the code at commit ({counts})."
 
 
 def judge(
@@ -335,7 +361,7 @@ def publish(rows: list[dict], args: argparse.Namespace, seconds: float) -> None:
         f"`python benchmarks/transfer.py {' '.join(sys.argv[1:])}` ({sizes}; {machine_line()}; "
         f"{seconds / 60:.0f} min). Each column: the share of protected photos the *left-out* "
         "recognizer no longer matches to another photo of the same person (the cloak ran "
-        "against the other four).",
+        "against the other four). " + commits_line(rows),
         "",
         "The curve (targets: >= 80% on the worst left-out recognizer at SSIMULACRA2 >= 70):",
         "",
