@@ -85,6 +85,13 @@ CONFIGS: dict[str, TransferConfig] = {
             )
             for eps, margin in ((32, 1.0), (48, 1.0), (48, 2.0), (64, 2.0))
         ),
+        # Away from the face and toward a public-domain decoy face (protect.decoys).
+        *(
+            TransferConfig(
+                f"mid-pull{pull:g}", replace(PRESETS["mid"], name=f"mid-pull{pull:g}", pull=pull)
+            )
+            for pull in (0.5, 1.0, 2.0)
+        ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
     )

@@ -51,38 +51,57 @@ class EnsembleUntargeted(Objective):
 
     The model returns one embedding tensor per member (a tuple, in ``members``' order).
     Loss: minus the sum over members of ``min(distance / threshold, goal_ratio)`` (mean over
-    faces); success: every ratio at least ``goal_ratio``.
+    faces); success: every ratio at least ``goal_ratio``. With ``decoys`` (one embedding per
+    member of another person), plus ``pull`` times the sum of each member's distance to its
+    decoy beyond the threshold, in threshold units: away *toward* someone, which unseen
+    recognizers, trained on the same kind of identities, tend to agree with.
 
     Args:
         members: each recognizer's :class:`EnsembleMember` (or any object with ``threshold``
             and ``distance(a, b)``, such as a recognizer).
         anchors: each member's clean embedding, ``(1, D_m)``.
         goal_ratio: ``1 + margin / threshold``: how far past its threshold each must go.
+        decoys: each member's embedding of the person to move toward, ``(1, D_m)``.
+        pull: the weight of the decoy term (0: away only).
     """
 
     def __init__(
-        self, members: Sequence[Any], anchors: Sequence[Tensor], goal_ratio: float
+        self,
+        members: Sequence[Any],
+        anchors: Sequence[Tensor],
+        goal_ratio: float,
+        decoys: Sequence[Tensor] | None = None,
+        pull: float = 0.0,
     ) -> None:
         if len(members) != len(anchors) or not members:
             raise ValueError("give one anchor per ensemble member, and at least one member")
         if goal_ratio <= 0:
             raise ValueError(f"goal_ratio must be positive, got {goal_ratio}")
+        if decoys is not None and len(decoys) != len(members):
+            raise ValueError("give one decoy embedding per ensemble member")
         self.members = list(members)
         self.anchors = [anchor.detach() for anchor in anchors]
         self.goal_ratio = float(goal_ratio)
+        self.decoys = None if decoys is None else [decoy.detach() for decoy in decoys]
+        self.pull = float(pull)
 
     @property
     def goal(self) -> float:
         return -(self.goal_ratio * len(self.members) - GOAL_SLACK)
 
-    def ratios(self, output: Sequence[Tensor]) -> list[Tensor]:
-        """Per member, ``(n,)`` distance over threshold."""
+    def ratios(
+        self, output: Sequence[Tensor], anchors: Sequence[Tensor] | None = None
+    ) -> list[Tensor]:
+        """Per member, ``(n,)`` distance over threshold (from ``anchors``, default the clean
+        embeddings)."""
         return [
             member.distance(embedding, anchor.to(embedding.dtype))
             .reshape(embedding.shape[0], -1)
             .mean(1)
             / float(member.threshold)
-            for member, embedding, anchor in zip(self.members, output, self.anchors, strict=True)
+            for member, embedding, anchor in zip(
+                self.members, output, anchors or self.anchors, strict=True
+            )
         ]
 
     def __call__(
@@ -91,4 +110,8 @@ class EnsembleUntargeted(Objective):
         ratios = self.ratios(output)
         capped = torch.stack([ratio.clamp(max=self.goal_ratio) for ratio in ratios]).sum(0)
         reached = torch.stack([ratio >= self.goal_ratio for ratio in ratios]).all(0)
-        return ObjectiveResult(loss=-capped, success=reached)
+        loss = -capped
+        if self.decoys is not None and self.pull > 0:
+            beyond = [(ratio - 1.0).clamp(min=0.0) for ratio in self.ratios(output, self.decoys)]
+            loss = loss + self.pull * torch.stack(beyond).sum(0)
+        return ObjectiveResult(loss=loss, success=reached)

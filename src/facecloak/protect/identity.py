@@ -39,6 +39,7 @@ from facecloak.faces import Face
 from facecloak.faces.regions import FaceRegion, face_region
 from facecloak.imaging import to_batch, to_uint8
 from facecloak.models.recognizer import Recognizer
+from facecloak.protect.decoys import farthest_decoy
 from facecloak.protect.judging import measure_identity
 from facecloak.protect.outcomes import FaceOutcome
 from facecloak.protect.presets import Strength
@@ -228,7 +229,9 @@ def _objective(
     if len(embedders) == 1 and recognizer.metric == "euclidean":
         return EmbeddingUntargeted(float(recognizer.threshold), settings.margin, anchor=clean[0])
     goal_ratio = 1.0 + settings.margin / float(recognizer.threshold)
-    return EnsembleUntargeted([e.recognizer for e in embedders], clean, goal_ratio)
+    members = [e.recognizer for e in embedders]
+    decoys = farthest_decoy(members, clean) if settings.pull > 0 else None
+    return EnsembleUntargeted(members, clean, goal_ratio, decoys, settings.pull)
 
 
 def _perceptual(

@@ -50,6 +50,8 @@ class Strength:
             almost no SSIM yet shows.
         s2_floor: perceptual: the face box's SSIMULACRA2 never drops below this (the optimiser
             aims ``s2_slack`` points above; the cloak is scaled down if it still falls short).
+        pull: an ensemble cloak also pulls the face toward a public-domain decoy face with
+            this weight (:mod:`facecloak.protect.decoys`; 0: away from the face only).
     """
 
     name: str
@@ -72,6 +74,7 @@ class Strength:
     chroma_share: float = 1.0
     ssim_at_view: bool = False
     s2_floor: float | None = None
+    pull: float = 0.0
 
     def perceptual_attack(self, model: Any, objective: Any, **options: Any) -> Perceptual:
         """The perceptual attack with this preset's budget, steps and SSIM hinge (aiming

@@ -1,0 +1,52 @@
+"""Decoys: public-domain faces a cloak may pull a face toward (``Strength.pull``).
+
+Moving a face away from itself lets each recognizer pick its own way out, and a recognizer the
+cloak never saw need not follow. Moving it toward one other person gives every recognizer the
+same destination (as Fawkes does with its target identities). The decoys are the two bundled
+public-domain faces (the astronaut, Grace Hopper); a face goes toward whichever is farther
+from it across the ensemble, so nobody is pulled toward their own look-alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+
+import torch
+from torch import Tensor
+
+from facecloak.models.recognizer import Recognizer
+
+
+@cache
+def _decoy_photos() -> tuple:
+    from facecloak.data import astronaut, grace_hopper
+    from facecloak.models import detect, largest_face
+
+    photos = []
+    for rgb in (astronaut(), grace_hopper()):
+        photos.append((rgb, largest_face(detect(rgb))))
+    return tuple(photos)
+
+
+@cache
+def _decoy_embeddings(recognizer: Recognizer) -> tuple[Tensor, ...]:
+    from facecloak.recognition import embed_with_fresh_landmarks
+
+    return tuple(embed_with_fresh_landmarks(rgb, face, recognizer) for rgb, face in _decoy_photos())
+
+
+def farthest_decoy(recognizers: Sequence[Recognizer], clean: Sequence[Tensor]) -> list[Tensor]:
+    """Each recognizer's embedding of the decoy farthest from ``clean`` (each recognizer's
+    embedding of the face), summed over the recognizers in threshold units."""
+    per_decoy = list(zip(*(_decoy_embeddings(r) for r in recognizers), strict=True))
+
+    def distance(decoy: tuple[Tensor, ...]) -> float:
+        return sum(
+            float(r.distance(d.to(c.dtype), c).mean()) / float(r.threshold)
+            for r, d, c in zip(recognizers, decoy, clean, strict=True)
+        )
+
+    with torch.no_grad():
+        best = max(per_decoy, key=distance)
+    return list(best)
