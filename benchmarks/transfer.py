@@ -119,7 +119,7 @@ def cloak(item: Prepared, config: TransferConfig, attacked: tuple[str, ...]) -> 
     """The protected photo (cached as PNG) and its face-box quality and time."""
     key = f"{config.name}/{'+'.join(attacked)}/{item.case.dataset}/{item.case.probe.stem}"
     path, meta = CACHE / f"{key}.png", CACHE / f"{key}.json"
-    made_by = f"{config!r} s2_context={S2_CONTEXT}"  # the measure changed: score anew
+    made_by = f"{cache_repr(config)} s2_context={S2_CONTEXT}"  # the measure changed: score anew
     if path.exists() and meta.exists():
         cached = json.loads(meta.read_text())
         if cached.pop("config", made_by) == made_by:
@@ -144,6 +144,19 @@ def cloak(item: Prepared, config: TransferConfig, attacked: tuple[str, ...]) -> 
     save_image(protected, path)
     meta.write_text(json.dumps({**quality, "config": made_by}))
     return {"image": protected, **quality}
+
+
+NEWER_FIELDS = {"pull": 0.0}
+"""Strength fields added after photos were cached: left out of the cache key at these values,
+which behave as before the field existed."""
+
+
+def cache_repr(config: TransferConfig) -> str:
+    """``repr(config)`` without :data:`NEWER_FIELDS` at their defaults."""
+    text = repr(config)
+    for name, default in NEWER_FIELDS.items():
+        text = text.replace(f", {name}={default!r}", "")
+    return text
 
 
 def source_commit() -> str:
