@@ -85,12 +85,15 @@ CONFIGS: dict[str, TransferConfig] = {
             )
             for eps, margin in ((32, 1.0), (48, 1.0), (48, 2.0), (64, 2.0))
         ),
-        # Away from the face and toward a public-domain decoy face (protect.decoys).
+        # Away from the face and toward a decoy (protect.decoys): a public-domain sample face,
+        # or the face replaced by the committed generator.
         *(
             TransferConfig(
-                f"mid-pull{pull:g}", replace(PRESETS["mid"], name=f"mid-pull{pull:g}", pull=pull)
+                f"mid-pull{pull:g}{suffix}",
+                replace(PRESETS["mid"], name=f"mid-pull{pull:g}{suffix}", pull=pull, decoy=decoy),
             )
             for pull in (0.5, 1.0, 2.0)
+            for decoy, suffix in (("samples", ""), ("replaced", "-replaced"))
         ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),

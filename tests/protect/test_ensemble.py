@@ -51,3 +51,22 @@ def test_all_means_every_usable_recognizer_for_the_perceptual_cloak():
     assert ProtectConfig(method="pgd").cloak_recognizers == ("dlib",)
     targeted = ProtectConfig(target=torch.zeros(1, 128))
     assert targeted.cloak_recognizers == ("dlib",)
+
+
+def test_a_pull_moves_the_face_toward_the_decoy(astronaut, grace_hopper, mobilefacenet):
+    from dataclasses import replace
+
+    from facecloak.protect.presets import PRESETS
+
+    face = detect(astronaut)[0]
+    decoy = mobilefacenet.embed(grace_hopper, detect(grace_hopper)[:1])
+
+    def to_decoy(image) -> float:
+        return float(mobilefacenet.distance(mobilefacenet.embed(image, [face]), decoy)[0])
+
+    quick = replace(PRESETS["mid"], steps=8)
+    pulled = replace(quick, pull=2.0)
+    pair = ("dlib", mobilefacenet)
+    away = protect(astronaut, ProtectConfig(strength=quick, recognizers=pair, judges=()))
+    toward = protect(astronaut, ProtectConfig(strength=pulled, recognizers=pair, judges=()))
+    assert to_decoy(toward.image) < to_decoy(away.image) - 0.02

@@ -1,10 +1,14 @@
-"""Decoys: public-domain faces a cloak may pull a face toward (``Strength.pull``).
+"""Decoys: another person a cloak may pull a face toward (``Strength.pull``).
 
 Moving a face away from itself lets each recognizer pick its own way out, and a recognizer the
 cloak never saw need not follow. Moving it toward one other person gives every recognizer the
-same destination (as Fawkes does with its target identities). The decoys are the two bundled
-public-domain faces (the astronaut, Grace Hopper); a face goes toward whichever is farther
-from it across the ensemble, so nobody is pulled toward their own look-alike.
+same destination (as Fawkes does with its target identities). Two kinds (``Strength.decoy``):
+
+- ``samples``: the two bundled public-domain faces (the astronaut, Grace Hopper); a face goes
+  toward whichever is farther from it across the ensemble, so nobody is pulled toward their own
+  look-alike;
+- ``replaced``: the face itself replaced by the committed generator (same pose, light and
+  framing, a new identity): only what makes the person who they are has to move.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from functools import cache
 import torch
 from torch import Tensor
 
+from facecloak.faces import Face
 from facecloak.models.recognizer import Recognizer
 
 
@@ -50,3 +55,20 @@ def farthest_decoy(recognizers: Sequence[Recognizer], clean: Sequence[Tensor]) -
     with torch.no_grad():
         best = max(per_decoy, key=distance)
     return list(best)
+
+
+def replaced_decoy(recognizers: Sequence[Recognizer], image, face: Face) -> list[Tensor]:
+    """Each recognizer's embedding of ``face`` in ``image`` replaced by the committed generator
+    (the draw the first recognizer finds farthest from the face)."""
+    from facecloak.obfuscate.replace import ReplaceSettings, replace_faces
+    from facecloak.recognition import embed_with_fresh_landmarks
+
+    replaced = replace_faces(image, [face], _generator(), ReplaceSettings(), judge=recognizers[0])
+    return [embed_with_fresh_landmarks(replaced, face, r) for r in recognizers]
+
+
+@cache
+def _generator():
+    from facecloak.replace.checkpoint import load_generator
+
+    return load_generator(None)

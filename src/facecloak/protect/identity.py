@@ -39,7 +39,7 @@ from facecloak.faces import Face
 from facecloak.faces.regions import FaceRegion, face_region
 from facecloak.imaging import to_batch, to_uint8
 from facecloak.models.recognizer import Recognizer
-from facecloak.protect.decoys import farthest_decoy
+from facecloak.protect.decoys import farthest_decoy, replaced_decoy
 from facecloak.protect.judging import measure_identity
 from facecloak.protect.outcomes import FaceOutcome
 from facecloak.protect.presets import Strength
@@ -181,7 +181,8 @@ def _cloak_crop(
         for r in request.recognizers
     ]
     reference = crop if request.away_from is None else region.take(to_batch(request.away_from))
-    objective = _objective(embedders, reference, request)
+    original = image if request.away_from is None else request.away_from
+    objective = _objective(embedders, reference, request, (original, region.face))
     callback = ticker.step_callback()
     ensemble = isinstance(objective, EnsembleUntargeted)
     model = EnsembleEmbedder(embedders) if ensemble else embedders[0]
@@ -210,11 +211,24 @@ def _cloak_crop(
     return result.adversarial, int(result.steps[0]), None
 
 
+def _decoys(
+    recognizers: list[Recognizer], clean: list[Tensor], kind: str, photo: tuple[np.ndarray, Face]
+) -> list[Tensor]:
+    """Each recognizer's embedding of the person the cloak pulls the face toward."""
+    if kind == "replaced":
+        return replaced_decoy(recognizers, *photo)
+    return farthest_decoy(recognizers, clean)
+
+
 def _objective(
-    embedders: Sequence[CropEmbedder], crop: Tensor, request: IdentityRequest
+    embedders: Sequence[CropEmbedder],
+    crop: Tensor,
+    request: IdentityRequest,
+    photo: tuple[np.ndarray, Face] | None = None,
 ) -> Objective:
     """Away from the clean embedding (Euclidean recognizers: the distance itself; others, or
-    several at once: each distance over its threshold, capped), or toward a target."""
+    several at once: each distance over its threshold, capped, and with the preset's ``pull``
+    toward a decoy of ``photo``'s face), or toward a target."""
     settings = request.settings
     with torch.no_grad():
         clean = [embed(crop) for embed in embedders]
@@ -230,7 +244,8 @@ def _objective(
         return EmbeddingUntargeted(float(recognizer.threshold), settings.margin, anchor=clean[0])
     goal_ratio = 1.0 + settings.margin / float(recognizer.threshold)
     members = [e.recognizer for e in embedders]
-    decoys = farthest_decoy(members, clean) if settings.pull > 0 else None
+    pulls = settings.pull > 0 and photo is not None
+    decoys = _decoys(members, clean, settings.decoy, photo) if pulls else None
     return EnsembleUntargeted(members, clean, goal_ratio, decoys, settings.pull)
 
 

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from facecloak.attacks import Perceptual
 
 
+DECOYS = ("samples", "replaced")
+"""Whom a cloak with ``pull`` moves a face toward (:mod:`facecloak.protect.decoys`)."""
+
+
 @dataclass(frozen=True)
 class Strength:
     """Attack settings for one preset.
@@ -50,8 +54,10 @@ class Strength:
             almost no SSIM yet shows.
         s2_floor: perceptual: the face box's SSIMULACRA2 never drops below this (the optimiser
             aims ``s2_slack`` points above; the cloak is scaled down if it still falls short).
-        pull: an ensemble cloak also pulls the face toward a public-domain decoy face with
-            this weight (:mod:`facecloak.protect.decoys`; 0: away from the face only).
+        pull: an ensemble cloak also pulls the face toward a decoy (another person) with this
+            weight (:mod:`facecloak.protect.decoys`; 0: away from the face only).
+        decoy: with ``pull``: ``samples`` (a bundled public-domain face) or ``replaced`` (the
+            face replaced by the committed generator).
     """
 
     name: str
@@ -75,6 +81,13 @@ class Strength:
     ssim_at_view: bool = False
     s2_floor: float | None = None
     pull: float = 0.0
+    decoy: str = "samples"
+
+    def __post_init__(self) -> None:
+        if self.decoy not in DECOYS:
+            raise InvalidOptionError(
+                f"decoy={self.decoy!r} is not known: choose from {', '.join(DECOYS)}"
+            )
 
     def perceptual_attack(self, model: Any, objective: Any, **options: Any) -> Perceptual:
         """The perceptual attack with this preset's budget, steps and SSIM hinge (aiming
