@@ -24,11 +24,11 @@ from facecloak.models import detect, get_detector
 from facecloak.models.detect import DEFAULT_DETECTOR, NESTED_SHARE
 
 
-def overlapping_pairs(photo: Path, group: str) -> tuple[list[dict], int, int]:
-    """Each overlapping pair of the raw detector's boxes, and the raw and kept face counts."""
+def overlapping_pairs(photo: Path, group: str) -> tuple[list[dict], list, list]:
+    """Each overlapping pair of the raw detector's boxes, and the raw and kept boxes."""
     rgb = load_image(photo)
     raw = get_detector(DEFAULT_DETECTOR)(rgb)
-    kept = detect(rgb, landmarks=False)
+    kept = [face.box for face in detect(rgb, landmarks=False)]
     pairs = []
     for i, a in enumerate(raw):
         for b in raw[i + 1 :]:
@@ -49,24 +49,18 @@ def overlapping_pairs(photo: Path, group: str) -> tuple[list[dict], int, int]:
                         "dropped": share >= NESTED_SHARE,
                     }
                 )
-    return pairs, len(raw), len(kept)
+    return pairs, [face.box for face in raw], kept
 
 
-def labelled_recall(dlib_dir: Path) -> dict[str, float]:
-    """Recall at IoU 0.5 of dlib's labelled faces: the raw detector and ``detect``."""
-    truth = read_box_labels(dlib_dir / "boxes.csv")
-    found = {"raw": 0, "detect": 0}
-    total = 0
+def labelled_recall(truth: dict[str, list], found: dict[str, dict[str, list]]) -> dict[str, float]:
+    """Recall at IoU 0.5 of dlib's labelled faces: ``found[photo]["raw" | "detect"]`` boxes."""
+    hits = {"raw": 0, "detect": 0}
+    total = sum(len(boxes) for boxes in truth.values())
     for name, boxes in truth.items():
-        rgb = load_image(dlib_dir / name)
-        runs = {
-            "raw": [f.box for f in get_detector(DEFAULT_DETECTOR)(rgb)],
-            "detect": [f.box for f in detect(rgb, landmarks=False)],
-        }
-        total += len(boxes)
-        for key, predicted in runs.items():
-            found[key] += sum(any(box_iou(t, p) >= 0.5 for p in predicted) for t in boxes)
-    return {key: value / total for key, value in found.items()} | {"faces": total}
+        for key in hits:
+            predicted = found[name][key]
+            hits[key] += sum(any(box_iou(t, p) >= 0.5 for p in predicted) for t in boxes)
+    return {key: value / total for key, value in hits.items()} | {"faces": total}
 
 
 def main() -> None:
@@ -82,15 +76,17 @@ def main() -> None:
         "lfw": sorted((faces / "lfw").glob("*/*.jpg"))[: args.lfw],
     }
     started = time.perf_counter()
-    pairs, counts = [], {}
+    pairs, counts, boxes = [], {}, {}
     for group, photos in groups.items():
         raw = kept = 0
         for photo in photos:
-            found, n_raw, n_kept = overlapping_pairs(photo, group)
+            found, raw_boxes, kept_boxes = overlapping_pairs(photo, group)
             pairs += found
-            raw, kept = raw + n_raw, kept + n_kept
+            raw, kept = raw + len(raw_boxes), kept + len(kept_boxes)
+            if group == "dlib_faces":
+                boxes[photo.name] = {"raw": raw_boxes, "detect": kept_boxes}
         counts[group] = {"photos": len(photos), "raw": raw, "kept": kept}
-    recall = labelled_recall(faces / "dlib_faces")
+    recall = labelled_recall(read_box_labels(faces / "dlib_faces" / "boxes.csv"), boxes)
     seconds = time.perf_counter() - started
     save_json(args.publish, {"pairs": pairs, "counts": counts, "recall": recall})
     publish(args, pairs, counts, recall, seconds)

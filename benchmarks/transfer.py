@@ -32,6 +32,7 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -159,9 +160,11 @@ def cache_repr(config: TransferConfig) -> str:
     return text
 
 
+@cache
 def source_commit() -> str:
     """The commit whose code made a cached photo (``-dirty``: with uncommitted changes under
-    ``src/``, which a published number must not rest on)."""
+    ``src/``, which a published number must not rest on). Read once: a run keeps the code it
+    loaded, even if a commit lands while it runs."""
     import subprocess
 
     def git(*command: str) -> str:

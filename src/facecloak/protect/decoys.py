@@ -28,10 +28,7 @@ def _decoy_photos() -> tuple:
     from facecloak.data import astronaut, grace_hopper
     from facecloak.models import detect, largest_face
 
-    photos = []
-    for rgb in (astronaut(), grace_hopper()):
-        photos.append((rgb, largest_face(detect(rgb))))
-    return tuple(photos)
+    return tuple((rgb, largest_face(detect(rgb))) for rgb in (astronaut(), grace_hopper()))
 
 
 @cache
@@ -39,6 +36,17 @@ def _decoy_embeddings(recognizer: Recognizer) -> tuple[Tensor, ...]:
     from facecloak.recognition import embed_with_fresh_landmarks
 
     return tuple(embed_with_fresh_landmarks(rgb, face, recognizer) for rgb, face in _decoy_photos())
+
+
+def decoy_embeddings(
+    kind: str, recognizers: Sequence[Recognizer], clean: Sequence[Tensor], image, face: Face
+) -> list[Tensor]:
+    """Each recognizer's embedding of the person a cloak pulls ``face`` toward: ``kind`` is
+    ``samples`` (:func:`farthest_decoy`, from ``clean``, the face's own embeddings) or
+    ``replaced`` (:func:`replaced_decoy`, from ``image``)."""
+    if kind == "replaced":
+        return replaced_decoy(recognizers, image, face)
+    return farthest_decoy(recognizers, clean)
 
 
 def farthest_decoy(recognizers: Sequence[Recognizer], clean: Sequence[Tensor]) -> list[Tensor]:
@@ -62,13 +70,8 @@ def replaced_decoy(recognizers: Sequence[Recognizer], image, face: Face) -> list
     (the draw the first recognizer finds farthest from the face)."""
     from facecloak.obfuscate.replace import ReplaceSettings, replace_faces
     from facecloak.recognition import embed_with_fresh_landmarks
+    from facecloak.replace.checkpoint import shared_generator
 
-    replaced = replace_faces(image, [face], _generator(), ReplaceSettings(), judge=recognizers[0])
+    generator = shared_generator()
+    replaced = replace_faces(image, [face], generator, ReplaceSettings(), judge=recognizers[0])
     return [embed_with_fresh_landmarks(replaced, face, r) for r in recognizers]
-
-
-@cache
-def _generator():
-    from facecloak.replace.checkpoint import load_generator
-
-    return load_generator(None)

@@ -39,7 +39,7 @@ from facecloak.faces import Face
 from facecloak.faces.regions import FaceRegion, face_region
 from facecloak.imaging import to_batch, to_uint8
 from facecloak.models.recognizer import Recognizer
-from facecloak.protect.decoys import farthest_decoy, replaced_decoy
+from facecloak.protect.decoys import decoy_embeddings
 from facecloak.protect.judging import measure_identity
 from facecloak.protect.outcomes import FaceOutcome
 from facecloak.protect.presets import Strength
@@ -211,15 +211,6 @@ def _cloak_crop(
     return result.adversarial, int(result.steps[0]), None
 
 
-def _decoys(
-    recognizers: list[Recognizer], clean: list[Tensor], kind: str, photo: tuple[np.ndarray, Face]
-) -> list[Tensor]:
-    """Each recognizer's embedding of the person the cloak pulls the face toward."""
-    if kind == "replaced":
-        return replaced_decoy(recognizers, *photo)
-    return farthest_decoy(recognizers, clean)
-
-
 def _objective(
     embedders: Sequence[CropEmbedder],
     crop: Tensor,
@@ -245,7 +236,7 @@ def _objective(
     goal_ratio = 1.0 + settings.margin / float(recognizer.threshold)
     members = [e.recognizer for e in embedders]
     pulls = settings.pull > 0 and photo is not None
-    decoys = _decoys(members, clean, settings.decoy, photo) if pulls else None
+    decoys = decoy_embeddings(settings.decoy, members, clean, *photo) if pulls else None
     return EnsembleUntargeted(members, clean, goal_ratio, decoys, settings.pull)
 
 

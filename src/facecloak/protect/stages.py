@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from functools import lru_cache
-from pathlib import Path
 
 import torch
 
@@ -28,7 +26,7 @@ from facecloak.protect.judging import judge_everywhere, measure_identity
 from facecloak.protect.outcomes import ProtectResult
 from facecloak.protect.progress import Ticker
 from facecloak.recognition import resolve_recognizers, shared_recognizer
-from facecloak.replace.checkpoint import LoadedGenerator, load_generator
+from facecloak.replace.checkpoint import shared_generator
 
 
 def run_stages(
@@ -115,7 +113,7 @@ def _obfuscation_stage(
             shape_mix=config.shape_mix,
             candidates=config.candidates,
         )
-        loaded = _replacer(config.replacer)
+        loaded = shared_generator(config.replacer)
         result.image = replace_faces(result.image, faces, loaded, settings, judge=judge)
     else:
         result.image = obfuscate_faces(result.image, faces, config.method)
@@ -154,12 +152,6 @@ def _recognizers(given: Sequence[str | Recognizer]) -> list[Recognizer]:
         elif loaded[item] not in out:
             out.append(loaded[item])
     return out
-
-
-@lru_cache(maxsize=2)
-def _replacer(path: str | Path | None) -> LoadedGenerator:
-    """The replacement generator at ``path`` (default: the committed one), loaded once."""
-    return load_generator(None if path is None else Path(path))
 
 
 def settings_report(config: ProtectConfig) -> dict:

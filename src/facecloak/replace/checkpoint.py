@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,12 @@ def export_fp16(checkpoint: Path, output: Path, shapes: np.ndarray | None = None
     loaded = load_generator(checkpoint)
     shapes = shapes if shapes is not None else loaded.shapes
     return save_generator(output, loaded.generator, loaded.edges, loaded.trained, shapes)
+
+
+@lru_cache(maxsize=2)
+def shared_generator(path: str | Path | None = None) -> LoadedGenerator:
+    """:func:`load_generator`, loaded once per process and path (default: the committed one)."""
+    return load_generator(None if path is None else Path(path))
 
 
 def load_generator(path: Path | None = None) -> LoadedGenerator:
