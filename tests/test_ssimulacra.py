@@ -11,7 +11,7 @@ from PIL import Image
 
 from facecloak.geometry import widened
 from facecloak.quality import S2_CONTEXT, ssimulacra2_score
-from facecloak.ssimulacra import ssimulacra2
+from facecloak.ssimulacra import Ssimulacra2Reference, ssimulacra2
 
 
 def _tensor(rgb: np.ndarray) -> torch.Tensor:
@@ -63,6 +63,18 @@ def test_gradient_points_back_toward_the_original(grace_hopper) -> None:
     assert torch.isfinite(grad).all()
     stepped = ssimulacra2(face, (changed + 1e-3 * grad.sign()).clamp(0, 1))
     assert float(stepped) > float(score.detach())
+
+
+def test_a_reference_scores_as_the_function_does_in_either_precision(astronaut) -> None:
+    face = _tensor(np.ascontiguousarray(astronaut[50:250, 150:330]))
+    score = Ssimulacra2Reference(face)
+    single = Ssimulacra2Reference(face.float(), torch.float32)
+    for name, rgb in _changes(np.ascontiguousarray(astronaut[50:250, 150:330])).items():
+        changed = _tensor(rgb)
+        assert float(score(changed)) == float(ssimulacra2(face, changed)), name
+        assert abs(float(single(changed.float())) - float(score(changed))) < 0.1, name
+    with pytest.raises(ValueError, match="original's shape"):
+        score(face[..., :100])
 
 
 def test_bad_shapes_are_refused_in_one_line() -> None:

@@ -34,6 +34,50 @@ def test_score_hinge_grows_while_short_and_is_silent_when_met(grace_hopper) -> N
     assert met and float(penalty) == 0
 
 
+def test_score_hinge_skips_the_gradient_only_while_far_above(grace_hopper) -> None:
+    face = _face(grace_hopper)
+    hinge = ScoreHinge([face], target=60.0, headroom=3.0)
+    slight = (face + 0.002).clamp(0, 1).requires_grad_(True)
+    penalty, met = hinge([slight])  # first call: no score yet, so with the gradient
+    assert met and hinge.gradient_free_calls == 0
+    penalty, met = hinge([slight])
+    assert met and hinge.gradient_free_calls == 1 and not penalty.requires_grad
+    loud = face + 0.2 * torch.randn(face.shape, generator=torch.Generator().manual_seed(0))
+    loud = loud.clamp(0, 1).requires_grad_(True)
+    penalty, met = hinge([loud])  # far below: scored again with the gradient
+    assert not met and hinge.gradient_free_calls == 1 and penalty.requires_grad
+    (grad,) = torch.autograd.grad(penalty, loud)
+    assert float(grad.abs().sum()) > 0
+
+
+def test_skipping_the_hinge_gradient_leaves_the_attack_unchanged(grace_hopper, monkeypatch) -> None:
+    face = _face(grace_hopper)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 96 * 96, 8))
+    anchor = model(face).detach()
+    options = {"eps": 8 / 255, "steps": 12, "step_size": 1 / 255, "s2_target": 60.0}
+
+    hinges: list[ScoreHinge] = []
+
+    class Recorded(ScoreHinge):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            hinges.append(self)
+
+    monkeypatch.setattr("facecloak.attacks.perceptual.ScoreHinge", Recorded)
+
+    def run() -> torch.Tensor:
+        generator = torch.Generator().manual_seed(3)
+        objective = EmbeddingUntargeted(100.0, anchor=anchor)
+        return Perceptual(model, objective, generator=generator, **options).run(face).adversarial
+
+    skipping = run()
+    monkeypatch.setattr(ScoreHinge.__init__, "__defaults__", (0.02, 0.05, float("inf")))
+    always = run()
+    assert hinges[0].gradient_free_calls > 0 and hinges[1].gradient_free_calls == 0
+    assert torch.equal(skipping, always)
+
+
 def test_perceptual_attack_keeps_ssimulacra2_at_its_target(grace_hopper) -> None:
     face = _face(grace_hopper)
     torch.manual_seed(0)

@@ -50,7 +50,7 @@ from facecloak.geometry import widened
 from facecloak.imaging import quantise
 from facecloak.quality import S2_CONTEXT
 from facecloak.ssim import differentiable_ssim
-from facecloak.ssimulacra import ssimulacra2
+from facecloak.ssimulacra import Ssimulacra2Reference
 
 logger = logging.getLogger(__name__)
 
@@ -288,14 +288,19 @@ def scale_to_ssim_floor(
     change = cloaked.detach() - crop.detach()
 
     windows = s2_regions(crop, boxes)
+    scorers = (
+        [Ssimulacra2Reference(_cut(original, box)) for box in windows]
+        if s2_floor is not None
+        else []
+    )
 
     def acceptable(scale: float) -> bool:
         candidate = quantise(crop.detach() + scale * change)
-        for b, s2_box in zip(boxes, windows, strict=True):
+        for b, s2_box, score in zip(boxes, windows, scorers or [None] * len(boxes), strict=True):
             before, after = _cut(original, b), _cut(candidate, b)
             if float(differentiable_ssim(viewed(before, view), viewed(after, view))) < floor:
                 return False
-            if s2_floor is not None and _s2(original, candidate, s2_box) < s2_floor:
+            if score is not None and float(score(_cut(candidate, s2_box)).min()) < s2_floor:
                 return False
         return True
 
@@ -349,10 +354,6 @@ def s2_regions(crop: Tensor, boxes: Sequence[Box]) -> list[Box]:
     (on a small box alone the metric misses what people see)."""
     height, width = crop.shape[-2:]
     return [widened(box, S2_CONTEXT, height, width) for box in boxes]
-
-
-def _s2(before: Tensor, after: Tensor, box: Box) -> float:
-    return float(ssimulacra2(_cut(before, box), _cut(after, box)).min())
 
 
 def _cut(image: Tensor, box: Box) -> Tensor:

@@ -34,6 +34,7 @@ faces are compared by cosine distance (:meth:`MobileFaceNet.distance`, ``1 - cos
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from facecloak.errors import FacecloakError, ModelNotFoundError
 from facecloak.faces.face import Face
@@ -312,7 +314,7 @@ def load_mobilefacenet(path: str | Path | None = None) -> MobileFaceNet:
     started = time.perf_counter()
     model = MobileFaceNet()
     model.load_state_dict(_read_state_dict(path))
-    model.freeze()
+    fold_batchnorm(model.freeze())
     logger.info("loaded MobileFaceNet from %s in %.2f s", path, time.perf_counter() - started)
     return model
 
@@ -355,3 +357,24 @@ def _check_layout(path: Path, state: dict[str, torch.Tensor]) -> None:
         raise MobileFaceNetFormatError(
             f"{path}: not the MobileFaceNet state dict facecloak expects ({details})"
         )
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """In place: every ``BatchNorm2d`` merged into the convolution registered just before it in
+    the same parent (in this network each follows its convolution), left as ``Identity``. The
+    eval-mode output is the same, with about a tenth less work forward and backward. Returns
+    ``model``.
+
+    >>> model = MobileFaceNet().eval()
+    >>> x = torch.rand(1, 3, 112, 112)
+    >>> before = model.raw(x)
+    >>> torch.allclose(fold_batchnorm(model).raw(x), before, atol=1e-4)
+    True
+    """
+    for parent in list(model.modules()):
+        children = list(parent.named_children())
+        for (conv_name, conv), (norm_name, norm) in itertools.pairwise(children):
+            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+                setattr(parent, conv_name, fuse_conv_bn_eval(conv, norm).requires_grad_(False))
+                setattr(parent, norm_name, nn.Identity())
+    return model

@@ -231,12 +231,12 @@ class IRPReLU(nn.Module):
         slope = graph.blob(layer, "weights")
         if slope is None:
             raise IRFormatError(f"layer {layer.id} (PReLU) has no slopes")
-        shape = (1, -1, 1, 1) if slope.size > 1 else (1,)
-        self.register_buffer("slope", torch.from_numpy(slope).view(*shape))
+        self.register_buffer("slope", torch.from_numpy(slope).reshape(-1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        slope = self.slope.to(x.dtype)
-        return torch.where(x >= 0, x, x * slope)
+        # F.prelu's fused kernels: torch.where's two branches and their backward took twice
+        # the time, a quarter of reid0095's step.
+        return F.prelu(x, self.slope.to(x.dtype))
 
 
 class IRPooling(nn.Module):
