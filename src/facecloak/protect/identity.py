@@ -40,7 +40,7 @@ from facecloak.faces.regions import FaceRegion, face_region
 from facecloak.imaging import to_batch, to_uint8
 from facecloak.models.recognizer import Recognizer
 from facecloak.protect.decoys import decoy_embeddings
-from facecloak.protect.judging import measure_identity
+from facecloak.protect.judging import JudgedViews, measure_identity
 from facecloak.protect.outcomes import FaceOutcome
 from facecloak.protect.presets import Strength
 from facecloak.protect.progress import Ticker
@@ -75,12 +75,15 @@ class IdentityRequest:
 
 @dataclass
 class IdentityCloak:
-    """The identity stage's output: the photo, a report per face, and each face's final
-    perturbation (by face index; perceptual attack only) for :attr:`IdentityRequest.starts`."""
+    """The identity stage's output: the photo, a report per face, each face's final
+    perturbation (by face index; perceptual attack only) for :attr:`IdentityRequest.starts`,
+    and the views its reports judged."""
 
     image: np.ndarray
     outcomes: list[FaceOutcome]
     latents: dict[int, Tensor] = field(default_factory=dict)
+    views: dict[int, JudgedViews] = field(default_factory=dict)
+    """Face index -> the face as judged (for every recognizer's verdict on it)."""
 
 
 class CropEmbedder(nn.Module):
@@ -157,11 +160,14 @@ def cloak_identities(
     protected = to_uint8(photo)[0]
     judge = request.recognizers[0]
     original = image if request.away_from is None else request.away_from
+    views = {index: JudgedViews.of(original, protected, faces[index]) for index in chosen}
     reports = [
-        measure_identity(original, protected, index, region, judge, steps, scale, seconds)
+        measure_identity(
+            original, protected, index, region, judge, steps, scale, seconds, views[index]
+        )
         for index, region, steps, scale, seconds in drafts
     ]
-    return IdentityCloak(protected, reports, latents)
+    return IdentityCloak(protected, reports, latents, views)
 
 
 def _cloak_crop(

@@ -22,7 +22,7 @@ from facecloak.protect.classifier import cloak_against_classifier
 from facecloak.protect.config import REPLACE_METHOD, SWAP_METHOD, ProtectConfig
 from facecloak.protect.evasion import hide_faces
 from facecloak.protect.identity import IdentityRequest, cloak_identities
-from facecloak.protect.judging import judge_everywhere, measure_identity
+from facecloak.protect.judging import JudgedViews, judge_everywhere, measure_identity
 from facecloak.protect.outcomes import ProtectResult
 from facecloak.protect.progress import Ticker
 from facecloak.recognition import resolve_recognizers, shared_recognizer
@@ -54,17 +54,23 @@ def _identity_stage(
     )
     cloak = cloak_identities(result.image, result.faces, chosen, request, ticker)
     result.image, result.outcomes, result.latents = cloak.image, cloak.outcomes, cloak.latents
-    _add_verdicts(result, config, attacked=[r.name for r in recognizers])
+    _add_verdicts(result, config, [r.name for r in recognizers], cloak.views)
 
 
-def _add_verdicts(result: ProtectResult, config: ProtectConfig, attacked: list[str]) -> None:
-    """Each judging recognizer's verdict on each face (see :func:`judge_everywhere`)."""
+def _add_verdicts(
+    result: ProtectResult,
+    config: ProtectConfig,
+    attacked: list[str],
+    views: dict[int, JudgedViews],
+) -> None:
+    """Each judging recognizer's verdict on each face (see :func:`judge_everywhere`), on the
+    views the stage's own report judged."""
     if not config.judges:
         return
     for outcome in result.outcomes:
         face = result.faces[outcome.index]
         outcome.verdicts = judge_everywhere(
-            result.original, result.image, face, config.judges, attacked
+            result.original, result.image, face, config.judges, attacked, views[outcome.index]
         )
 
 
@@ -118,6 +124,7 @@ def _obfuscation_stage(
     else:
         result.image = obfuscate_faces(result.image, faces, config.method)
     size = max(judge.chip_size)
+    views = {i: JudgedViews.of(result.original, result.image, result.faces[i]) for i in chosen}
     result.outcomes = [
         measure_identity(
             result.original,
@@ -125,10 +132,11 @@ def _obfuscation_stage(
             i,
             face_region(result.faces[i], height, width, size),
             judge,
+            views=views[i],
         )
         for i in chosen
     ]
-    _add_verdicts(result, config, attacked=[])
+    _add_verdicts(result, config, [], views)
 
 
 _STAGES = {
