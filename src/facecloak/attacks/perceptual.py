@@ -288,15 +288,13 @@ def scale_to_ssim_floor(
     change = cloaked.detach() - crop.detach()
 
     windows = s2_regions(crop, boxes)
-    scorers = (
-        [Ssimulacra2Reference(_cut(original, box)) for box in windows]
-        if s2_floor is not None
-        else []
-    )
+    scorers = [
+        None if s2_floor is None else Ssimulacra2Reference(_cut(original, box)) for box in windows
+    ]
 
     def acceptable(scale: float) -> bool:
         candidate = quantise(crop.detach() + scale * change)
-        for b, s2_box, score in zip(boxes, windows, scorers or [None] * len(boxes), strict=True):
+        for b, s2_box, score in zip(boxes, windows, scorers, strict=True):
             before, after = _cut(original, b), _cut(candidate, b)
             if float(differentiable_ssim(viewed(before, view), viewed(after, view))) < floor:
                 return False

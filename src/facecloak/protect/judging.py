@@ -31,7 +31,9 @@ class JudgedViews:
 
     photos: tuple[np.ndarray, np.ndarray, np.ndarray]
     faces: tuple[Face, Face, Face]
-    _embedded: dict[Recognizer, tuple[torch.Tensor, ...]] = field(default_factory=dict, repr=False)
+    _embedded: dict[Recognizer, tuple[torch.Tensor, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, original: np.ndarray, protected: np.ndarray, face: Face) -> JudgedViews:
@@ -70,7 +72,8 @@ def measure_identity(
     """How far ``recognizer`` moved face ``index`` and how much its box changed (``views``:
     the face's :class:`JudgedViews`, made here if not given)."""
     face = region.face
-    views = views or JudgedViews.of(original, protected, face)
+    if views is None:
+        views = JudgedViews.of(original, protected, face)
     distance, distance_jpeg75 = views.distances(recognizer)
     change = image_change(original, protected, box=region.face_box)
     return FaceOutcome(
@@ -101,16 +104,18 @@ def judge_everywhere(
     """Each recognizer in ``names`` (``all``: every usable one) compares the protected face
     (as saved and after JPEG q75) with the original, landmarks found anew on each photo
     (``views``: the face's :class:`JudgedViews`, made here if not given)."""
-    views = views or JudgedViews.of(original, protected, face)
+    if views is None:
+        views = JudgedViews.of(original, protected, face)
     verdicts = []
     for name in resolve_recognizers(names):
-        distance, distance_jpeg75 = views.distances(shared_recognizer(name))
+        recognizer = shared_recognizer(name)
+        distance, distance_jpeg75 = views.distances(recognizer)
         verdicts.append(
             RecognizerVerdict(
                 recognizer=name,
                 distance=distance,
                 distance_jpeg75=distance_jpeg75,
-                threshold=float(shared_recognizer(name).threshold),
+                threshold=float(recognizer.threshold),
                 attacked=name in attacked,
             )
         )
