@@ -38,6 +38,7 @@ from facecloak.errors import InvalidOptionError
 from facecloak.faces import Face
 from facecloak.faces.regions import FaceRegion, face_region
 from facecloak.imaging import to_batch, to_uint8
+from facecloak.models.fanout import Fanout
 from facecloak.models.recognizer import Recognizer
 from facecloak.protect.decoys import decoy_embeddings
 from facecloak.protect.judging import JudgedViews, measure_identity
@@ -113,17 +114,6 @@ class CropEmbedder(nn.Module):
         return self.recognizer(chips)
 
 
-class EnsembleEmbedder(nn.Module):
-    """Crop -> one embedding per recognizer (what :class:`EnsembleUntargeted` reads)."""
-
-    def __init__(self, embedders: Sequence[nn.Module]) -> None:
-        super().__init__()
-        self.embedders = nn.ModuleList(embedders)
-
-    def forward(self, crop: Tensor) -> tuple[Tensor, ...]:
-        return tuple(embed(crop) for embed in self.embedders)
-
-
 def cloak_identities(
     image: np.ndarray,
     faces: list[Face],
@@ -191,7 +181,8 @@ def _cloak_crop(
     objective = _objective(embedders, reference, request, (original, region.face))
     callback = ticker.step_callback()
     ensemble = isinstance(objective, EnsembleUntargeted)
-    model = EnsembleEmbedder(embedders) if ensemble else embedders[0]
+    # Crop -> one embedding per recognizer (what EnsembleUntargeted reads), side by side.
+    model = Fanout(embedders) if ensemble else embedders[0]
     if settings.attack == "perceptual":
         result = _perceptual(
             model, objective, crop, region, settings, callback, start, request.warm_steps

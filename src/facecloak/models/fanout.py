@@ -1,0 +1,153 @@
+"""Several models on one input side by side, each on its own CPU thread, gradients included.
+
+An attack step runs every recognizer of an ensemble forward and back on the same crop. One
+recognizer's convolutions on one small chip keep a second intra-op thread only partly busy, so
+on a few cores the ensemble runs faster with its members side by side, each on one thread, than
+one after another on all of them. :class:`Fanout` does that: forward runs the members on a
+thread pool (longest first, by their measured times), and backward sends each member's share
+of the gradient back through its own graph on the same pool, then adds them up. The numbers
+are the ones the members give one after another, up to the order of that sum.
+
+Example:
+    >>> import torch
+    >>> members = [torch.nn.Linear(4, 2), torch.nn.Linear(4, 3)]
+    >>> fanout = Fanout(members, threads=2)
+    >>> x = torch.rand(1, 4, requires_grad=True)
+    >>> a, b = fanout(x)
+    >>> (grad,) = torch.autograd.grad(a.sum() + b.sum(), x)
+    >>> expected = members[0].weight.sum(0) + members[1].weight.sum(0)
+    >>> bool(torch.allclose(grad[0], expected))
+    True
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+Task = Callable[[Tensor], Tensor]
+
+_WORKER_PREFIX = "fanout"
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def default_threads() -> int:
+    """Threads a fanout uses by default: torch's intra-op thread count (2 on two cores)."""
+    return max(1, min(torch.get_num_threads(), os.cpu_count() or 1))
+
+
+class Fanout(nn.Module):
+    """``members`` run on one input side by side: ``forward(x)`` is the tuple of their outputs.
+
+    With ``threads=1``, one member, or when called from a fanout's own worker, they run one after
+    another in the calling thread.
+    """
+
+    def __init__(self, members: Sequence[nn.Module], threads: int | None = None) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.threads = default_threads() if threads is None else max(1, int(threads))
+        self.seconds: dict[int, float] = {}
+        """Each task's time on its last run (forward or backward), by position: the order of
+        work."""
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        tasks: list[Task] = list(self.members)
+        nested = threading.current_thread().name.startswith(_WORKER_PREFIX)
+        if self.threads == 1 or len(tasks) < 2 or nested:
+            return tuple(task(x) for task in tasks)
+        if not (torch.is_grad_enabled() and x.requires_grad):
+            return tuple(self.map([lambda task=task: _without_grad(task, x) for task in tasks]))
+        return _FanoutFunction.apply(self, tasks, x)
+
+    def map(self, jobs: Sequence[Callable[[], Any]]) -> list:
+        """Every job on the pool, the longest (by :attr:`seconds`) first; results in order."""
+        order = sorted(range(len(jobs)), key=lambda i: -self.seconds.get(i, 0.0))
+        pool = _pool(self.threads)
+
+        def timed(index: int) -> Any:
+            started = time.perf_counter()
+            result = jobs[index]()
+            self.seconds[index] = time.perf_counter() - started
+            return result
+
+        futures = {index: pool.submit(timed, index) for index in order}
+        return [futures[index].result() for index in range(len(jobs))]
+
+
+def _with_grad(task: Task, x: Tensor) -> Tensor:
+    with torch.enable_grad():  # grad mode is per thread: set it in the worker
+        return task(x)
+
+
+def _without_grad(task: Task, x: Tensor) -> Tensor:
+    with torch.no_grad():
+        return task(x)
+
+
+class _FanoutFunction(torch.autograd.Function):
+    """Forward: each task on its own detached copy of the input, its graph kept. Backward: each
+    output's gradient through its own graph, on the pool, summed."""
+
+    @staticmethod
+    def forward(ctx: Any, fanout: Fanout, tasks: list[Task], x: Tensor) -> tuple[Tensor, ...]:  # type: ignore[override]
+        inputs = [x.detach().requires_grad_(True) for _ in tasks]
+        jobs = [
+            lambda task=task, given=given: _with_grad(task, given)
+            for task, given in zip(tasks, inputs, strict=True)
+        ]
+        outputs = fanout.map(jobs)
+        ctx.fanout, ctx.inputs, ctx.outputs = fanout, inputs, outputs
+        return tuple(output.detach() for output in outputs)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Tensor) -> tuple[None, None, Tensor]:  # type: ignore[override]
+        jobs = [
+            lambda given=given, output=output, grad=grad: _input_grad(given, output, grad)
+            for given, output, grad in zip(ctx.inputs, ctx.outputs, grads, strict=True)
+        ]
+        parts = ctx.fanout.map(jobs)
+        ctx.inputs = ctx.outputs = None
+        return None, None, torch.stack(parts).sum(0)
+
+
+def _input_grad(given: Tensor, output: Tensor, grad: Tensor | None) -> Tensor:
+    if grad is None or not output.requires_grad:
+        return torch.zeros_like(given)
+    (part,) = torch.autograd.grad(output, given, grad)
+    return part
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """The process's pool of ``threads`` workers, each running torch on one intra-op thread."""
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = _started_pool(threads)
+        return _POOLS[threads]
+
+
+def _started_pool(threads: int) -> ThreadPoolExecutor:
+    # torch keeps one process-wide thread count that a thread reads the first time it runs an op:
+    # every worker fixes its own at 1 before the caller's count is put back.
+    caller_threads = torch.get_num_threads()
+    ready = threading.Barrier(threads + 1)
+
+    def single_threaded() -> None:
+        torch.set_num_threads(1)
+        torch.get_num_threads()  # reads (and so fixes) this thread's count now
+        ready.wait()
+
+    pool = ThreadPoolExecutor(threads, _WORKER_PREFIX, initializer=single_threaded)
+    for _ in range(threads):
+        pool.submit(lambda: None)
+    ready.wait()
+    torch.set_num_threads(caller_threads)
+    return pool
