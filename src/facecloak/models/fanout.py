@@ -32,8 +32,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-Task = Callable[[Tensor], Tensor]
-
 _WORKER_PREFIX = "fanout"
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
@@ -55,22 +53,23 @@ class Fanout(nn.Module):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.threads = default_threads() if threads is None else max(1, int(threads))
-        self.seconds: dict[int, float] = {}
-        """Each task's time on its last run (forward or backward), by position: the order of
-        work."""
+        self.seconds = [0.0] * len(self.members)
+        """Each member's time on its last run (forward or backward): the order of work."""
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
-        tasks: list[Task] = list(self.members)
         nested = threading.current_thread().name.startswith(_WORKER_PREFIX)
-        if self.threads == 1 or len(tasks) < 2 or nested:
-            return tuple(task(x) for task in tasks)
+        if self.threads == 1 or len(self.members) < 2 or nested:
+            return tuple(member(x) for member in self.members)
         if not (torch.is_grad_enabled() and x.requires_grad):
-            return tuple(self.map([lambda task=task: _without_grad(task, x) for task in tasks]))
-        return _FanoutFunction.apply(self, tasks, x)
+            return tuple(
+                self.map([lambda m=member: _without_grad(m, x) for member in self.members])
+            )
+        return _FanoutFunction.apply(self, x)
 
     def map(self, jobs: Sequence[Callable[[], Any]]) -> list:
-        """Every job on the pool, the longest (by :attr:`seconds`) first; results in order."""
-        order = sorted(range(len(jobs)), key=lambda i: -self.seconds.get(i, 0.0))
+        """One job per member on the pool, the longest (by :attr:`seconds`) first; results in
+        the members' order."""
+        order = sorted(range(len(jobs)), key=lambda i: -self.seconds[i])
         pool = _pool(self.threads)
 
         def timed(index: int) -> Any:
@@ -83,40 +82,40 @@ class Fanout(nn.Module):
         return [futures[index].result() for index in range(len(jobs))]
 
 
-def _with_grad(task: Task, x: Tensor) -> Tensor:
+def _with_grad(member: nn.Module, x: Tensor) -> Tensor:
     with torch.enable_grad():  # grad mode is per thread: set it in the worker
-        return task(x)
+        return member(x)
 
 
-def _without_grad(task: Task, x: Tensor) -> Tensor:
+def _without_grad(member: nn.Module, x: Tensor) -> Tensor:
     with torch.no_grad():
-        return task(x)
+        return member(x)
 
 
 class _FanoutFunction(torch.autograd.Function):
-    """Forward: each task on its own detached copy of the input, its graph kept. Backward: each
+    """Forward: each member on its own detached copy of the input, its graph kept. Backward: each
     output's gradient through its own graph, on the pool, summed."""
 
     @staticmethod
-    def forward(ctx: Any, fanout: Fanout, tasks: list[Task], x: Tensor) -> tuple[Tensor, ...]:  # type: ignore[override]
-        inputs = [x.detach().requires_grad_(True) for _ in tasks]
+    def forward(ctx: Any, fanout: Fanout, x: Tensor) -> tuple[Tensor, ...]:  # type: ignore[override]
+        inputs = [x.detach().requires_grad_(True) for _ in fanout.members]
         jobs = [
-            lambda task=task, given=given: _with_grad(task, given)
-            for task, given in zip(tasks, inputs, strict=True)
+            lambda member=member, given=given: _with_grad(member, given)
+            for member, given in zip(fanout.members, inputs, strict=True)
         ]
         outputs = fanout.map(jobs)
         ctx.fanout, ctx.inputs, ctx.outputs = fanout, inputs, outputs
         return tuple(output.detach() for output in outputs)
 
     @staticmethod
-    def backward(ctx: Any, *grads: Tensor) -> tuple[None, None, Tensor]:  # type: ignore[override]
+    def backward(ctx: Any, *grads: Tensor) -> tuple[None, Tensor]:  # type: ignore[override]
         jobs = [
             lambda given=given, output=output, grad=grad: _input_grad(given, output, grad)
             for given, output, grad in zip(ctx.inputs, ctx.outputs, grads, strict=True)
         ]
         parts = ctx.fanout.map(jobs)
         ctx.inputs = ctx.outputs = None
-        return None, None, torch.stack(parts).sum(0)
+        return None, torch.stack(parts).sum(0)
 
 
 def _input_grad(given: Tensor, output: Tensor, grad: Tensor | None) -> Tensor:
