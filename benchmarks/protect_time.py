@@ -30,10 +30,11 @@ from facecloak.protect import ProtectConfig, protect
 def photos(faces_dir, deepface: int, lfw: int) -> dict[str, list]:
     lfw_photos = read_labelled_folder(faces_dir / "lfw")
     random.Random(0).shuffle(lfw_photos)
-    return {
+    chosen = {
         "deepface": read_labelled_folder(faces_dir / "deepface")[:deepface],
         "lfw": lfw_photos[:lfw],
     }
+    return {name: items for name, items in chosen.items() if items}
 
 
 def warm_up(strength: str) -> float:

@@ -110,3 +110,24 @@ def test_distance_and_threshold_share_one_scale(
 
 def test_embed_of_no_face_is_empty(recognizer: Recognizer, astronaut: np.ndarray) -> None:
     assert recognizer.embed(astronaut, []).shape == (0, recognizer.embedding_size)
+
+
+def test_fast_layout_keeps_the_embeddings_and_their_gradient(
+    recognizer: Recognizer, astronaut: np.ndarray, astronaut_faces: list[Face]
+) -> None:
+    loaded = load_recognizer(recognizer.name)
+    convolutions = [w for w in loaded.state_dict().values() if w.ndim == 4]
+    channels_last = [w.is_contiguous(memory_format=torch.channels_last) for w in convolutions]
+    if loaded.channels_last:
+        assert all(channels_last)
+    plain = type(loaded).load()  # as its loader makes it, weights in the usual order
+    assert convolutions and not all(
+        w.is_contiguous(memory_format=torch.channels_last)
+        for w in plain.state_dict().values()
+        if w.ndim == 4
+    )
+    chips = recognizer.align(rgb_to_tensor(astronaut), astronaut_faces).requires_grad_()
+    (fast_grad,) = torch.autograd.grad(loaded(chips).sum(), chips)
+    (plain_grad,) = torch.autograd.grad(plain(chips).sum(), chips)
+    torch.testing.assert_close(loaded(chips), plain(chips), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(fast_grad, plain_grad, atol=1e-5, rtol=1e-3)

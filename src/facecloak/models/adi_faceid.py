@@ -93,6 +93,7 @@ class FaceID(Recognizer):
     # Best-accuracy cosine distance on 500 + 500 LFW pairs of people absent from the View-1
     # test pairs (seed 0, our alignment): see benchmarks/recognizers.py.
     threshold = 0.41
+    channels_last = True
 
     def __init__(self, weights: Sequence[torch.Tensor], shifts: Sequence[float]) -> None:
         super().__init__()

@@ -237,6 +237,7 @@ class DlibResNet(Recognizer):
     chip_size = (150, 150)
     embedding_size = 128
     metric = "euclidean"
+    channels_last = True
 
     def __init__(self, network: DlibNetwork) -> None:
         super().__init__()

@@ -29,6 +29,7 @@ class IntelReid0001(IntelReidRecognizer):
     embedding_size = 128
     template = INTEL_TEMPLATE_128
     bgr = False
+    channels_last = True
     # Best-accuracy cosine distance on 500 + 500 LFW pairs of people absent from the View-1
     # test pairs (seed 0, our alignment): see benchmarks/recognizers.py.
     threshold = 0.69

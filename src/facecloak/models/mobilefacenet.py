@@ -208,6 +208,7 @@ class MobileFaceNet(Recognizer):
     embedding_size = EMBEDDING_SIZE
     metric = "cosine"
     threshold = 1.0 - COSINE_THRESHOLD
+    channels_last = True
 
     def __init__(self) -> None:
         super().__init__()

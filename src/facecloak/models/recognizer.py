@@ -81,6 +81,9 @@ class Recognizer(nn.Module, ABC):
     embedding_size: ClassVar[int]
     metric: ClassVar[str] = "cosine"
     threshold: float
+    channels_last: ClassVar[bool] = False
+    """Keep the weights in channels-last order (:meth:`in_fast_layout`): set where that made the
+    network's forward and backward on one chip faster on a CPU thread."""
 
     @classmethod
     @abstractmethod
@@ -147,6 +150,15 @@ class Recognizer(nn.Module, ABC):
         """The :class:`Verdict` on two ``(D,)`` embeddings."""
         distance = float(self.distance(a.detach(), b.detach()))
         return Verdict(distance=distance, threshold=float(self.threshold), recognizer=self.name)
+
+    def in_fast_layout(self) -> Recognizer:
+        """The weights in the memory order :attr:`channels_last` names; returns ``self``.
+
+        Outputs stay the same up to float rounding; the chips stay in the usual order.
+        """
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
+        return self
 
     def freeze(self) -> Recognizer:
         """Frozen weights, eval mode; returns ``self``."""

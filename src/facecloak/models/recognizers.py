@@ -75,7 +75,7 @@ def load_recognizer(name: str = "dlib", path: str | Path | None = None) -> Recog
         UnknownRecognizerError: ``name`` is not registered.
         ModelNotFoundError: the weights are absent (the message says where it looked).
     """
-    recognizer = recognizer_class(name).load(path)
+    recognizer = recognizer_class(name).load(path).in_fast_layout()
     logger.debug("loaded recognizer %s", name)
     return recognizer
 
