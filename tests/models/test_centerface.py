@@ -317,3 +317,11 @@ def test_other_onnx_models_are_rejected(tmp_path: Path) -> None:
     onnx.save(helper.make_model(graph), str(path))
     with pytest.raises(ValueError, match="not the CenterFace model"):
         load_centerface(path)
+
+
+def test_loading_leaves_the_random_stream_where_it_was() -> None:
+    torch.manual_seed(0)
+    expected = torch.rand(4)
+    torch.manual_seed(0)
+    load_centerface()
+    assert torch.equal(torch.rand(4), expected)

@@ -71,3 +71,18 @@ def test_embedding_reads_only_the_faces_region_yet_matches_the_whole_photo(name,
     with torch.no_grad():
         whole = recognizer(recognizer.warp(rgb_to_tensor(big), transforms))
     assert torch.allclose(recognizer.embed(big, [face]), whole, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_loading_leaves_the_random_stream_where_it_was(name) -> None:
+    """A network's random initial weights (replaced by the real ones) are drawn aside: a seeded
+    cloak is the same on the call that first loads its models as on any later one."""
+    import torch
+
+    if available_recognizers()[name] is not None:
+        pytest.skip(f"{name}: {available_recognizers()[name]}")
+    torch.manual_seed(0)
+    expected = torch.rand(4)
+    torch.manual_seed(0)
+    load_recognizer(name)
+    assert torch.equal(torch.rand(4), expected)

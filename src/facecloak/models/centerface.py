@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from facecloak.imaging import to_batch
 from facecloak.models.centerface_decode import OUTPUT_STRIDE, CenterFaceMaps, decode_maps
 from facecloak.models.onnx_weights import copy_onnx_weights
+from facecloak.models.seeding import keeps_random_state
 from facecloak.paths import centerface_onnx_path
 
 logger = logging.getLogger(__name__)
@@ -238,6 +239,7 @@ def _check_input_shape(x: Tensor) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+@keeps_random_state
 def load_centerface(
     path: str | Path | None = None,
     device: str | torch.device = "cpu",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facecloak.errors import FacecloakError
+from facecloak.models.seeding import keeps_random_state
 
 if TYPE_CHECKING:
     from facecloak.models.recognizer import Recognizer
@@ -65,6 +66,7 @@ def recognizer_class(name: str) -> type[Recognizer]:
     return cls
 
 
+@keeps_random_state
 def load_recognizer(name: str = "dlib", path: str | Path | None = None) -> Recognizer:
     """The recognizer ``name`` in eval mode with frozen weights.
 

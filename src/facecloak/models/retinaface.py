@@ -54,6 +54,7 @@ from facecloak.models.dense_detections import (
     select_faces,
 )
 from facecloak.models.detector import TorchPortDetector, register_detector
+from facecloak.models.seeding import keeps_random_state
 
 logger = logging.getLogger(__name__)
 
@@ -256,6 +257,7 @@ def decode(outputs: RetinaFaceOutputs, input_size: tuple[int, int]) -> DenseDete
 # --------------------------------------------------------------------------------------------------
 
 
+@keeps_random_state
 def load_retinaface(path: str | Path | None = None, channels_last: bool = True) -> RetinaFace:
     """RetinaFace-MobileNet-0.25 in eval mode with frozen weights, from ``mobilenet0.25_Final.pth``.
 

@@ -56,6 +56,7 @@ from facecloak.models.dense_detections import (
     select_faces,
 )
 from facecloak.models.detector import TorchPortDetector, register_detector
+from facecloak.models.seeding import keeps_random_state
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +274,7 @@ def decode_boxes(locations: Tensor, prior_boxes: Tensor) -> Tensor:
 # --------------------------------------------------------------------------------------------------
 
 
+@keeps_random_state
 def load_ultralight(path: str | Path | None = None) -> UltraLightRFB:
     """RFB-320 in eval mode with frozen weights, from ``version-RFB-320.pth``.
 

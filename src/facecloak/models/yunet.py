@@ -53,6 +53,7 @@ from facecloak.models.dense_detections import (
     select_faces,
 )
 from facecloak.models.detector import TorchPortDetector, register_detector
+from facecloak.models.seeding import keeps_random_state
 
 logger = logging.getLogger(__name__)
 
@@ -274,6 +275,7 @@ def decode(outputs: YuNetOutputs, input_size: tuple[int, int]) -> DenseDetection
 # --------------------------------------------------------------------------------------------------
 
 
+@keeps_random_state
 def load_yunet(
     path: str | Path | None = None, variant: Variant = "n", channels_last: bool = True
 ) -> YuNet:

@@ -29,7 +29,7 @@ from facecloak.protect.evasion_settings import (
     EvasionSettings,
     available_evasion_detectors,
 )
-from facecloak.protect.presets import DEFAULT_STRENGTH, PRESETS, Strength
+from facecloak.protect.presets import DEFAULT_STRENGTH, PRESETS, Strength, after_replacement
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -100,7 +100,9 @@ class ProtectConfig:
             cloak's recognizers (dlib by default) keeps the one farthest from the original (1:
             the first draw, no search).
         then: ``"cloak"``: after ``replace`` or ``swap``, an identity cloak against every
-            available recognizer, moving away from the original face (a no-match guarantee).
+            available recognizer, moving away from the original face (a no-match guarantee);
+            a named ``strength`` goes farther and toward a decoy there
+            (:func:`~facecloak.protect.presets.after_replacement`).
     """
 
     against: str = "recognition"
@@ -225,8 +227,12 @@ class ProtectConfig:
 
     @property
     def settings(self) -> Strength:
-        """The preset with the method and overrides applied."""
-        preset = self.strength if isinstance(self.strength, Strength) else PRESETS[self.strength]
+        """The preset with the method and overrides applied (a named preset after a
+        replacement: :func:`~facecloak.protect.presets.after_replacement`)."""
+        named = not isinstance(self.strength, Strength)
+        preset = PRESETS[self.strength] if named else self.strength
+        if named and self.then == "cloak":
+            preset = after_replacement(preset)
         if self.method is not None and self.method not in VISIBLE_METHODS:
             preset = replace(preset, attack=self.method)
         return preset.with_overrides(

@@ -155,6 +155,32 @@ PRESETS: dict[str, Strength] = {
 DEFAULT_STRENGTH = "mid"
 
 
+AFTER_REPLACEMENT_MARGIN = 1.5
+AFTER_REPLACEMENT_PULL = 0.5
+
+
+def after_replacement(preset: Strength) -> Strength:
+    """``preset`` as the cloak that follows a replacement (``then="cloak"``) runs it: farther
+    from the original face (margin at least :data:`AFTER_REPLACEMENT_MARGIN`) and toward a
+    decoy (pull at least :data:`AFTER_REPLACEMENT_PULL`).
+
+    The replaced face must not match the person's *other* photos, which the cloak never sees;
+    moving farther from the one photo it has is not enough for a weak recognizer such as
+    adi_faceid, whose other photos of a person can lie close to a stranger. On LFW's 100 the
+    default cloak left 3 replaced faces matching another photo of the person, this one none
+    (``benchmarks/replacement.py``, BENCHMARKS.md).
+
+    >>> cloak = after_replacement(PRESETS["mid"])
+    >>> cloak.margin, cloak.pull, cloak.s2_floor == PRESETS["mid"].s2_floor
+    (1.5, 0.5, True)
+    """
+    return replace(
+        preset,
+        margin=max(preset.margin, AFTER_REPLACEMENT_MARGIN),
+        pull=max(preset.pull, AFTER_REPLACEMENT_PULL),
+    )
+
+
 def get_strength(name: str) -> Strength:
     """The preset called ``name`` (``low``, ``mid`` or ``high``)."""
     if name not in PRESETS:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from facecloak.errors import FacecloakError
+from facecloak.models.seeding import keeps_random_state
 from facecloak.replace.attributes import ATTRIBUTES
 from facecloak.replace.model import Generator, GeneratorConfig
 
@@ -89,8 +90,11 @@ def shared_generator(path: str | Path | None = None) -> LoadedGenerator:
     return load_generator(None if path is None else Path(path))
 
 
+@keeps_random_state
 def load_generator(path: Path | None = None) -> LoadedGenerator:
-    """The generator of a training checkpoint or an fp16 export (default: the committed one)."""
+    """The generator of a training checkpoint or an fp16 export (default: the committed one).
+
+    Loading leaves torch's global random stream as it was (:mod:`facecloak.models.seeding`)."""
     path = Path(path) if path is not None else DEFAULT_WEIGHTS
     if not path.is_file():
         raise FacecloakError(f"{path}: no replacer weights there; give --replacer PATH")
