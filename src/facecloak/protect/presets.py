@@ -167,8 +167,8 @@ def after_replacement(preset: Strength) -> Strength:
     The replaced face must not match the person's *other* photos, which the cloak never sees;
     moving farther from the one photo it has is not enough for a weak recognizer such as
     adi_faceid, whose other photos of a person can lie close to a stranger. On LFW's 100 the
-    default cloak left 3 replaced faces matching another photo of the person, this one none
-    (``benchmarks/replacement.py``, BENCHMARKS.md).
+    default cloak left 3 replaced faces that adi_faceid still matched to another photo of the
+    person, this one 1 (``benchmarks/replacement.py``, BENCHMARKS.md "replacement").
 
     >>> cloak = after_replacement(PRESETS["mid"])
     >>> cloak.margin, cloak.pull, cloak.s2_floor == PRESETS["mid"].s2_floor
