@@ -115,7 +115,7 @@ def test_embed_of_no_face_is_empty(recognizer: Recognizer, astronaut: np.ndarray
 def test_fast_layout_keeps_the_embeddings_and_their_gradient(
     recognizer: Recognizer, astronaut: np.ndarray, astronaut_faces: list[Face]
 ) -> None:
-    loaded = load_recognizer(recognizer.name)
+    loaded = recognizer  # from load_recognizer, which puts the weights in the fast layout
     convolutions = [w for w in loaded.state_dict().values() if w.ndim == 4]
     channels_last = [w.is_contiguous(memory_format=torch.channels_last) for w in convolutions]
     if loaded.channels_last:
