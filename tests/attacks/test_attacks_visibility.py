@@ -39,7 +39,7 @@ def test_score_hinge_skips_the_gradient_only_while_far_above(grace_hopper) -> No
     hinge = ScoreHinge([face], target=60.0, headroom=3.0)
     slight = (face + 0.002).clamp(0, 1).requires_grad_(True)
     penalty, met = hinge([slight])  # first call: no score yet, so with the gradient
-    assert met and hinge.gradient_free_calls == 0
+    assert met and hinge.gradient_free_calls == 0 and not penalty.requires_grad  # met: flat
     penalty, met = hinge([slight])
     assert met and hinge.gradient_free_calls == 1 and not penalty.requires_grad
     loud = face + 0.2 * torch.randn(face.shape, generator=torch.Generator().manual_seed(0))
@@ -76,6 +76,33 @@ def test_skipping_the_hinge_gradient_leaves_the_attack_unchanged(grace_hopper, m
     always = run()
     assert hinges[0].gradient_free_calls > 0 and hinges[1].gradient_free_calls == 0
     assert torch.equal(skipping, always)
+
+
+def test_a_met_hinge_without_a_graph_leaves_the_attack_unchanged(grace_hopper, monkeypatch) -> None:
+    face = _face(grace_hopper)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 96 * 96, 8))
+    anchor = model(face).detach()
+    options = {"eps": 8 / 255, "steps": 12, "step_size": 1 / 255, "s2_target": 60.0}
+
+    class Graphed(ScoreHinge):
+        """Always the penalty through the metric, a zero gradient when met."""
+
+        def __call__(self, regions):
+            penalty, met = super().__call__(regions)
+            if met:
+                scores = self._scores(regions)
+                penalty = self.weight * torch.nn.functional.relu(self.target - scores).sum()
+            return penalty, met
+
+    def run() -> torch.Tensor:
+        generator = torch.Generator().manual_seed(3)
+        objective = EmbeddingUntargeted(100.0, anchor=anchor)
+        return Perceptual(model, objective, generator=generator, **options).run(face).adversarial
+
+    flat = run()
+    monkeypatch.setattr("facecloak.attacks.perceptual.ScoreHinge", Graphed)
+    assert torch.equal(flat, run())
 
 
 def test_perceptual_attack_keeps_ssimulacra2_at_its_target(grace_hopper) -> None:

@@ -45,6 +45,22 @@ def test_a_member_left_out_of_the_loss_adds_nothing() -> None:
     assert torch.allclose(grad, expected, atol=1e-6)
 
 
+def test_a_capped_member_is_not_run_backward() -> None:
+    backward_calls = []
+
+    def record(grad: torch.Tensor) -> None:
+        backward_calls.append(grad)
+
+    members = _members()
+    members[1].register_full_backward_pre_hook(lambda module, grad_out: record(grad_out[0]))
+    x = torch.rand(1, 3, 16, 16, requires_grad=True)
+    outputs = Fanout(members, threads=2)(x)
+    capped = outputs[1].clamp(max=-1e6).sum()  # every value above the cap: a zero gradient
+    (grad,) = torch.autograd.grad(outputs[0].sum() + capped, x)
+    (expected,) = torch.autograd.grad(members[0](x).sum(), x)
+    assert backward_calls == [] and torch.allclose(grad, expected, atol=1e-6)
+
+
 def test_without_gradients_it_keeps_no_graph() -> None:
     members = _members()
     x = torch.rand(1, 3, 16, 16)

@@ -235,7 +235,9 @@ class _Loop:
             deficit = attack.ssim_target - ssim
             weight *= 1.0 + attack.ssim_weight_growth * max(deficit, -0.5e-3) / 1e-3
             weight = min(max(weight, 1.0), 1e5)
-            loss = -score.clamp(max=self.goal) + weight * F.relu(attack.ssim_target - ssims).sum()
+            loss = -score.clamp(max=self.goal)
+            if ssim < attack.ssim_target:  # else the term and its gradient are zero: no backward
+                loss = loss + weight * F.relu(attack.ssim_target - ssims).sum()
             loss = loss + s2_penalty
             (grad,) = torch.autograd.grad(loss, latent)
             optimiser.step(grad)

@@ -45,16 +45,19 @@ class ScoreHinge:
     ascent.
 
     Scores are in float32 (:class:`~facecloak.ssimulacra.Ssimulacra2Reference`), each region's
-    clean side computed once. While the last scores were more than ``headroom`` points above the
-    target, a call first scores without a gradient: above the target the penalty and its
-    gradient are zero, so the backward pass through the metric (most of its cost) is skipped
-    with the same result.
+    clean side computed once. Above the target the penalty and its gradient are zero, so a met
+    target gives a zero without a graph: the backward pass through the metric (most of its cost)
+    is skipped with the same result. While the last scores were more than ``headroom`` points
+    above the target, a call first scores without a gradient at all.
 
     >>> clean = [torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))]
     >>> hinge = ScoreHinge(clean, target=90.0)
     >>> penalty, met = hinge([clean[0].clamp(0.2, 0.8)])
     >>> float(penalty) > 0, met
     (True, False)
+    >>> penalty, met = hinge([clean[0]])
+    >>> float(penalty), penalty.requires_grad, met
+    (0.0, False, True)
     """
 
     def __init__(
@@ -88,8 +91,10 @@ class ScoreHinge:
         self.last_worst = worst
         shortfall = self.target - worst
         self.weight = min(max(self.weight * (1.0 + self.growth * max(shortfall, -0.5)), 1e-4), 1e2)
+        if shortfall <= 0:  # zero and flat: no graph, so no backward pass through the metric
+            return regions[0].new_zeros(()), True
         penalty = self.weight * F.relu(self.target - scores).sum()
-        return penalty.to(regions[0].dtype), shortfall <= 0
+        return penalty.to(regions[0].dtype), False
 
     def _scores(self, regions: Sequence[Tensor]) -> Tensor:
         return torch.cat(

@@ -119,7 +119,8 @@ class _FanoutFunction(torch.autograd.Function):
 
 
 def _input_grad(given: Tensor, output: Tensor, grad: Tensor | None) -> Tensor:
-    if grad is None or not output.requires_grad:
+    # A member whose loss term is capped sends back zeros: skip its backward pass.
+    if grad is None or not output.requires_grad or not bool(grad.any()):
         return torch.zeros_like(given)
     (part,) = torch.autograd.grad(output, given, grad)
     return part
