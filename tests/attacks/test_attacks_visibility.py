@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
@@ -50,12 +52,23 @@ def test_score_hinge_skips_the_gradient_only_while_far_above(grace_hopper) -> No
     assert float(grad.abs().sum()) > 0
 
 
-def test_skipping_the_hinge_gradient_leaves_the_attack_unchanged(grace_hopper, monkeypatch) -> None:
-    face = _face(grace_hopper)
+def _seeded_attack(face: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """A small perceptual attack on ``face`` held to SSIMULACRA2 60, the same on every run."""
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 96 * 96, 8))
     anchor = model(face).detach()
     options = {"eps": 8 / 255, "steps": 12, "step_size": 1 / 255, "s2_target": 60.0}
+
+    def run() -> torch.Tensor:
+        generator = torch.Generator().manual_seed(3)
+        objective = EmbeddingUntargeted(100.0, anchor=anchor)
+        return Perceptual(model, objective, generator=generator, **options).run(face).adversarial
+
+    return run
+
+
+def test_skipping_the_hinge_gradient_leaves_the_attack_unchanged(grace_hopper, monkeypatch) -> None:
+    run = _seeded_attack(_face(grace_hopper))
 
     hinges: list[ScoreHinge] = []
 
@@ -66,11 +79,6 @@ def test_skipping_the_hinge_gradient_leaves_the_attack_unchanged(grace_hopper, m
 
     monkeypatch.setattr("facecloak.attacks.perceptual.ScoreHinge", Recorded)
 
-    def run() -> torch.Tensor:
-        generator = torch.Generator().manual_seed(3)
-        objective = EmbeddingUntargeted(100.0, anchor=anchor)
-        return Perceptual(model, objective, generator=generator, **options).run(face).adversarial
-
     skipping = run()
     monkeypatch.setattr(ScoreHinge.__init__, "__defaults__", (0.02, 0.05, float("inf")))
     always = run()
@@ -79,11 +87,7 @@ def test_skipping_the_hinge_gradient_leaves_the_attack_unchanged(grace_hopper, m
 
 
 def test_a_met_hinge_without_a_graph_leaves_the_attack_unchanged(grace_hopper, monkeypatch) -> None:
-    face = _face(grace_hopper)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 96 * 96, 8))
-    anchor = model(face).detach()
-    options = {"eps": 8 / 255, "steps": 12, "step_size": 1 / 255, "s2_target": 60.0}
+    run = _seeded_attack(_face(grace_hopper))
 
     class Graphed(ScoreHinge):
         """Always the penalty through the metric, a zero gradient when met."""
@@ -94,11 +98,6 @@ def test_a_met_hinge_without_a_graph_leaves_the_attack_unchanged(grace_hopper, m
                 scores = self._scores(regions)
                 penalty = self.weight * torch.nn.functional.relu(self.target - scores).sum()
             return penalty, met
-
-    def run() -> torch.Tensor:
-        generator = torch.Generator().manual_seed(3)
-        objective = EmbeddingUntargeted(100.0, anchor=anchor)
-        return Perceptual(model, objective, generator=generator, **options).run(face).adversarial
 
     flat = run()
     monkeypatch.setattr("facecloak.attacks.perceptual.ScoreHinge", Graphed)
