@@ -44,3 +44,20 @@ def single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def grid_hidden_stripes():
+    """A function adding columns of ``+d, +d, -d, -d, 0, 0, 0, 0`` to an image (``(h, w, 3)``
+    array in 0-255 or ``(1, 3, h, w)`` tensor in [0, 1]): each block of four columns that starts
+    on a multiple of four averages to nothing, so SSIMULACRA2's halvings hide it (past the finest
+    scale) on a window that starts there and show it on one that starts two columns over."""
+
+    def add(image, amount):
+        width = image.shape[-1] if isinstance(image, torch.Tensor) else image.shape[1]
+        stripes = np.resize(np.array([1.0, 1.0, -1.0, -1.0, 0.0, 0.0, 0.0, 0.0]), width) * amount
+        if isinstance(image, torch.Tensor):
+            return (image + torch.from_numpy(stripes).to(image.dtype)).clamp(0, 1)
+        return np.clip(image + stripes[None, :, None], 0, 255).astype(np.uint8)
+
+    return add

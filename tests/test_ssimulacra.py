@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from facecloak.geometry import widened
-from facecloak.quality import S2_CONTEXT, ssimulacra2_score
+from facecloak.quality import S2_CONTEXT, S2_PHASES, ssimulacra2_score, ssimulacra2_window
 from facecloak.ssimulacra import Ssimulacra2Reference, ssimulacra2
 
 
@@ -40,7 +40,7 @@ def _changes(rgb: np.ndarray) -> dict[str, np.ndarray]:
 def test_scores_match_the_reference_package(astronaut: np.ndarray, crop) -> None:
     face = np.ascontiguousarray(astronaut[crop])
     for name, changed in _changes(face).items():
-        reference = ssimulacra2_score(face, changed)
+        reference = ssimulacra2_window(face, changed)
         if reference is None:
             pytest.skip("the ssimulacra2 package is not installed")
         ours = float(ssimulacra2(_tensor(face), _tensor(changed)))
@@ -101,3 +101,19 @@ def test_a_small_face_box_is_judged_with_its_surroundings(astronaut: np.ndarray)
     assert ssimulacra2_score(astronaut, changed, box=large) == ssimulacra2_score(
         astronaut[:300, :300], changed[:300, :300]
     )
+
+
+def test_the_judge_takes_the_lowest_phase_of_the_window(astronaut, grid_hidden_stripes) -> None:
+    face = np.ascontiguousarray(astronaut[60:220, 160:320])
+    changed = grid_hidden_stripes(face.astype(np.float64), 6.0)
+    score = ssimulacra2_score(face, changed)
+    if score is None:
+        pytest.skip("the ssimulacra2 package is not installed")
+
+    def at(phase: tuple[int, int]) -> float:
+        dx, dy = phase
+        return ssimulacra2_window(face[dy:, dx:], changed[dy:, dx:])
+
+    by_phase = [at(phase) for phase in S2_PHASES]
+    assert score == min(by_phase)
+    assert score < at((0, 0)) - 1  # the grid the stripes hide from is not the one that counts

@@ -45,10 +45,10 @@ from torch import Tensor
 from facecloak.attacks.base import Attack
 from facecloak.attacks.common import AttackResult, StepInfo
 from facecloak.attacks.objectives import Objective
-from facecloak.attacks.visibility import ScoreHinge, chip_spacing, viewed
+from facecloak.attacks.visibility import ScoreHinge, chip_spacing, phased, viewed
 from facecloak.geometry import widened
 from facecloak.imaging import quantise
-from facecloak.quality import S2_CONTEXT
+from facecloak.quality import S2_CONTEXT, S2_PHASES
 from facecloak.ssim import differentiable_ssim
 from facecloak.ssimulacra import Ssimulacra2Reference
 
@@ -197,7 +197,9 @@ class _Loop:
         self.s2_hinge = (
             None
             if attack.s2_target is None
-            else ScoreHinge([_cut(crop, box) for box in self.s2_boxes], attack.s2_target)
+            else ScoreHinge(
+                [_cut(crop, box) for box in self.s2_boxes], attack.s2_target, phases=S2_PHASES
+            )
         )
         self.steps_run = 0
 
@@ -290,18 +292,17 @@ def scale_to_ssim_floor(
     change = cloaked.detach() - crop.detach()
 
     windows = s2_regions(crop, boxes)
-    scorers = [
-        None if s2_floor is None else Ssimulacra2Reference(_cut(original, box)) for box in windows
-    ]
+    scorers = [[] if s2_floor is None else _phase_scorers(_cut(original, box)) for box in windows]
 
     def acceptable(scale: float) -> bool:
         candidate = quantise(crop.detach() + scale * change)
-        for b, s2_box, score in zip(boxes, windows, scorers, strict=True):
+        for b, s2_box, scores in zip(boxes, windows, scorers, strict=True):
             before, after = _cut(original, b), _cut(candidate, b)
             if float(differentiable_ssim(viewed(before, view), viewed(after, view))) < floor:
                 return False
-            if score is not None and float(score(_cut(candidate, s2_box)).min()) < s2_floor:
-                return False
+            for phase, score in scores:
+                if float(score(phased(_cut(candidate, s2_box), phase)).min()) < s2_floor:
+                    return False
         return True
 
     if acceptable(1.0):
@@ -312,6 +313,17 @@ def scale_to_ssim_floor(
         low, high = (middle, high) if acceptable(middle) else (low, middle)
     logger.info("perturbation scaled to %.2f to keep SSIM >= %.3f (S2 >= %s)", low, floor, s2_floor)
     return low
+
+
+def _phase_scorers(window: Tensor) -> list[tuple[tuple[int, int], Ssimulacra2Reference]]:
+    """SSIMULACRA2 against ``window`` at each of :data:`~facecloak.quality.S2_PHASES` that
+    leaves it 8x8 pixels, as the judge scores it."""
+    height, width = window.shape[-2:]
+    return [
+        (phase, Ssimulacra2Reference(phased(window, phase)))
+        for phase in S2_PHASES
+        if min(height - phase[1], width - phase[0]) >= 8
+    ]
 
 
 class _Adam:

@@ -48,7 +48,9 @@ class ScoreHinge:
     clean side computed once. Above the target the penalty and its gradient are zero, so a met
     target gives a zero without a graph: the backward pass through the metric (most of its cost)
     is skipped with the same result. While the last scores were more than ``headroom`` points
-    above the target, a call first scores without a gradient at all.
+    above the target, a call first scores without a gradient at all. With several ``phases``
+    (:data:`facecloak.quality.S2_PHASES`), each call scores the regions with their corner moved
+    by the next one in turn, so the change cannot hide between the blocks of one pixel grid.
 
     >>> clean = [torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))]
     >>> hinge = ScoreHinge(clean, target=90.0)
@@ -67,39 +69,69 @@ class ScoreHinge:
         weight: float = 0.02,
         growth: float = 0.05,
         headroom: float = 3.0,
+        phases: Sequence[tuple[int, int]] = ((0, 0),),
     ) -> None:
-        self.references = [Ssimulacra2Reference(r.detach(), torch.float32) for r in clean]
+        self.phases = _fitting(phases, clean)
+        self.references = [
+            [Ssimulacra2Reference(phased(r.detach(), phase), torch.float32) for r in clean]
+            for phase in self.phases
+        ]
         self.target, self.weight, self.growth = float(target), weight, growth
         self.headroom = headroom
         self.last_worst = -math.inf
         self.gradient_free_calls = 0
+        self.calls = 0
+        self.recent_worst = [-math.inf] * len(self.phases)
+        """Each phase's worst score at its last turn: met means met on every phase lately."""
 
     def __call__(self, regions: Sequence[Tensor]) -> tuple[Tensor, bool]:
         """The penalty for ``regions`` (the same crops of the changed image) and whether every
-        region meets the target."""
+        region meets the target, on this call's phase and on each other phase at its last turn."""
+        turn = self.calls % len(self.phases)
+        self.calls += 1
         scores: Tensor | None = None
         if self.last_worst > self.target + self.headroom:
             with torch.no_grad():
-                scores = self._scores(regions)
+                scores = self._scores(regions, turn)
             if float(scores.min()) >= self.target:
                 self.gradient_free_calls += 1
             else:
                 scores = None  # below: score again, with the gradient the penalty needs
         if scores is None:
-            scores = self._scores(regions)
+            scores = self._scores(regions, turn)
         worst = float(scores.detach().min())
         self.last_worst = worst
+        self.recent_worst[turn] = worst
         shortfall = self.target - worst
         self.weight = min(max(self.weight * (1.0 + self.growth * max(shortfall, -0.5)), 1e-4), 1e2)
+        met = min(self.recent_worst) >= self.target
         if shortfall <= 0:  # zero and flat: no graph, so no backward pass through the metric
-            return regions[0].new_zeros(()), True
+            return regions[0].new_zeros(()), met
         penalty = self.weight * F.relu(self.target - scores).sum()
         return penalty.to(regions[0].dtype), False
 
-    def _scores(self, regions: Sequence[Tensor]) -> Tensor:
+    def _scores(self, regions: Sequence[Tensor], turn: int) -> Tensor:
+        phase, references = self.phases[turn], self.references[turn]
         return torch.cat(
-            [score(after) for score, after in zip(self.references, regions, strict=True)]
+            [score(phased(after, phase)) for score, after in zip(references, regions, strict=True)]
         )
+
+
+def _fitting(phases: Sequence[tuple[int, int]], regions: Sequence[Tensor]) -> list[tuple[int, int]]:
+    """The phases that leave every region the metric's 8x8 pixels (the first always kept)."""
+    smallest = min(min(r.shape[-2:]) for r in regions)
+    return [p for i, p in enumerate(phases) if i == 0 or smallest - max(p) >= 8]
+
+
+def phased(image: Tensor, phase: tuple[int, int]) -> Tensor:
+    """``image`` without its first ``phase = (x, y)`` columns and rows: SSIMULACRA2's blocks
+    moved by that much (see :data:`facecloak.quality.S2_PHASES`).
+
+    >>> phased(torch.zeros(1, 3, 10, 12), (2, 1)).shape
+    torch.Size([1, 3, 9, 10])
+    """
+    dx, dy = phase
+    return image[..., dy:, dx:]
 
 
 def texture_budget(crop: Tensor, mask: Tensor, floor: float = 0.2, window: int = 7) -> Tensor:
