@@ -28,7 +28,7 @@ from facecloak.geometry import widened
 from facecloak.images import load_image
 from facecloak.models import detect, largest_face
 from facecloak.protect import ProtectConfig, protect
-from facecloak.quality import S2_CONTEXT, S2_PHASES, ssimulacra2_score
+from facecloak.quality import S2_CONTEXT, S2_PHASES, ssimulacra2_score, ssimulacra2_window
 
 SHIFTS = [(dx, dy) for dy in range(4) for dx in range(4)]
 JPEG_SHIFTS = [(0, 0), (1, 1), (2, 2), (3, 3)]
@@ -49,16 +49,8 @@ def shifted_scores(
     scores = []
     for dx, dy in shifts:
         window = (slice(y0 + dy, y1), slice(x0 + dx, x1))
-        scores.append(_one_phase(original[window], changed[window]))
+        scores.append(ssimulacra2_window(original[window], changed[window]))
     return scores
-
-
-def _one_phase(original: np.ndarray, changed: np.ndarray) -> float:
-    from ssimulacra2 import compute_ssimulacra2
-
-    from facecloak.quality import _image_stream
-
-    return float(compute_ssimulacra2(_image_stream(original), _image_stream(changed)))
 
 
 def measure(paths: list, strength: str) -> list[dict]:

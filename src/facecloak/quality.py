@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -177,7 +178,20 @@ S2_PHASES: tuple[tuple[int, int], ...] = ((0, 0), (2, 2), (1, 3), (3, 1))
 """Where the judged window's corner sits, ``(x, y)`` pixels in from where it would: SSIMULACRA2
 halves the image on a fixed pixel grid, and a change optimised against one grid can hide between
 its blocks (a cloak held to 72 at one corner scored 60 two pixels over, where a JPEG moves by
-under 1.5). Every phase of the 4x4 blocks appears once across the four; the lowest score counts."""
+under 1.5). Each column offset 0-3 and each row offset 0-3 appears once; the lowest score
+counts."""
+
+
+def phases_that_fit(
+    height: int, width: int, phases: Sequence[tuple[int, int]] = S2_PHASES
+) -> list[tuple[int, int]]:
+    """The ``phases`` that leave a ``height`` x ``width`` window the 8x8 pixels SSIMULACRA2
+    needs (the first always kept).
+
+    >>> phases_that_fit(10, 40)
+    [(0, 0), (2, 2), (3, 1)]
+    """
+    return [p for i, p in enumerate(phases) if i == 0 or min(height - p[1], width - p[0]) >= 8]
 
 
 def ssimulacra2_score(
@@ -198,13 +212,13 @@ def ssimulacra2_score(
     if box is not None:
         x0, y0, x1, y1 = widened(box, S2_CONTEXT, *original.shape[:2])
         original, changed = original[y0:y1, x0:x1], changed[y0:y1, x0:x1]
-    height, width = original.shape[:2]
-    scores = [
-        ssimulacra2_window(original[dy:, dx:], changed[dy:, dx:])
-        for dx, dy in S2_PHASES
-        if min(height - dy, width - dx) >= 8 or (dx, dy) == S2_PHASES[0]
-    ]
-    return None if None in scores else min(scores)  # type: ignore[type-var]
+    lowest: float | None = None
+    for dx, dy in phases_that_fit(*original.shape[:2]):
+        score = ssimulacra2_window(original[dy:, dx:], changed[dy:, dx:])
+        if score is None:
+            return None
+        lowest = score if lowest is None else min(lowest, score)
+    return lowest
 
 
 def ssimulacra2_window(original: np.ndarray, changed: np.ndarray) -> float | None:

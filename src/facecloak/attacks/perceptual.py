@@ -48,7 +48,7 @@ from facecloak.attacks.objectives import Objective
 from facecloak.attacks.visibility import ScoreHinge, chip_spacing, phased, viewed
 from facecloak.geometry import widened
 from facecloak.imaging import quantise
-from facecloak.quality import S2_CONTEXT, S2_PHASES
+from facecloak.quality import S2_CONTEXT, S2_PHASES, phases_that_fit
 from facecloak.ssim import differentiable_ssim
 from facecloak.ssimulacra import Ssimulacra2Reference
 
@@ -318,11 +318,9 @@ def scale_to_ssim_floor(
 def _phase_scorers(window: Tensor) -> list[tuple[tuple[int, int], Ssimulacra2Reference]]:
     """SSIMULACRA2 against ``window`` at each of :data:`~facecloak.quality.S2_PHASES` that
     leaves it 8x8 pixels, as the judge scores it."""
-    height, width = window.shape[-2:]
     return [
         (phase, Ssimulacra2Reference(phased(window, phase)))
-        for phase in S2_PHASES
-        if min(height - phase[1], width - phase[0]) >= 8
+        for phase in phases_that_fit(*window.shape[-2:])
     ]
 
 

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from facecloak.quality import phases_that_fit
 from facecloak.ssimulacra import Ssimulacra2Reference
 
 
@@ -71,7 +72,8 @@ class ScoreHinge:
         headroom: float = 3.0,
         phases: Sequence[tuple[int, int]] = ((0, 0),),
     ) -> None:
-        self.phases = _fitting(phases, clean)
+        height, width = (min(r.shape[axis] for r in clean) for axis in (-2, -1))
+        self.phases = phases_that_fit(height, width, phases)
         self.references = [
             [Ssimulacra2Reference(phased(r.detach(), phase), torch.float32) for r in clean]
             for phase in self.phases
@@ -115,12 +117,6 @@ class ScoreHinge:
         return torch.cat(
             [score(phased(after, phase)) for score, after in zip(references, regions, strict=True)]
         )
-
-
-def _fitting(phases: Sequence[tuple[int, int]], regions: Sequence[Tensor]) -> list[tuple[int, int]]:
-    """The phases that leave every region the metric's 8x8 pixels (the first always kept)."""
-    smallest = min(min(r.shape[-2:]) for r in regions)
-    return [p for i, p in enumerate(phases) if i == 0 or smallest - max(p) >= 8]
 
 
 def phased(image: Tensor, phase: tuple[int, int]) -> Tensor:
