@@ -24,11 +24,10 @@ from PIL import Image
 
 from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
 from facecloak.datasets import read_labelled_folder
-from facecloak.geometry import widened
 from facecloak.images import load_image
 from facecloak.models import detect, largest_face
 from facecloak.protect import ProtectConfig, protect
-from facecloak.quality import S2_CONTEXT, S2_PHASES, ssimulacra2_score, ssimulacra2_window
+from facecloak.quality import S2_PHASES, ssimulacra2_phases, ssimulacra2_score
 
 SHIFTS = [(dx, dy) for dy in range(4) for dx in range(4)]
 JPEG_SHIFTS = [(0, 0), (1, 1), (2, 2), (3, 3)]
@@ -40,19 +39,6 @@ def jpeg(rgb: np.ndarray, quality: int = 75) -> np.ndarray:
     return np.asarray(Image.open(buffer).convert("RGB"))
 
 
-def shifted_scores(
-    original: np.ndarray, changed: np.ndarray, box: tuple, shifts: list[tuple[int, int]]
-) -> list[float]:
-    """SSIMULACRA2 of the face's window with its corner moved by each of ``shifts`` (one
-    phase each: the window as given, then cut)."""
-    x0, y0, x1, y1 = widened(tuple(box), S2_CONTEXT, *original.shape[:2])
-    scores = []
-    for dx, dy in shifts:
-        window = (slice(y0 + dy, y1), slice(x0 + dx, x1))
-        scores.append(ssimulacra2_window(original[window], changed[window]))
-    return scores
-
-
 def measure(paths: list, strength: str) -> list[dict]:
     rows = []
     for path in paths:
@@ -61,8 +47,8 @@ def measure(paths: list, strength: str) -> list[dict]:
         if face is None:
             continue
         protected = protect(rgb, ProtectConfig(strength=strength), detected=[face]).image
-        cloak = shifted_scores(rgb, protected, face.box, SHIFTS)
-        saved = shifted_scores(rgb, jpeg(rgb), face.box, JPEG_SHIFTS)
+        cloak = ssimulacra2_phases(rgb, protected, face.box, SHIFTS)
+        saved = ssimulacra2_phases(rgb, jpeg(rgb), face.box, JPEG_SHIFTS)
         rows.append(
             {
                 "photo": path.name,

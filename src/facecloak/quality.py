@@ -209,16 +209,28 @@ def ssimulacra2_score(
     >>> ssimulacra2_score(a, a) in (100.0, None)
     True
     """
+    scores = ssimulacra2_phases(original, changed, box)
+    return None if scores is None else min(scores)
+
+
+def ssimulacra2_phases(
+    original: np.ndarray,
+    changed: np.ndarray,
+    box: Box | None = None,
+    phases: Sequence[tuple[int, int]] = S2_PHASES,
+) -> list[float] | None:
+    """SSIMULACRA2 of the window :func:`ssimulacra2_score` judges, once per phase of
+    ``phases`` that fits (its corner moved ``(x, y)`` pixels in); ``None`` as there."""
     if box is not None:
         x0, y0, x1, y1 = widened(box, S2_CONTEXT, *original.shape[:2])
         original, changed = original[y0:y1, x0:x1], changed[y0:y1, x0:x1]
-    lowest: float | None = None
-    for dx, dy in phases_that_fit(*original.shape[:2]):
+    scores = []
+    for dx, dy in phases_that_fit(*original.shape[:2], phases):
         score = ssimulacra2_window(original[dy:, dx:], changed[dy:, dx:])
         if score is None:
             return None
-        lowest = score if lowest is None else min(lowest, score)
-    return lowest
+        scores.append(score)
+    return scores
 
 
 def ssimulacra2_window(original: np.ndarray, changed: np.ndarray) -> float | None:

@@ -45,7 +45,13 @@ from torch import Tensor
 from facecloak.attacks.base import Attack
 from facecloak.attacks.common import AttackResult, StepInfo
 from facecloak.attacks.objectives import Objective
-from facecloak.attacks.visibility import ScoreHinge, chip_spacing, phased, viewed
+from facecloak.attacks.visibility import (
+    ScoreHinge,
+    chip_spacing,
+    phase_references,
+    phased,
+    viewed,
+)
 from facecloak.geometry import widened
 from facecloak.imaging import quantise
 from facecloak.quality import S2_CONTEXT, S2_PHASES, phases_that_fit
@@ -292,7 +298,7 @@ def scale_to_ssim_floor(
     change = cloaked.detach() - crop.detach()
 
     windows = s2_regions(crop, boxes)
-    scorers = [[] if s2_floor is None else _phase_scorers(_cut(original, box)) for box in windows]
+    scorers = [[] if s2_floor is None else _judged_phases(_cut(original, box)) for box in windows]
 
     def acceptable(scale: float) -> bool:
         candidate = quantise(crop.detach() + scale * change)
@@ -315,13 +321,11 @@ def scale_to_ssim_floor(
     return low
 
 
-def _phase_scorers(window: Tensor) -> list[tuple[tuple[int, int], Ssimulacra2Reference]]:
-    """SSIMULACRA2 against ``window`` at each of :data:`~facecloak.quality.S2_PHASES` that
-    leaves it 8x8 pixels, as the judge scores it."""
-    return [
-        (phase, Ssimulacra2Reference(phased(window, phase)))
-        for phase in phases_that_fit(*window.shape[-2:])
-    ]
+def _judged_phases(window: Tensor) -> list[tuple[tuple[int, int], Ssimulacra2Reference]]:
+    """Each phase of :data:`~facecloak.quality.S2_PHASES` that fits ``window``, with its
+    reference (float64), as the judge scores it."""
+    phases = phases_that_fit(*window.shape[-2:])
+    return list(zip(phases, phase_references(window, phases), strict=True))
 
 
 class _Adam:

@@ -74,10 +74,7 @@ class ScoreHinge:
     ) -> None:
         height, width = (min(r.shape[axis] for r in clean) for axis in (-2, -1))
         self.phases = phases_that_fit(height, width, phases)
-        self.references = [
-            [Ssimulacra2Reference(phased(r.detach(), phase), torch.float32) for r in clean]
-            for phase in self.phases
-        ]
+        self.references = [phase_references(r.detach(), self.phases, torch.float32) for r in clean]
         self.target, self.weight, self.growth = float(target), weight, growth
         self.headroom = headroom
         self.last_worst = -math.inf
@@ -113,10 +110,21 @@ class ScoreHinge:
         return penalty.to(regions[0].dtype), False
 
     def _scores(self, regions: Sequence[Tensor], turn: int) -> Tensor:
-        phase, references = self.phases[turn], self.references[turn]
+        phase = self.phases[turn]
         return torch.cat(
-            [score(phased(after, phase)) for score, after in zip(references, regions, strict=True)]
+            [
+                scores[turn](phased(after, phase))
+                for scores, after in zip(self.references, regions, strict=True)
+            ]
         )
+
+
+def phase_references(
+    window: Tensor, phases: Sequence[tuple[int, int]], dtype: torch.dtype = torch.float64
+) -> list[Ssimulacra2Reference]:
+    """SSIMULACRA2 against ``window`` with its corner moved by each of ``phases`` (which must
+    fit: :func:`facecloak.quality.phases_that_fit`), one reference per phase."""
+    return [Ssimulacra2Reference(phased(window, phase), dtype) for phase in phases]
 
 
 def phased(image: Tensor, phase: tuple[int, int]) -> Tensor:
