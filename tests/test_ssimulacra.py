@@ -10,7 +10,13 @@ import torch
 from PIL import Image
 
 from facecloak.geometry import widened
-from facecloak.quality import S2_CONTEXT, S2_PHASES, ssimulacra2_score, ssimulacra2_window
+from facecloak.quality import (
+    S2_CONTEXT,
+    S2_PHASES,
+    ssimulacra2_at_least,
+    ssimulacra2_score,
+    ssimulacra2_window,
+)
 from facecloak.ssimulacra import Ssimulacra2Reference, ssimulacra2
 
 
@@ -117,3 +123,50 @@ def test_the_judge_takes_the_lowest_phase_of_the_window(astronaut, grid_hidden_s
     by_phase = [at(phase) for phase in S2_PHASES]
     assert score == min(by_phase)
     assert score < at((0, 0)) - 1  # the grid the stripes hide from is not the one that counts
+
+
+def test_at_least_holds_every_phase_to_the_floor(astronaut, grid_hidden_stripes) -> None:
+    face = np.ascontiguousarray(astronaut[60:220, 160:320])
+    changed = grid_hidden_stripes(face.astype(np.float64), 6.0)
+    score = ssimulacra2_score(face, changed)
+    if score is None:
+        pytest.skip("the ssimulacra2 package is not installed")
+    above_the_hidden_grid = ssimulacra2_window(face, changed) - 0.5
+    assert ssimulacra2_at_least(face, changed, score)
+    assert not ssimulacra2_at_least(face, changed, above_the_hidden_grid)
+    assert ssimulacra2_at_least(face, face, 100.0)
+
+
+def test_a_window_scored_again_comes_from_memory(astronaut, monkeypatch) -> None:
+    pytest.importorskip("ssimulacra2")
+    face = np.ascontiguousarray(astronaut[60:220, 160:320])
+    changed = _changes(face)["noise"]
+    first = ssimulacra2_window(face, changed)
+    import ssimulacra2
+
+    monkeypatch.setattr(ssimulacra2, "compute_ssimulacra2", lambda *_: pytest.fail("scored twice"))
+    assert ssimulacra2_window(face.copy(), changed.copy()) == first
+    other = changed.copy()
+    other[0, 0, 0] ^= 1  # one bit of the content: scored anew
+    with pytest.raises(pytest.fail.Exception):
+        ssimulacra2_window(face, other)
+
+
+@pytest.mark.parametrize("box", [(60, 40, 140, 150), (0, 90, 70, 173)])
+def test_a_reference_told_where_changes_lie_scores_only_there(astronaut, box) -> None:
+    window = _tensor(np.ascontiguousarray(astronaut[20:193, 150:330]))
+    x0, y0, x1, y1 = box
+    noise = torch.zeros_like(window)
+    patch = torch.randn(1, 3, y1 - y0, x1 - x0, generator=torch.Generator().manual_seed(2))
+    noise[..., y0:y1, x0:x1] = 0.04 * patch.double()
+    gradients = []
+    for within in (None, box):
+        changed = (window + noise).clamp(0, 1).requires_grad_(True)
+        score = Ssimulacra2Reference(window, within=within)(changed)
+        score.sum().backward()
+        gradients.append(changed.grad)
+        assert float(score) == pytest.approx(float(ssimulacra2(window, changed)), abs=1e-9)
+    whole, boxed = gradients
+    torch.testing.assert_close(boxed[..., y0:y1, x0:x1], whole[..., y0:y1, x0:x1])
+    boxed[..., y0:y1, x0:x1] = 0
+    assert float(boxed.abs().max()) == 0.0  # pixels outside the box are not read

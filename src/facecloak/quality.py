@@ -16,7 +16,10 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import io
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -233,16 +236,53 @@ def ssimulacra2_phases(
     return scores
 
 
+def ssimulacra2_at_least(original: np.ndarray, changed: np.ndarray, floor: float) -> bool:
+    """Whether every phase of this window (:func:`ssimulacra2_phases` without a box) scores at
+    least ``floor``; stops at the first that does not. A window too small to score passes."""
+    for dx, dy in phases_that_fit(*original.shape[:2]):
+        score = ssimulacra2_window(original[dy:, dx:], changed[dy:, dx:])
+        if score is not None and score < floor:
+            return False
+    return True
+
+
+_S2_MEMO: OrderedDict[bytes, float] = OrderedDict()
+_S2_MEMO_SIZE = 32
+_S2_MEMO_LOCK = threading.Lock()
+
+
 def ssimulacra2_window(original: np.ndarray, changed: np.ndarray) -> float | None:
     """SSIMULACRA2 of exactly this window (one pixel grid), by the reference package on 8-bit
-    images; ``None`` without the package or under 8 px on a side."""
+    images; ``None`` without the package or under 8 px on a side.
+
+    The last scores are kept by the windows' content: a cloak's final scaling judges the very
+    windows its report judges next (a second or more on a large face), and scores them once.
+    """
     try:
         from ssimulacra2 import compute_ssimulacra2
     except ImportError:
         return None
     if min(original.shape[:2]) < 8:
         return None
-    return float(compute_ssimulacra2(_image_stream(original), _image_stream(changed)))
+    key = _content_key(original, changed)
+    with _S2_MEMO_LOCK:
+        if key in _S2_MEMO:
+            _S2_MEMO.move_to_end(key)
+            return _S2_MEMO[key]
+    score = float(compute_ssimulacra2(_image_stream(original), _image_stream(changed)))
+    with _S2_MEMO_LOCK:
+        _S2_MEMO[key] = score
+        while len(_S2_MEMO) > _S2_MEMO_SIZE:
+            _S2_MEMO.popitem(last=False)
+    return score
+
+
+def _content_key(*images: np.ndarray) -> bytes:
+    digest = hashlib.blake2b(digest_size=20)
+    for image in images:
+        digest.update(repr((image.shape, image.dtype.str)).encode())
+        digest.update(np.ascontiguousarray(image).data)
+    return digest.digest()
 
 
 def _image_stream(rgb: np.ndarray) -> io.BytesIO:

@@ -31,6 +31,7 @@ SCALES = 6
 BLUR_SIGMA = 1.5
 BLUR_RADIUS = 5
 """The reference's Gaussian: sigma 1.5, cut at 5 pixels each way."""
+Box = tuple[int, int, int, int]
 # The score's final mapping (libjxl's ssimulacra2.cc): a scale, a cubic, then a power law.
 _SCALE = 0.9562382616834844
 _CUBIC = (2.326765642916932, -0.020884521182843837, 6.248496625763138e-05)
@@ -89,11 +90,13 @@ def _blur(planes: Tensor) -> Tensor:
     return F.conv2d(columns, kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1), groups=channels)
 
 
-def _pooled(values: Tensor) -> tuple[Tensor, Tensor]:
-    """Per image and channel: the mean and the 4-norm mean of a non-negative map."""
-    fourth = (values**4).mean((-2, -1))
+def _pooled(values: Tensor, count: int) -> tuple[Tensor, Tensor]:
+    """Per image and channel: the mean and the 4-norm mean of a non-negative map, over ``count``
+    pixels (the map's own, or more when the map is the part of a larger one outside which it is
+    zero)."""
+    fourth = (values**4).sum((-2, -1)) / count
     norm = torch.where(fourth > 0, fourth.clamp(min=1e-30) ** 0.25, torch.zeros_like(fourth))
-    return values.mean((-2, -1)), norm
+    return values.sum((-2, -1)) / count, norm
 
 
 def _clean_statistics(first: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -102,9 +105,10 @@ def _clean_statistics(first: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return first, mu1, _blur(first * first) - mu1 * mu1
 
 
-def _scale_terms(clean: tuple[Tensor, Tensor, Tensor], second: Tensor) -> Tensor:
+def _scale_terms(clean: tuple[Tensor, Tensor, Tensor], second: Tensor, count: int) -> Tensor:
     """``(n, 3, 6)``: per channel, the structural map's mean and 4-norm, then the added edges'
-    and the removed edges' mean and 4-norm, in the order the reference weighs them."""
+    and the removed edges' mean and 4-norm (over ``count`` pixels: see :func:`_pooled`), in the
+    order the reference weighs them."""
     _, _, c2, _ = _constants()
     first, mu1, var1 = clean
     blurred = _blur(torch.cat([second, second * second, first * second], dim=1))
@@ -112,10 +116,10 @@ def _scale_terms(clean: tuple[Tensor, Tensor, Tensor], second: Tensor) -> Tensor
     var2 = second_sq - mu2 * mu2
     cov = product - mu1 * mu2
     structure = 1 - (1 - (mu1 - mu2) ** 2) * (2 * cov + c2) / (var1 + var2 + c2)
-    s_mean, s_norm = _pooled(structure.clamp(min=0))
+    s_mean, s_norm = _pooled(structure.clamp(min=0), count)
     ratio = (1 + (second - mu2).abs()) / (1 + (first - mu1).abs()) - 1
-    a_mean, a_norm = _pooled(ratio.clamp(min=0))
-    d_mean, d_norm = _pooled((-ratio).clamp(min=0))
+    a_mean, a_norm = _pooled(ratio.clamp(min=0), count)
+    d_mean, d_norm = _pooled((-ratio).clamp(min=0), count)
     # Per norm n (mean, 4-norm): structure, added edges, removed edges.
     return torch.stack([s_mean, a_mean, d_mean, s_norm, a_norm, d_norm], dim=-1)
 
@@ -127,13 +131,25 @@ class Ssimulacra2Reference:
     ``torch.float32`` costs a third less again and stays within about 0.05 points of float64
     (the reference's precision), enough for an optimiser's hinge; a verdict should keep float64.
 
+    ``within``, an ``(x0, y0, x1, y1)`` box: the changed versions differ from the original only
+    there (pixels outside it are not read). Every map the score pools is zero where the two
+    images agree over the blur's reach, so each scale is computed on the box grown by twice
+    that reach and pooled as if over the whole image: the same score, at the cost of the box
+    (a face in the middle of its judged window is a fifth of it).
+
     >>> clean = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     >>> score = Ssimulacra2Reference(clean)
     >>> float(score(clean)), bool(score((clean + 0.05).clamp(0, 1)) < 100)
     (100.0, True)
+    >>> changed = clean.clone(); changed[..., 10:14, 12:20] += 0.1
+    >>> inside = Ssimulacra2Reference(clean, within=(12, 10, 20, 14))
+    >>> round(float(inside(changed)), 4) == round(float(score(changed)), 4)
+    True
     """
 
-    def __init__(self, original: Tensor, dtype: torch.dtype = torch.float64) -> None:
+    def __init__(
+        self, original: Tensor, dtype: torch.dtype = torch.float64, within: Box | None = None
+    ) -> None:
         if original.dim() != 4 or original.shape[1] != 3:
             raise ValueError(f"need an (n, 3, h, w) image, got {tuple(original.shape)}")
         if min(original.shape[-2:]) < 8:
@@ -141,7 +157,16 @@ class Ssimulacra2Reference:
                 f"SSIMULACRA2 needs at least 8x8 pixels, got {tuple(original.shape[-2:])}"
             )
         self.shape, self.dtype = tuple(original.shape), dtype
-        self.scales = [_clean_statistics(_xyb(linear)) for linear in _pyramid(original, dtype)]
+        self.levels = _pyramid(original, dtype)
+        self.changed = _changed_boxes(self.levels, within)
+        self.scored = [
+            _grown(box, 2 * BLUR_RADIUS + 1, level)
+            for box, level in zip(self.changed, self.levels, strict=True)
+        ]
+        self.scales = [
+            _clean_statistics(_xyb(_cut(level, box)))
+            for level, box in zip(self.levels, self.scored, strict=True)
+        ]
 
     def __call__(self, changed: Tensor) -> Tensor:
         """The score of ``changed`` (the original's shape), one per image, differentiable."""
@@ -149,11 +174,73 @@ class Ssimulacra2Reference:
             raise ValueError(
                 f"need an image of the original's shape {self.shape}, got {tuple(changed.shape)}"
             )
-        terms = [
-            _scale_terms(clean, _xyb(linear))
-            for clean, linear in zip(self.scales, _pyramid(changed, self.dtype), strict=True)
-        ]
+        part = _linear(_cut(changed, self.changed[0]).to(self.dtype))
+        terms = []
+        for scale, (clean, level) in enumerate(zip(self.scales, self.levels, strict=True)):
+            if scale > 0:
+                part = self._halved(part, scale)
+            patch = _pasted(level, self.scored[scale], part, self.changed[scale])
+            terms.append(_scale_terms(clean, _xyb(patch), level.shape[-2] * level.shape[-1]))
         return _score(torch.stack(terms, dim=2))  # (n, channel, scale, 6)
+
+    def _halved(self, part: Tensor, scale: int) -> Tensor:
+        """The changed image's linear light on ``changed[scale]``, from ``part`` (the one
+        scale finer, on ``changed[scale - 1]``)."""
+        finer = self.levels[scale - 1]
+        x0, y0, x1, y1 = self.changed[scale]
+        blocks = (2 * x0, 2 * y0, min(2 * x1, finer.shape[-1]), min(2 * y1, finer.shape[-2]))
+        patch = _pasted(finer, blocks, part, self.changed[scale - 1])
+        return F.avg_pool2d(patch, 2, ceil_mode=True, count_include_pad=False)
+
+
+def _changed_boxes(levels: list[Tensor], within: Box | None) -> list[Box]:
+    """Per scale, the box that holds every pixel ``within`` reaches (whole levels without it)."""
+    height, width = levels[0].shape[-2:]
+    if within is None:
+        within = (0, 0, width, height)
+    x0, y0, x1, y1 = (
+        max(0, within[0]),
+        max(0, within[1]),
+        min(width, within[2]),
+        min(height, within[3]),
+    )
+    if x1 <= x0 or y1 <= y0:
+        x0, y0, x1, y1 = 0, 0, 1, 1  # nothing may change: any box will do
+    boxes = [(x0, y0, x1, y1)]
+    for level in levels[1:]:
+        x0, y0, x1, y1 = boxes[-1]
+        boxes.append(
+            (x0 // 2, y0 // 2, min(-(-x1 // 2), level.shape[-1]), min(-(-y1 // 2), level.shape[-2]))
+        )
+    return boxes
+
+
+def _grown(box: Box, margin: int, level: Tensor) -> Box:
+    x0, y0, x1, y1 = box
+    height, width = level.shape[-2:]
+    return (
+        max(0, x0 - margin),
+        max(0, y0 - margin),
+        min(width, x1 + margin),
+        min(height, y1 + margin),
+    )
+
+
+def _cut(image: Tensor, box: Box) -> Tensor:
+    x0, y0, x1, y1 = box
+    return image[..., y0:y1, x0:x1]
+
+
+def _pasted(level: Tensor, outer: Box, part: Tensor, inner: Box) -> Tensor:
+    """``level`` cut to ``outer`` with ``part`` in place of its ``inner`` box (both boxes in
+    ``level``'s pixels, ``inner`` inside ``outer``)."""
+    if outer == inner:
+        return part
+    ox0, oy0 = outer[:2]
+    x0, y0, x1, y1 = inner
+    patch = _cut(level, outer).clone()
+    patch[..., y0 - oy0 : y1 - oy0, x0 - ox0 : x1 - ox0] = part
+    return patch
 
 
 def _pyramid(srgb: Tensor, dtype: torch.dtype) -> list[Tensor]:

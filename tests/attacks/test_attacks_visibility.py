@@ -94,7 +94,7 @@ def test_skipping_the_hinge_gradient_leaves_the_attack_unchanged(grace_hopper, m
     monkeypatch.setattr("facecloak.attacks.perceptual.ScoreHinge", Recorded)
 
     skipping = run()
-    defaults = (0.02, 0.05, float("inf"), ((0, 0),))
+    defaults = (0.02, 0.05, float("inf"), ((0, 0),), None)
     monkeypatch.setattr(ScoreHinge.__init__, "__defaults__", defaults)
     always = run()
     assert hinges[0].gradient_free_calls > 0 and hinges[1].gradient_free_calls == 0

@@ -112,6 +112,20 @@ def test_embed_of_no_face_is_empty(recognizer: Recognizer, astronaut: np.ndarray
     assert recognizer.embed(astronaut, []).shape == (0, recognizer.embedding_size)
 
 
+def test_embed_each_batches_one_face_per_photo(
+    recognizer: Recognizer,
+    astronaut: np.ndarray,
+    astronaut_faces: list[Face],
+    grace_hopper: np.ndarray,
+    hopper_faces: list[Face],
+) -> None:
+    photos, faces = [grace_hopper, astronaut], [hopper_faces[0], astronaut_faces[0]]
+    each = recognizer.embed_each(photos, faces)
+    one_by_one = torch.cat([recognizer.embed(p, [f]) for p, f in zip(photos, faces, strict=True)])
+    assert each.shape == (2, recognizer.embedding_size)
+    torch.testing.assert_close(each, one_by_one, atol=1e-4, rtol=1e-4)
+
+
 def test_fast_layout_keeps_the_embeddings_and_their_gradient(
     recognizer: Recognizer, astronaut: np.ndarray, astronaut_faces: list[Face]
 ) -> None:

@@ -36,10 +36,12 @@ def test_each_recognizer_embeds_the_views_once(changed_hopper, monkeypatch) -> N
     original, changed, face = changed_hopper
     dlib = shared_recognizer("dlib")
     calls = []
-    embed = type(dlib).embed
-    monkeypatch.setattr(type(dlib), "embed", lambda self, *a: calls.append(1) or embed(self, *a))
+    embed = type(dlib).embed_each
+    monkeypatch.setattr(
+        type(dlib), "embed_each", lambda self, *a: calls.append(1) or embed(self, *a)
+    )
     views = JudgedViews.of(original, changed, face)
     first = views.distances(dlib)
     verdicts = judge_everywhere(original, changed, face, ["dlib"], views=views)
-    assert len(calls) == 3
+    assert len(calls) == 1  # the three photos in one batch
     assert (verdicts[0].distance, verdicts[0].distance_jpeg75) == first

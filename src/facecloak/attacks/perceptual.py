@@ -45,18 +45,11 @@ from torch import Tensor
 from facecloak.attacks.base import Attack
 from facecloak.attacks.common import AttackResult, StepInfo
 from facecloak.attacks.objectives import Objective
-from facecloak.attacks.visibility import (
-    ScoreHinge,
-    chip_spacing,
-    phase_references,
-    phased,
-    viewed,
-)
+from facecloak.attacks.visibility import ScoreHinge, changing_box, chip_spacing, viewed
 from facecloak.geometry import widened
-from facecloak.imaging import quantise
-from facecloak.quality import S2_CONTEXT, S2_PHASES, phases_that_fit
+from facecloak.imaging import quantise, to_uint8
+from facecloak.quality import S2_CONTEXT, S2_PHASES, ssimulacra2_at_least
 from facecloak.ssim import differentiable_ssim
-from facecloak.ssimulacra import Ssimulacra2Reference
 
 logger = logging.getLogger(__name__)
 
@@ -200,11 +193,15 @@ class _Loop:
         self.view = attack.ssim_view
         self.samplers = [_SSIMSampler(viewed(_cut(crop, box), self.view)) for box in boxes]
         self.s2_boxes = s2_regions(crop, boxes)
+        spread = budget.expand(*budget.shape[:-2], *crop.shape[-2:])  # a (1, 1, 1, 1) budget too
         self.s2_hinge = (
             None
             if attack.s2_target is None
             else ScoreHinge(
-                [_cut(crop, box) for box in self.s2_boxes], attack.s2_target, phases=S2_PHASES
+                [_cut(crop, box) for box in self.s2_boxes],
+                attack.s2_target,
+                phases=S2_PHASES,
+                within=[changing_box(_cut(spread, box)) for box in self.s2_boxes],
             )
         )
         self.steps_run = 0
@@ -293,23 +290,23 @@ def scale_to_ssim_floor(
     """The largest share of the perturbation (bisection) that keeps every box's SSIM >=
     ``floor``, as measured on the 8-bit result (the same SSIM as
     :func:`facecloak.quality.ssim`), on the boxes shrunk ``view`` times (:func:`viewed`), and,
-    with ``s2_floor``, their SSIMULACRA2 at least that."""
+    with ``s2_floor``, their SSIMULACRA2 at least that as the reports judge it
+    (:func:`facecloak.quality.ssimulacra2_at_least` on the window of :func:`s2_regions`)."""
     original = quantise(crop)
     change = cloaked.detach() - crop.detach()
-
-    windows = s2_regions(crop, boxes)
-    scorers = [[] if s2_floor is None else _judged_phases(_cut(original, box)) for box in windows]
+    windows = s2_regions(crop, boxes) if s2_floor is not None else []
+    judged = [to_uint8(_cut(original, box))[0] for box in windows]
 
     def acceptable(scale: float) -> bool:
         candidate = quantise(crop.detach() + scale * change)
-        for b, s2_box, scores in zip(boxes, windows, scorers, strict=True):
+        for b in boxes:
             before, after = _cut(original, b), _cut(candidate, b)
             if float(differentiable_ssim(viewed(before, view), viewed(after, view))) < floor:
                 return False
-            for phase, score in scores:
-                if float(score(phased(_cut(candidate, s2_box), phase)).min()) < s2_floor:
-                    return False
-        return True
+        return all(
+            ssimulacra2_at_least(before, to_uint8(_cut(candidate, box))[0], s2_floor)
+            for before, box in zip(judged, windows, strict=True)
+        )
 
     if acceptable(1.0):
         return 1.0
@@ -319,13 +316,6 @@ def scale_to_ssim_floor(
         low, high = (middle, high) if acceptable(middle) else (low, middle)
     logger.info("perturbation scaled to %.2f to keep SSIM >= %.3f (S2 >= %s)", low, floor, s2_floor)
     return low
-
-
-def _judged_phases(window: Tensor) -> list[tuple[tuple[int, int], Ssimulacra2Reference]]:
-    """Each phase of :data:`~facecloak.quality.S2_PHASES` that fits ``window``, with its
-    reference (float64), as the judge scores it."""
-    phases = phases_that_fit(*window.shape[-2:])
-    return list(zip(phases, phase_references(window, phases), strict=True))
 
 
 class _Adam:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from facecloak.quality import phases_that_fit
-from facecloak.ssimulacra import Ssimulacra2Reference
+from facecloak.ssimulacra import Box, Ssimulacra2Reference
 
 
 def chip_spacing(chip_to_crop: Any) -> float:
@@ -52,6 +52,8 @@ class ScoreHinge:
     above the target, a call first scores without a gradient at all. With several ``phases``
     (:data:`facecloak.quality.S2_PHASES`), each call scores the regions with their corner moved
     by the next one in turn, so the change cannot hide between the blocks of one pixel grid.
+    ``within`` gives, per region, the box outside which the changed regions equal the clean
+    ones: only there is the metric computed (the same score, a fraction of the cost).
 
     >>> clean = [torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))]
     >>> hinge = ScoreHinge(clean, target=90.0)
@@ -71,10 +73,15 @@ class ScoreHinge:
         growth: float = 0.05,
         headroom: float = 3.0,
         phases: Sequence[tuple[int, int]] = ((0, 0),),
+        within: Sequence[Box | None] | None = None,
     ) -> None:
         height, width = (min(r.shape[axis] for r in clean) for axis in (-2, -1))
         self.phases = phases_that_fit(height, width, phases)
-        self.references = [phase_references(r.detach(), self.phases, torch.float32) for r in clean]
+        boxes = [None] * len(clean) if within is None else within
+        self.references = [
+            phase_references(r.detach(), self.phases, torch.float32, box)
+            for r, box in zip(clean, boxes, strict=True)
+        ]
         self.target, self.weight, self.growth = float(target), weight, growth
         self.headroom = headroom
         self.last_worst = -math.inf
@@ -120,11 +127,41 @@ class ScoreHinge:
 
 
 def phase_references(
-    window: Tensor, phases: Sequence[tuple[int, int]], dtype: torch.dtype = torch.float64
+    window: Tensor,
+    phases: Sequence[tuple[int, int]],
+    dtype: torch.dtype = torch.float64,
+    within: Box | None = None,
 ) -> list[Ssimulacra2Reference]:
     """SSIMULACRA2 against ``window`` with its corner moved by each of ``phases`` (which must
-    fit: :func:`facecloak.quality.phases_that_fit`), one reference per phase."""
-    return [Ssimulacra2Reference(phased(window, phase), dtype) for phase in phases]
+    fit: :func:`facecloak.quality.phases_that_fit`), one reference per phase; ``within``: the
+    box of ``window`` outside which its changed versions equal it (see
+    :class:`~facecloak.ssimulacra.Ssimulacra2Reference`)."""
+    return [
+        Ssimulacra2Reference(phased(window, phase), dtype, _moved(within, phase))
+        for phase in phases
+    ]
+
+
+def _moved(box: Box | None, phase: tuple[int, int]) -> Box | None:
+    if box is None:
+        return None
+    dx, dy = phase
+    return box[0] - dx, box[1] - dy, box[2] - dx, box[3] - dy
+
+
+def changing_box(budget: Tensor) -> Box | None:
+    """The smallest ``(x0, y0, x1, y1)`` box holding every pixel where ``budget`` (``(..., h,
+    w)``) lets the image change; ``None`` when it lets none.
+
+    >>> budget = torch.zeros(1, 1, 8, 10); budget[..., 2:5, 3:7] = 0.5
+    >>> changing_box(budget)
+    (3, 2, 7, 5)
+    """
+    where = budget.detach().reshape(-1, *budget.shape[-2:]).gt(0).any(0)
+    rows, columns = where.any(1).nonzero(), where.any(0).nonzero()
+    if rows.numel() == 0:
+        return None
+    return int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1
 
 
 def phased(image: Tensor, phase: tuple[int, int]) -> Tensor:

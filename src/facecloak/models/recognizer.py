@@ -138,13 +138,24 @@ class Recognizer(nn.Module, ABC):
         """``(F, D)`` embeddings of ``faces`` in an ``(H, W, 3)`` uint8 photo (no gradient)."""
         if not faces:
             return torch.empty(0, self.embedding_size)
+        with torch.no_grad():
+            return self(self._chips(rgb, faces))
+
+    def embed_each(self, photos: Sequence[np.ndarray], faces: Sequence[Face]) -> torch.Tensor:
+        """``(N, D)``: the embedding of ``faces[i]`` in ``photos[i]``, all in one batch (no
+        gradient)."""
+        with torch.no_grad():
+            return self(
+                torch.cat([self._chips(p, [f]) for p, f in zip(photos, faces, strict=True)])
+            )
+
+    def _chips(self, rgb: np.ndarray, faces: Sequence[Face]) -> torch.Tensor:
         transforms = self.chip_transforms(rgb, faces)
         x0, y0, x1, y1 = read_region(transforms, max(self.chip_size), rgb.shape[0], rgb.shape[1])
-        with torch.no_grad():
-            # Only the part the chips read becomes floats: on a large photo, converting the
-            # whole of it took longer than the network.
-            photo = rgb_to_tensor(rgb[y0:y1, x0:x1])
-            return self(self.warp(photo, transforms, offset=(x0, y0)))
+        # Only the part the chips read becomes floats: on a large photo, converting the whole
+        # of it took longer than the network.
+        photo = rgb_to_tensor(rgb[y0:y1, x0:x1])
+        return self.warp(photo, transforms, offset=(x0, y0))
 
     def compare(self, a: torch.Tensor, b: torch.Tensor) -> Verdict:
         """The :class:`Verdict` on two ``(D,)`` embeddings."""

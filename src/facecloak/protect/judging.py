@@ -31,7 +31,7 @@ class JudgedViews:
 
     photos: tuple[np.ndarray, np.ndarray, np.ndarray]
     faces: tuple[Face, Face, Face]
-    _embedded: dict[Recognizer, tuple[torch.Tensor, ...]] = field(
+    _embedded: dict[Recognizer, torch.Tensor] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -47,11 +47,8 @@ class JudgedViews:
         """``recognizer``'s distance from the original face to the protected one, as saved and
         after JPEG q75."""
         if recognizer not in self._embedded:
-            with torch.no_grad():
-                self._embedded[recognizer] = tuple(
-                    recognizer.embed(p, [f]) for p, f in zip(self.photos, self.faces, strict=True)
-                )
-        clean, saved, resaved = self._embedded[recognizer]
+            self._embedded[recognizer] = recognizer.embed_each(self.photos, self.faces)
+        clean, saved, resaved = self._embedded[recognizer].split(1)
         return (
             float(recognizer.distance(clean, saved)[0]),
             float(recognizer.distance(clean, resaved)[0]),
