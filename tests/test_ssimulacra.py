@@ -109,12 +109,19 @@ def test_a_small_face_box_is_judged_with_its_surroundings(astronaut: np.ndarray)
     )
 
 
-def test_the_judge_takes_the_lowest_phase_of_the_window(astronaut, grid_hidden_stripes) -> None:
+@pytest.fixture
+def striped_face(astronaut, grid_hidden_stripes) -> tuple[np.ndarray, np.ndarray, float]:
+    """A face, the same with stripes one pixel grid's blocks hide, and the judge's score."""
     face = np.ascontiguousarray(astronaut[60:220, 160:320])
     changed = grid_hidden_stripes(face.astype(np.float64), 6.0)
     score = ssimulacra2_score(face, changed)
     if score is None:
         pytest.skip("the ssimulacra2 package is not installed")
+    return face, changed, score
+
+
+def test_the_judge_takes_the_lowest_phase_of_the_window(striped_face) -> None:
+    face, changed, score = striped_face
 
     def at(phase: tuple[int, int]) -> float:
         dx, dy = phase
@@ -125,12 +132,8 @@ def test_the_judge_takes_the_lowest_phase_of_the_window(astronaut, grid_hidden_s
     assert score < at((0, 0)) - 1  # the grid the stripes hide from is not the one that counts
 
 
-def test_at_least_holds_every_phase_to_the_floor(astronaut, grid_hidden_stripes) -> None:
-    face = np.ascontiguousarray(astronaut[60:220, 160:320])
-    changed = grid_hidden_stripes(face.astype(np.float64), 6.0)
-    score = ssimulacra2_score(face, changed)
-    if score is None:
-        pytest.skip("the ssimulacra2 package is not installed")
+def test_at_least_holds_every_phase_to_the_floor(striped_face) -> None:
+    face, changed, score = striped_face
     above_the_hidden_grid = ssimulacra2_window(face, changed) - 0.5
     assert ssimulacra2_at_least(face, changed, score)
     assert not ssimulacra2_at_least(face, changed, above_the_hidden_grid)
