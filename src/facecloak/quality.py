@@ -20,7 +20,7 @@ import hashlib
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -227,23 +227,24 @@ def ssimulacra2_phases(
     if box is not None:
         x0, y0, x1, y1 = widened(box, S2_CONTEXT, *original.shape[:2])
         original, changed = original[y0:y1, x0:x1], changed[y0:y1, x0:x1]
-    scores = []
-    for dx, dy in phases_that_fit(*original.shape[:2], phases):
-        score = ssimulacra2_window(original[dy:, dx:], changed[dy:, dx:])
-        if score is None:
-            return None
-        scores.append(score)
-    return scores
+    scores = list(_phase_scores(original, changed, phases))
+    return None if None in scores else scores
 
 
 def ssimulacra2_at_least(original: np.ndarray, changed: np.ndarray, floor: float) -> bool:
     """Whether every phase of this window (:func:`ssimulacra2_phases` without a box) scores at
     least ``floor``; stops at the first that does not. A window too small to score passes."""
-    for dx, dy in phases_that_fit(*original.shape[:2]):
-        score = ssimulacra2_window(original[dy:, dx:], changed[dy:, dx:])
-        if score is not None and score < floor:
-            return False
-    return True
+    return all(
+        score is None or score >= floor for score in _phase_scores(original, changed, S2_PHASES)
+    )
+
+
+def _phase_scores(
+    original: np.ndarray, changed: np.ndarray, phases: Sequence[tuple[int, int]]
+) -> Iterator[float | None]:
+    """The window's score with its corner moved by each phase that fits, one at a time."""
+    for dx, dy in phases_that_fit(*original.shape[:2], phases):
+        yield ssimulacra2_window(original[dy:, dx:], changed[dy:, dx:])
 
 
 _S2_MEMO: OrderedDict[bytes, float] = OrderedDict()

@@ -196,34 +196,25 @@ class Ssimulacra2Reference:
 def _changed_boxes(levels: list[Tensor], within: Box | None) -> list[Box]:
     """Per scale, the box that holds every pixel ``within`` reaches (whole levels without it)."""
     height, width = levels[0].shape[-2:]
-    if within is None:
-        within = (0, 0, width, height)
-    x0, y0, x1, y1 = (
-        max(0, within[0]),
-        max(0, within[1]),
-        min(width, within[2]),
-        min(height, within[3]),
-    )
+    x0, y0, x1, y1 = _clipped(within or (0, 0, width, height), levels[0])
     if x1 <= x0 or y1 <= y0:
         x0, y0, x1, y1 = 0, 0, 1, 1  # nothing may change: any box will do
     boxes = [(x0, y0, x1, y1)]
     for level in levels[1:]:
         x0, y0, x1, y1 = boxes[-1]
-        boxes.append(
-            (x0 // 2, y0 // 2, min(-(-x1 // 2), level.shape[-1]), min(-(-y1 // 2), level.shape[-2]))
-        )
+        boxes.append(_clipped((x0 // 2, y0 // 2, -(-x1 // 2), -(-y1 // 2)), level))
     return boxes
 
 
 def _grown(box: Box, margin: int, level: Tensor) -> Box:
     x0, y0, x1, y1 = box
+    return _clipped((x0 - margin, y0 - margin, x1 + margin, y1 + margin), level)
+
+
+def _clipped(box: Box, level: Tensor) -> Box:
+    x0, y0, x1, y1 = box
     height, width = level.shape[-2:]
-    return (
-        max(0, x0 - margin),
-        max(0, y0 - margin),
-        min(width, x1 + margin),
-        min(height, y1 + margin),
-    )
+    return max(0, x0), max(0, y0), min(width, x1), min(height, y1)
 
 
 def _cut(image: Tensor, box: Box) -> Tensor:
