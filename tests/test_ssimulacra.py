@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from facecloak import ssimulacra
 from facecloak.geometry import widened
 from facecloak.quality import (
     S2_CONTEXT,
@@ -173,3 +174,23 @@ def test_a_reference_told_where_changes_lie_scores_only_there(astronaut, box) ->
     torch.testing.assert_close(boxed[..., y0:y1, x0:x1], whole[..., y0:y1, x0:x1])
     boxed[..., y0:y1, x0:x1] = 0
     assert float(boxed.abs().max()) == 0.0  # pixels outside the box are not read
+
+
+@pytest.mark.parametrize("side", [60, 130, 260])  # 4, 5 and 6 scales: the weights fall apart
+def test_maps_the_weights_leave_out_are_skipped_without_changing_anything(
+    grace_hopper, side, monkeypatch
+) -> None:
+    face = _tensor(np.ascontiguousarray(grace_hopper[40 : 40 + side, 120 : 120 + side]))
+    noise = torch.randn(face.shape, generator=torch.Generator().manual_seed(3), dtype=face.dtype)
+    assert not all(all(map(all, scale)) for scale in ssimulacra._read_maps(6))
+    every = (((True, True, True),) * 3,) * ssimulacra.SCALES
+    results = []
+    for skipping in (True, False):
+        if not skipping:
+            monkeypatch.setattr(ssimulacra, "_read_maps", lambda levels: every[:levels])
+        changed = (face + 0.03 * noise).clamp(0, 1).requires_grad_(True)
+        score = Ssimulacra2Reference(face)(changed)
+        (grad,) = torch.autograd.grad(score.sum(), changed)
+        results.append((score.detach(), grad))
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=0, atol=1e-12)
+    torch.testing.assert_close(results[0][1], results[1][1])

@@ -86,8 +86,8 @@ def _blur(planes: Tensor) -> Tensor:
     if padded.shape[-2] < height + 2 * r:  # shorter than the kernel: repeat the mirrored edges
         padded = F.pad(padded, (0, 0, 0, height + 2 * r - padded.shape[-2]), mode="replicate")
     columns = F.conv2d(padded, kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
-    columns = F.pad(columns, (r, r, 0, 0))
-    return F.conv2d(columns, kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1), groups=channels)
+    rows = kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
+    return F.conv2d(columns, rows, padding=(0, r), groups=channels)
 
 
 def _pooled(values: Tensor, count: int) -> tuple[Tensor, Tensor]:
@@ -105,23 +105,89 @@ def _clean_statistics(first: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return first, mu1, _blur(first * first) - mu1 * mu1
 
 
-def _scale_terms(clean: tuple[Tensor, Tensor, Tensor], second: Tensor, count: int) -> Tensor:
+@cache
+def _read_maps(levels: int) -> tuple[tuple[tuple[bool, bool, bool], ...], ...]:
+    """Per scale, per channel: whether the score's weights read the structural map, the added
+    edges' map and the removed edges' map, for an image of ``levels`` scales (the reference
+    hands its weights out in order over the scales there are). Almost half the weights are
+    zero, among them most of the finest scale's, which costs three quarters of the work."""
+    weights = _constants()[3][: 3 * levels * 6].reshape(3, levels, 2, 3)  # channel, scale, norm
+    read = (weights != 0).any(dim=2)  # (channel, scale, map)
+    return tuple(
+        tuple(tuple(bool(v) for v in read[channel, scale]) for channel in range(3))
+        for scale in range(levels)
+    )
+
+
+def _scale_terms(
+    clean: tuple[Tensor, Tensor, Tensor],
+    second: Tensor,
+    count: int,
+    read: tuple[tuple[bool, bool, bool], ...],
+) -> Tensor:
     """``(n, 3, 6)``: per channel, the structural map's mean and 4-norm, then the added edges'
     and the removed edges' mean and 4-norm (over ``count`` pixels: see :func:`_pooled`), in the
-    order the reference weighs them."""
-    _, _, c2, _ = _constants()
+    order the reference weighs them. Maps that ``read`` (per channel: structure, added,
+    removed; see :func:`_read_maps`) leaves out are zero, not computed."""
     first, mu1, var1 = clean
-    blurred = _blur(torch.cat([second, second * second, first * second], dim=1))
-    mu2, second_sq, product = blurred.split(second.shape[1], dim=1)
-    var2 = second_sq - mu2 * mu2
-    cov = product - mu1 * mu2
-    structure = 1 - (1 - (mu1 - mu2) ** 2) * (2 * cov + c2) / (var1 + var2 + c2)
-    s_mean, s_norm = _pooled(structure.clamp(min=0), count)
-    ratio = (1 + (second - mu2).abs()) / (1 + (first - mu1).abs()) - 1
-    a_mean, a_norm = _pooled(ratio.clamp(min=0), count)
-    d_mean, d_norm = _pooled((-ratio).clamp(min=0), count)
-    # Per norm n (mean, 4-norm): structure, added edges, removed edges.
-    return torch.stack([s_mean, a_mean, d_mean, s_norm, a_norm, d_norm], dim=-1)
+    structural = [c for c in range(3) if read[c][0]]
+    edges_only = [c for c in range(3) if not read[c][0] and (read[c][1] or read[c][2])]
+    moments = _blurred_moments(first, second, structural, edges_only)
+    zero = second.new_zeros(second.shape[0])
+    channels = []
+    for channel, maps in enumerate(read):
+        terms = [zero] * 6
+        if channel in moments:
+            c = slice(channel, channel + 1)
+            sides = (first[:, c], mu1[:, c], var1[:, c], second[:, c])
+            _channel_terms(terms, sides, moments[channel], maps, count)
+        channels.append(torch.stack([t.reshape(-1) for t in terms], dim=-1))
+    return torch.stack(channels, dim=1)
+
+
+def _channel_terms(
+    terms: list[Tensor],
+    sides: tuple[Tensor, Tensor, Tensor, Tensor],
+    moments: tuple[Tensor, Tensor | None, Tensor | None],
+    maps: tuple[bool, bool, bool],
+    count: int,
+) -> None:
+    """Fill one channel's ``terms`` (structure, added, removed; means then 4-norms) for the
+    ``maps`` read: ``sides`` is the original, its local mean and variance, and the changed."""
+    first, mu1, var1, second = sides
+    mu2, second_sq, product = moments
+    structure_read, added_read, removed_read = maps
+    if structure_read and second_sq is not None and product is not None:
+        var2 = second_sq - mu2 * mu2
+        cov = product - mu1 * mu2
+        c2 = _constants()[2]
+        structure = 1 - (1 - (mu1 - mu2) ** 2) * (2 * cov + c2) / (var1 + var2 + c2)
+        terms[0], terms[3] = _pooled(structure.clamp(min=0), count)
+    if added_read or removed_read:
+        ratio = (1 + (second - mu2).abs()) / (1 + (first - mu1).abs()) - 1
+        if added_read:
+            terms[1], terms[4] = _pooled(ratio.clamp(min=0), count)
+        if removed_read:
+            terms[2], terms[5] = _pooled((-ratio).clamp(min=0), count)
+
+
+def _blurred_moments(
+    first: Tensor, second: Tensor, structural: list[int], edges_only: list[int]
+) -> dict[int, tuple[Tensor, Tensor | None, Tensor | None]]:
+    """Channel -> the changed image's local mean and, for the ``structural`` channels, the local
+    means of its square and of its product with the original (``(n, 1, h, w)`` each), in one
+    blur over just those planes."""
+    planes = [second[:, structural], second[:, structural] ** 2]
+    planes += [first[:, structural] * second[:, structural], second[:, edges_only]]
+    blurred = _blur(torch.cat(planes, dim=1))
+    count = len(structural)
+    moments: dict[int, tuple[Tensor, Tensor | None, Tensor | None]] = {}
+    for k, channel in enumerate(structural):
+        picked = [blurred[:, i : i + 1] for i in (k, count + k, 2 * count + k)]
+        moments[channel] = (picked[0], picked[1], picked[2])
+    for k, channel in enumerate(edges_only):
+        moments[channel] = (blurred[:, 3 * count + k : 3 * count + k + 1], None, None)
+    return moments
 
 
 class Ssimulacra2Reference:
@@ -176,11 +242,13 @@ class Ssimulacra2Reference:
             )
         part = _linear(_cut(changed, self.changed[0]).to(self.dtype))
         terms = []
+        reads = _read_maps(len(self.levels))
         for scale, (clean, level) in enumerate(zip(self.scales, self.levels, strict=True)):
             if scale > 0:
                 part = self._halved(part, scale)
             patch = _pasted(level, self.scored[scale], part, self.changed[scale])
-            terms.append(_scale_terms(clean, _xyb(patch), level.shape[-2] * level.shape[-1]))
+            count = level.shape[-2] * level.shape[-1]
+            terms.append(_scale_terms(clean, _xyb(patch), count, reads[scale]))
         return _score(torch.stack(terms, dim=2))  # (n, channel, scale, 6)
 
     def _halved(self, part: Tensor, scale: int) -> Tensor:
