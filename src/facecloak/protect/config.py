@@ -101,7 +101,7 @@ class ProtectConfig:
             the first draw, no search).
         then: ``"cloak"``: after ``replace`` or ``swap``, an identity cloak against every
             available recognizer, moving away from the original face (a no-match guarantee);
-            a named ``strength`` goes farther and toward a decoy there
+            a named ``strength`` goes farther there
             (:func:`~facecloak.protect.presets.after_replacement`).
     """
 
