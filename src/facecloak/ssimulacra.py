@@ -140,20 +140,22 @@ def _scale_terms(
         if channel in moments:
             c = slice(channel, channel + 1)
             sides = (first[:, c], mu1[:, c], var1[:, c], second[:, c])
-            _channel_terms(terms, sides, moments[channel], maps, count)
+            terms = _channel_terms(terms, sides, moments[channel], maps, count)
         channels.append(torch.stack([t.reshape(-1) for t in terms], dim=-1))
     return torch.stack(channels, dim=1)
 
 
 def _channel_terms(
-    terms: list[Tensor],
+    unread: list[Tensor],
     sides: tuple[Tensor, Tensor, Tensor, Tensor],
     moments: tuple[Tensor, Tensor | None, Tensor | None],
     maps: tuple[bool, bool, bool],
     count: int,
-) -> None:
-    """Fill one channel's ``terms`` (structure, added, removed; means then 4-norms) for the
-    ``maps`` read: ``sides`` is the original, its local mean and variance, and the changed."""
+) -> list[Tensor]:
+    """One channel's six terms (structure, added, removed; means then 4-norms), those of the
+    ``maps`` not read taken from ``unread``: ``sides`` is the original, its local mean and
+    variance, and the changed image."""
+    terms = list(unread)
     first, mu1, var1, second = sides
     mu2, second_sq, product = moments
     structure_read, added_read, removed_read = maps
@@ -169,6 +171,7 @@ def _channel_terms(
             terms[1], terms[4] = _pooled(ratio.clamp(min=0), count)
         if removed_read:
             terms[2], terms[5] = _pooled((-ratio).clamp(min=0), count)
+    return terms
 
 
 def _blurred_moments(

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
-def paired():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import protect_time_paired
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return protect_time_paired
+def paired(import_benchmark):
+    return import_benchmark("protect_time_paired")
 
 
 def _answer(seconds: float, s2: float = 72.0, distance: float = 0.4) -> dict:

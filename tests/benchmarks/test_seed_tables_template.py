@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import string
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,8 @@ RESULTS = BENCHMARKS / "results" / "reproduce_seed_tables.json"
 
 
 @pytest.fixture(scope="module")
-def seed_tables():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import reproduce_seed_tables
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return reproduce_seed_tables
+def seed_tables(import_benchmark):
+    return import_benchmark("reproduce_seed_tables")
 
 
 @pytest.fixture(scope="module")
