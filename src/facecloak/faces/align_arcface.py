@@ -130,7 +130,7 @@ def similarity_transform(src_points: np.ndarray, dst_points: np.ndarray) -> np.n
 
     Example:
         >>> src = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-        >>> similarity_transform(src, 2 * src + 5).round(6).tolist()
+        >>> (similarity_transform(src, 2 * src + 5).round(6) + 0.0).tolist()  # + 0.0: no -0.0
         [[2.0, 0.0, 5.0], [0.0, 2.0, 5.0]]
     """
     src = np.asarray(src_points, dtype=np.float64)
