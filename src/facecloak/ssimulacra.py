@@ -140,22 +140,22 @@ def _scale_terms(
         if channel in moments:
             c = slice(channel, channel + 1)
             sides = (first[:, c], mu1[:, c], var1[:, c], second[:, c])
-            terms = _channel_terms(terms, sides, moments[channel], maps, count)
+            terms = _channel_terms(sides, moments[channel], maps, count, zero)
         channels.append(torch.stack([t.reshape(-1) for t in terms], dim=-1))
     return torch.stack(channels, dim=1)
 
 
 def _channel_terms(
-    unread: list[Tensor],
     sides: tuple[Tensor, Tensor, Tensor, Tensor],
     moments: tuple[Tensor, Tensor | None, Tensor | None],
     maps: tuple[bool, bool, bool],
     count: int,
+    zero: Tensor,
 ) -> list[Tensor]:
-    """One channel's six terms (structure, added, removed; means then 4-norms), those of the
-    ``maps`` not read taken from ``unread``: ``sides`` is the original, its local mean and
-    variance, and the changed image."""
-    terms = list(unread)
+    """One channel's six terms (structure, added, removed; means then 4-norms), ``zero`` for
+    the ``maps`` not read: ``sides`` is the original, its local mean and variance, and the
+    changed image."""
+    terms = [zero] * 6
     first, mu1, var1, second = sides
     mu2, second_sq, product = moments
     structure_read, added_read, removed_read = maps
@@ -180,8 +180,8 @@ def _blurred_moments(
     """Channel -> the changed image's local mean and, for the ``structural`` channels, the local
     means of its square and of its product with the original (``(n, 1, h, w)`` each), in one
     blur over just those planes."""
-    planes = [second[:, structural], second[:, structural] ** 2]
-    planes += [first[:, structural] * second[:, structural], second[:, edges_only]]
+    chosen = second[:, structural]  # an indexed copy: made once
+    planes = [chosen, chosen**2, first[:, structural] * chosen, second[:, edges_only]]
     blurred = _blur(torch.cat(planes, dim=1))
     count = len(structural)
     moments: dict[int, tuple[Tensor, Tensor | None, Tensor | None]] = {}
