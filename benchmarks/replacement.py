@@ -55,12 +55,10 @@ from facecloak.models import (
 )
 from facecloak.obfuscate.donors import index_donors
 from facecloak.protect import ProtectConfig, protect
-from replacement_grid import write_sample_grid
+from replacement_grid import FIRST_DRAW, MEAN_SHAPE, OWN_SHAPE, sample_config, write_sample_grid
 
 CLASSICAL = ("swap", "blur", "pixelate", "mask")
-OWN_SHAPE = "replace (own shape)"
-FIRST_DRAW = "replace (first draw)"
-LEARNED = ("replace", FIRST_DRAW, OWN_SHAPE, "replace+cloak")
+LEARNED = ("replace", FIRST_DRAW, MEAN_SHAPE, OWN_SHAPE, "replace+cloak")
 TARGETS = (
     "replace alone >= 95% no match on every recognizer, >= 99% with a final cloak; face still "
     "detected >= 95%; landmark error <= 0.08; <= 1 s per face; nothing changed outside the face"
@@ -113,21 +111,7 @@ def donor_folder(faces_dir: Path, excluded: set[str], count: int, seed: int = 1)
 
 
 def configs(methods: list[str], donors: Path) -> dict[str, ProtectConfig]:
-    out = {}
-    for method in methods:
-        if method == "swap":
-            out[method] = ProtectConfig(method="swap", donors=donors)
-        elif method == "replace":
-            out[method] = ProtectConfig(method="replace")
-        elif method == OWN_SHAPE:
-            out[method] = ProtectConfig(method="replace", shape_mix=0.0)
-        elif method == FIRST_DRAW:
-            out[method] = ProtectConfig(method="replace", candidates=1)
-        elif method == "replace+cloak":
-            out[method] = ProtectConfig(method="replace", then="cloak")  # type: ignore[call-arg]
-        else:
-            out[method] = ProtectConfig(method=method)
-    return out
+    return {method: sample_config(method, donors) for method in methods}
 
 
 def clean_faces(groups: dict[str, list[LabelledPhoto]], pick) -> dict[str, list[tuple]]:
@@ -235,8 +219,8 @@ def markdown(results: dict, args: argparse.Namespace, recognizers: list[str]) ->
 
 NOTES = (
     f"- *{UNCHANGED}*: the photo as it was; *{ANOTHER}*: the next identity's photo judged against "
-    "this person's other photos, the best any natural-looking new face can do on that recognizer "
-    "at its threshold (a weak one, such as adi_faceid, matches strangers too).",
+    "this person's other photos: what a random stranger's face scores on that recognizer at its "
+    "threshold (a weak one, such as adi_faceid, matches strangers too).",
     "- *no match*: the changed face is at least the recognizer's threshold away from every other "
     "photo of the person; *rank-1 miss*: the nearest face of a gallery (one other photo per "
     "identity of the set) is someone else. The changed photo is read as an attacker would: the "
@@ -250,10 +234,13 @@ NOTES = (
     "set, indexed once (68 landmarks, pose, mouth, skin tone, glasses, dlib embedding).",
     "- *replace*: the defaults: 8 draws of the attributes per face, dlib keeps the one farthest "
     "from the original (so dlib's column is not a transfer figure for replace; the other "
-    "recognizers never saw the face), drawn on the mean shape of the 20 nearest training faces. "
-    f"*{FIRST_DRAW}*: `--candidates 1`, no search; *{OWN_SHAPE}*: `--shape-mix 0`, the new face "
-    "drawn on the person's own landmarks. *replace+cloak*: `--then cloak`, the default cloak "
-    "against every recognizer (white-box for all of them).",
+    "recognizers never saw the face), drawn on the anti-face (`--shape-mix 2`): the person's "
+    "68 landmarks moved past the mean shape of the 20 nearest training faces by as much again, "
+    "each departure from that mean reversed, the mouth keeping the mean's shape (its "
+    f"expression). *{MEAN_SHAPE}*: `--shape-mix 1`, drawn on that mean (the default until "
+    f"session 18); *{FIRST_DRAW}*: `--candidates 1`, no search; *{OWN_SHAPE}*: `--shape-mix 0`, "
+    "the new face drawn on the person's own landmarks. *replace+cloak*: `--then cloak`, the "
+    "default cloak against every recognizer (white-box for all of them).",
     "- *replace*: the committed generator (its step count is in its MODEL_CARD.md). Unlike the "
     "seed system (40 CelebA attributes from a ResNet-50 classifier, word2vec attribute embeddings, "
     "CelebA on a GPU), its 12 attributes are measured on the face (pose, mouth, eyes, smile, skin, "

@@ -20,15 +20,24 @@ TILE = 112
 MAX_BYTES = 20_000
 
 
+OWN_SHAPE = "replace (own shape)"
+MEAN_SHAPE = "replace (mean shape)"
+FIRST_DRAW = "replace (first draw)"
+REPLACE_VARIANTS = {
+    OWN_SHAPE: {"shape_mix": 0.0},
+    MEAN_SHAPE: {"shape_mix": 1.0},
+    FIRST_DRAW: {"candidates": 1},
+    "replace+cloak": {"then": "cloak"},
+}
+"""The benchmark's rows that run ``replace`` with one setting changed from its defaults."""
+
+
 def sample_config(method: str, donors: Path) -> ProtectConfig:
+    """The settings a benchmark row called ``method`` runs."""
     if method == "swap":
         return ProtectConfig(method="swap", donors=donors)
-    if method == "replace+cloak":
-        return ProtectConfig(method="replace", then="cloak")  # type: ignore[call-arg]
-    if method == "replace (own shape)":
-        return ProtectConfig(method="replace", shape_mix=0.0)
-    if method == "replace (first draw)":
-        return ProtectConfig(method="replace", candidates=1)
+    if method in REPLACE_VARIANTS:
+        return ProtectConfig(method="replace", **REPLACE_VARIANTS[method])  # type: ignore[arg-type]
     return ProtectConfig(method=method)
 
 

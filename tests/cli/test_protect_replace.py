@@ -33,7 +33,7 @@ def tiny_replacer(tmp_path: Path) -> Path:
         (["--method", "blur", "--shape-mix", "0"], ["--shape-mix", "--method replace only"]),
         (["--method", "blur", "--candidates", "2"], ["--candidates", "--method replace only"]),
         (["--method", "replace", "--candidates", "0"], ["--candidates"]),
-        (["--method", "replace", "--shape-mix", "1.5"], ["--shape-mix", "in [0, 1]"]),
+        (["--method", "replace", "--shape-mix", "2.5"], ["--shape-mix", "in [0, 2]"]),
         (["--replacer", "{missing}"], ["--replacer", "--method replace only"]),
         (["--method", "replace", "--attributes", "hair=1"], ["--attributes", "unknown", "smile"]),
         (["--method", "replace", "--attributes", "smile=7"], ["--attributes", "0 to 2"]),

@@ -72,11 +72,11 @@ def test_anonymous_geometry_draws_the_face_on_other_landmarks(astronaut, tiny):
     assert not np.array_equal(mixed, own)
 
 
-def test_a_shape_mix_outside_0_to_1_is_refused():
+def test_a_shape_mix_outside_0_to_2_is_refused():
     from facecloak.errors import FacecloakError
 
-    with pytest.raises(FacecloakError, match="shape mix"):
-        ReplaceSettings(shape_mix=1.5)
+    with pytest.raises(FacecloakError, match=r"shape mix 2\.5: give a value from 0 to 2"):
+        ReplaceSettings(shape_mix=2.5)
 
 
 def test_the_judge_keeps_the_draw_farthest_from_the_original(astronaut, tiny):

@@ -43,7 +43,7 @@ def test_the_cloak_after_a_replacement_goes_farther_with_no_decoy():
         ({"method": "blur", "shape_mix": 0.5}, "candidates apply to method=replace"),
         ({"method": "blur", "candidates": 2}, "candidates apply to method=replace"),
         ({"method": "replace", "candidates": 0}, "candidates=0: give 1 or more"),
-        ({"method": "replace", "shape_mix": 2.0}, "shape_mix=2.0: give a value from 0 to 1"),
+        ({"method": "replace", "shape_mix": 2.5}, "shape_mix=2.5: give a value from 0 to 2"),
     ],
 )
 def test_bad_replace_settings_are_one_line(fields, message):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facecloak.replace.shapes import anonymous_geometry, nearest, sample_shapes
+from facecloak.replace.shapes import MOUTH, anonymous_geometry, nearest, sample_shapes
 
 
 def _bank(count: int = 60) -> np.ndarray:
@@ -26,6 +26,20 @@ def test_strength_moves_the_landmarks_part_of_the_way():
     assert np.allclose(half, (face + full) / 2)
     assert np.allclose(anonymous_geometry(face, bank, 5, 0.0), face)
     assert np.allclose(anonymous_geometry(face, bank[:0], 5, 1.0), face)
+
+
+def test_the_anti_face_reverses_the_departures_from_the_mean_but_not_the_mouth():
+    bank, face = _bank(), _bank()[0] + 2.0
+    mean = anonymous_geometry(face, bank, 5, 1.0)
+    anti = anonymous_geometry(face, bank, 5, 2.0)
+    rest = np.ones(68, bool)
+    rest[MOUTH] = False
+    assert np.allclose(anti[rest] - mean[rest], mean[rest] - face[rest])
+    # The mouth: the mean's own shape (its expression), at the anti-face's mouth centre.
+    assert np.allclose(anti[MOUTH] - anti[MOUTH].mean(0), mean[MOUTH] - mean[MOUTH].mean(0))
+    reversed_mouth = (2 * mean - face)[MOUTH]
+    assert np.allclose(anti[MOUTH].mean(0), reversed_mouth.mean(0))
+    assert not np.allclose(anti[MOUTH], reversed_mouth)
 
 
 def test_the_bank_is_a_half_precision_sample():

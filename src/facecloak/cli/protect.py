@@ -29,6 +29,7 @@ from facecloak.cli.protect_video import (
     split_inputs,
     video_summary,
 )
+from facecloak.replace.shapes import MAX_STRENGTH as MAX_SHAPE_MIX
 
 OVERRIDES = ("eps", "steps", "step_size", "lam")
 """Options that override the preset of ``--strength``."""
@@ -103,11 +104,11 @@ def _add_visible_options(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument(
         "--shape-mix",
-        type=checks.real(0, 1),
+        type=checks.real(0, MAX_SHAPE_MIX),
         metavar="F",
         help="with --method replace: how far the new face leaves the person's own proportions "
-        "(0: kept; 1, the default: the mean of the nearest training faces' shapes; pose and "
-        "expression are kept either way)",
+        "(0: kept; 1: the mean of the nearest training faces' shapes; 2, the default: past that "
+        "mean, the person's departures from it reversed; pose and expression are kept)",
     )
     sub.add_argument(
         "--candidates",

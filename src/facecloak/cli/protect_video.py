@@ -23,7 +23,7 @@ from facecloak.video.media import VIDEO_SUFFIXES, is_video
 from facecloak.video.options import VideoOptions
 from facecloak.video.pipeline import protect_video
 from facecloak.video.preview import preview_video
-from facecloak.video.replace import ReplaceOptions
+from facecloak.video.replace import VIDEO_SHAPE_MIX, ReplaceOptions
 from facecloak.video.writer import EncoderConfig
 
 logger = logging.getLogger(__name__)
@@ -235,7 +235,9 @@ def _options(args: argparse.Namespace) -> VideoOptions:
             attributes=getattr(args, "attributes", None) or "random",
             seed=getattr(args, "seed", None) or 0,
             replacer=getattr(args, "replacer", None),
-            shape_mix=1.0 if getattr(args, "shape_mix", None) is None else args.shape_mix,
+            shape_mix=(
+                VIDEO_SHAPE_MIX if getattr(args, "shape_mix", None) is None else args.shape_mix
+            ),
         ),
     )
 

@@ -52,7 +52,12 @@ from facecloak.replace.attributes import (
 from facecloak.replace.checkpoint import LoadedGenerator
 from facecloak.replace.crops import align_crop, ellipse_mask
 from facecloak.replace.generate import generate_crops
-from facecloak.replace.shapes import NEIGHBOURS, anonymous_geometry
+from facecloak.replace.shapes import (
+    DEFAULT_STRENGTH,
+    MAX_STRENGTH,
+    NEIGHBOURS,
+    anonymous_geometry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +74,11 @@ class ReplaceSettings:
     attributes: str = "random"
     seed: int = 0
     colour: bool = True
-    shape_mix: float = 1.0
-    """How far the landmarks the new face is drawn on move from the person's own toward the
-    mean of the nearest training shapes (:mod:`facecloak.replace.shapes`): 0 keeps the person's
-    proportions, 1 takes the anonymous ones (pose and expression kept either way). Needs a
+    shape_mix: float = DEFAULT_STRENGTH
+    """How far the landmarks the new face is drawn on move from the person's own toward, and
+    past, the mean of the nearest training shapes (:mod:`facecloak.replace.shapes`): 0 keeps
+    the person's proportions, 1 takes the anonymous ones, 2 (the default) the anti-face, the
+    person's departures from them reversed (pose and expression kept throughout). Needs a
     generator file with shapes; without them the person's own landmarks are used."""
 
     candidates: int = 1
@@ -81,8 +87,10 @@ class ReplaceSettings:
 
     def __post_init__(self) -> None:
         parse_choice(self.attributes)
-        if not 0.0 <= self.shape_mix <= 1.0:
-            raise FacecloakError(f"shape mix {self.shape_mix}: give a value from 0 to 1")
+        if not 0.0 <= self.shape_mix <= MAX_STRENGTH:
+            raise FacecloakError(
+                f"shape mix {self.shape_mix}: give a value from 0 to {MAX_STRENGTH:g}"
+            )
         if self.candidates < 1:
             raise FacecloakError(f"candidates {self.candidates}: give 1 or more")
 

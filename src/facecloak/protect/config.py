@@ -30,6 +30,8 @@ from facecloak.protect.evasion_settings import (
     available_evasion_detectors,
 )
 from facecloak.protect.presets import DEFAULT_STRENGTH, PRESETS, Strength, after_replacement
+from facecloak.replace.shapes import DEFAULT_STRENGTH as DEFAULT_SHAPE_MIX
+from facecloak.replace.shapes import MAX_STRENGTH as MAX_SHAPE_MIX
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -94,8 +96,9 @@ class ProtectConfig:
         replacer: with ``method="replace"``, the generator's weights (``None``: the committed
             ones).
         shape_mix: with ``method="replace"``, how far the new face's landmarks move from the
-            person's own proportions toward anonymous ones (0 keeps them, 1: the mean of the
-            nearest training shapes; pose and expression kept either way).
+            person's own proportions (0 keeps them, 1: the mean of the nearest training shapes,
+            2, the default: past it, the person's departures from it reversed; pose and
+            expression kept throughout).
         candidates: with ``method="replace"``, new faces drawn per face; the first of the
             cloak's recognizers (dlib by default) keeps the one farthest from the original (1:
             the first draw, no search).
@@ -128,7 +131,7 @@ class ProtectConfig:
     verify: bool | None = None
     attributes: str = "random"
     replacer: str | Path | None = None
-    shape_mix: float = 1.0
+    shape_mix: float = DEFAULT_SHAPE_MIX
     candidates: int = 8
     then: str | None = None
 
@@ -198,7 +201,7 @@ class ProtectConfig:
         own_options = (
             self.attributes != "random"
             or self.replacer
-            or self.shape_mix != 1.0
+            or self.shape_mix != DEFAULT_SHAPE_MIX
             or self.candidates != ProtectConfig.candidates
         )
         if self.method != REPLACE_METHOD and own_options:
@@ -206,8 +209,10 @@ class ProtectConfig:
                 "attributes, replacer, shape_mix and candidates apply to method=replace, "
                 f"not method={self.method}"
             )
-        if not 0.0 <= self.shape_mix <= 1.0:
-            raise InvalidOptionError(f"shape_mix={self.shape_mix}: give a value from 0 to 1")
+        if not 0.0 <= self.shape_mix <= MAX_SHAPE_MIX:
+            raise InvalidOptionError(
+                f"shape_mix={self.shape_mix}: give a value from 0 to {MAX_SHAPE_MIX:g}"
+            )
         if self.candidates < 1:
             raise InvalidOptionError(f"candidates={self.candidates}: give 1 or more")
         try:
