@@ -68,3 +68,42 @@ def test_the_replace_settings_reach_the_generator_with_the_judge(monkeypatch):
     assert seen["faces"] == 1 and seen["judge"].name == "dlib"
     settings = seen["settings"]
     assert (settings.shape_mix, settings.candidates, settings.seed) == (0.25, 3, 4)
+
+
+def test_the_cloak_after_a_replacement_cuts_its_chips_where_the_new_face_is(monkeypatch):
+    import numpy as np
+
+    from facecloak.data import astronaut
+    from facecloak.protect import protect, stages
+
+    seen = {}
+
+    def fake_cloak(image, faces, chosen, request, ticker):
+        seen.update(request=request, faces=faces, image=image)
+        raise RuntimeError("stop after the request")
+
+    monkeypatch.setattr(stages, "cloak_identities", fake_cloak)
+    config = ProtectConfig(method="replace", then="cloak", recognizers=("dlib",))
+    with pytest.raises(RuntimeError, match="stop after the request"):
+        protect(astronaut(), config)
+    request, original_face = seen["request"], seen["faces"][0]
+    found = request.seen_as[0]
+    assert request.away_from is not None and not np.array_equal(request.away_from, seen["image"])
+    # Found on the replaced photo: the new face's keypoints, not the original's.
+    assert not np.allclose(found.detector_keypoints, original_face.detector_keypoints)
+
+
+def test_a_plain_cloak_has_no_face_found_again(monkeypatch):
+    from facecloak.data import astronaut
+    from facecloak.protect import protect, stages
+
+    seen = {}
+
+    def fake_cloak(image, faces, chosen, request, ticker):
+        seen.update(request=request)
+        raise RuntimeError("stop after the request")
+
+    monkeypatch.setattr(stages, "cloak_identities", fake_cloak)
+    with pytest.raises(RuntimeError):
+        protect(astronaut(), ProtectConfig(recognizers=("dlib",)))
+    assert seen["request"].seen_as == {} and seen["request"].away_from is None

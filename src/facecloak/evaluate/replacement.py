@@ -36,12 +36,8 @@ from facecloak.faces.face import Face
 from facecloak.faces.landmarks import predict_landmarks, predict_landmarks_68
 from facecloak.faces.regions import face_region
 from facecloak.faces.shape import landmark_error
-from facecloak.geometry import box_iou
-from facecloak.models import DEFAULT_DETECTOR, detect
+from facecloak.models import DEFAULT_DETECTOR, find_again
 from facecloak.models.recognizer import Recognizer
-
-SAME_FACE_IOU = 0.3
-"""A face found on the changed photo is the changed face when its box overlaps this much."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +99,7 @@ def assess(
     detector: str = DEFAULT_DETECTOR,
 ) -> Assessment:
     """Every machine assessor on ``changed`` (``original`` with ``face`` replaced)."""
-    found = refound_face(changed, face, detector)
+    found = find_again(changed, face, detector)
     seen = found or Face(face.box, 0.0, predict_landmarks(changed, face.box), detector)
     result = identity_verdicts(changed, seen, identity, galleries)
     result.detected = found is not None
@@ -128,15 +124,6 @@ def identity_verdicts(
         guess, _ = nearest_identities(embedding, gallery.gallery, gallery.identities)
         result.rank1_miss[name] = guess[0] != identity
     return result
-
-
-def refound_face(changed: np.ndarray, face: Face, detector: str) -> Face | None:
-    """The face the detector finds on ``changed`` where ``face`` was, or ``None``."""
-    candidates = detect(changed, detector=detector)
-    best = max(candidates, key=lambda f: box_iou(f.box, face.box), default=None)
-    if best is None or box_iou(best.box, face.box) < SAME_FACE_IOU:
-        return None
-    return best
 
 
 def landmark_shift(original: np.ndarray, changed: np.ndarray, face: Face) -> float:

@@ -15,6 +15,7 @@ from facecloak.models.detect import (  # noqa: F401
     DEFAULT_DETECTOR,
     centre_face,
     detect,
+    find_again,
     largest_face,
 )
 
@@ -28,7 +29,9 @@ _LAZY = {
     "load_recognizer": "facecloak.models.recognizers",
 }
 
-__all__ = sorted([*_LAZY, "DEFAULT_DETECTOR", "centre_face", "detect", "largest_face"])
+__all__ = sorted(
+    [*_LAZY, "DEFAULT_DETECTOR", "centre_face", "detect", "find_again", "largest_face"]
+)
 
 
 def __getattr__(name: str) -> Any:

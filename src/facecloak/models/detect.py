@@ -7,7 +7,7 @@ from PIL import Image
 
 from facecloak.faces.face import Face
 from facecloak.faces.landmarks import predict_landmarks
-from facecloak.geometry import nested_in_better
+from facecloak.geometry import box_iou, nested_in_better
 from facecloak.images import PathLike, as_rgb_array
 from facecloak.models.detectors import get_detector
 
@@ -44,6 +44,28 @@ def detect(
         for face in faces:
             face.landmarks = predict_landmarks(rgb, face.box)
     return sorted(faces, key=lambda face: (face.box[0], face.box[1]))
+
+
+SAME_FACE_IOU = 0.3
+"""A face found on a changed photo is the one that was there when their boxes overlap this much."""
+
+
+def find_again(image: np.ndarray, face: Face, detector: str = DEFAULT_DETECTOR) -> Face | None:
+    """The face ``detector`` finds on ``image`` where ``face`` was (box IoU at least
+    :data:`SAME_FACE_IOU`), as a reader of a changed photo finds it; ``None`` when none is.
+
+    Example:
+        >>> from skimage.data import astronaut
+        >>> photo = astronaut()
+        >>> face = detect(photo)[0]
+        >>> find_again(photo, face).box == face.box
+        True
+    """
+    candidates = detect(image, detector=detector)
+    best = max(candidates, key=lambda f: box_iou(f.box, face.box), default=None)
+    if best is None or box_iou(best.box, face.box) < SAME_FACE_IOU:
+        return None
+    return best
 
 
 def largest_face(faces: list[Face]) -> Face | None:

@@ -69,6 +69,12 @@ class IdentityRequest:
     ``latents`` entry for the same face, e.g. on the previous video frame): resized to this
     face's grid, so a face that moved or changed size keeps its cloak. The perceptual attack
     only; the sign-gradient attacks start afresh."""
+    seen_as: Mapping[int, Face] = field(default_factory=dict)
+    """Face index -> the face as a reader of the photo being cloaked finds it, where that is not
+    the original's (a replaced face: its eyes, nose and mouth moved): each recognizer's chip is
+    cut where that face's keypoints put it, while the anchor to move away from keeps the
+    original face's own. A cloak computed on the original's keypoints partly missed the chips
+    an attacker cuts from the replaced face (``benchmarks/replacement.py``)."""
     warm_steps: int | None = None
     """Steps for a warm-started face (default: :data:`WARM_STEP_SHARE` of the preset's): it
     starts near a cloak that already worked, so it only needs to follow the face."""
@@ -133,7 +139,8 @@ def cloak_identities(
             region = region.with_context(S2_CONTEXT, *image.shape[:2])
         crop = region.take(photo)
         start = request.starts.get(index)
-        cloaked, steps, latent = _cloak_crop(image, crop, region, request, ticker, start)
+        seen = request.seen_as.get(index, region.face)
+        cloaked, steps, latent = _cloak_crop(image, crop, region, request, ticker, start, seen)
         if latent is not None:
             latents[index] = latent
         scale = scale_to_ssim_floor(
@@ -167,18 +174,26 @@ def _cloak_crop(
     request: IdentityRequest,
     ticker: Ticker,
     start: Tensor | None = None,
+    seen: Face | None = None,
 ) -> tuple[Tensor, int, Tensor | None]:
-    """The cloaked crop, the attack steps it took, and its perturbation (perceptual only)."""
+    """The cloaked crop, the attack steps it took, and its perturbation (perceptual only);
+    ``seen``: the face as found on ``image`` (:attr:`IdentityRequest.seen_as`)."""
     settings = request.settings
     transform = robustness_transform(settings.eot) if request.robust else None
     offset = (region.crop[0], region.crop[1])
     embedders = [
-        CropEmbedder(r, r.chip_transforms(image, [region.face]), offset, transform)
+        CropEmbedder(r, r.chip_transforms(image, [seen or region.face]), offset, transform)
         for r in request.recognizers
     ]
-    reference = crop if request.away_from is None else region.take(to_batch(request.away_from))
+    reference, anchors = crop, embedders
     original = image if request.away_from is None else request.away_from
-    objective = _objective(embedders, reference, request, (original, region.face))
+    if request.away_from is not None:
+        reference = region.take(to_batch(original))
+        anchors = [
+            CropEmbedder(r, r.chip_transforms(original, [region.face]), offset)
+            for r in request.recognizers
+        ]
+    objective = _objective(anchors, reference, request, (original, region.face))
     callback = ticker.step_callback()
     ensemble = isinstance(objective, EnsembleUntargeted)
     # Crop -> one embedding per recognizer (what EnsembleUntargeted reads), side by side.

@@ -12,7 +12,9 @@ from dataclasses import asdict
 
 import torch
 
+from facecloak.faces import Face
 from facecloak.faces.regions import face_region
+from facecloak.models import find_again
 from facecloak.models.recognizer import Recognizer
 from facecloak.obfuscate import obfuscate_faces
 from facecloak.obfuscate.donors import index_donors
@@ -51,10 +53,17 @@ def _identity_stage(
         config.robust,
         away_from=result.original if replaced else None,
         starts=result.latents,
+        seen_as=_found_again(result, chosen, config.detector) if replaced else {},
     )
     cloak = cloak_identities(result.image, result.faces, chosen, request, ticker)
     result.image, result.outcomes, result.latents = cloak.image, cloak.outcomes, cloak.latents
     _add_verdicts(result, config, [r.name for r in recognizers], cloak.views)
+
+
+def _found_again(result: ProtectResult, chosen: list[int], detector: str) -> dict[int, Face]:
+    """Each chosen face as the detector finds it on the changed photo, where it does."""
+    found = {i: find_again(result.image, result.faces[i], detector) for i in chosen}
+    return {i: face for i, face in found.items() if face is not None}
 
 
 def _add_verdicts(
