@@ -139,7 +139,7 @@ def cloak_identities(
             region = region.with_context(S2_CONTEXT, *image.shape[:2])
         crop = region.take(photo)
         start = request.starts.get(index)
-        seen = request.seen_as.get(index, region.face)
+        seen = request.seen_as.get(index)
         cloaked, steps, latent = _cloak_crop(image, crop, region, request, ticker, start, seen)
         if latent is not None:
             latents[index] = latent
@@ -177,7 +177,8 @@ def _cloak_crop(
     seen: Face | None = None,
 ) -> tuple[Tensor, int, Tensor | None]:
     """The cloaked crop, the attack steps it took, and its perturbation (perceptual only);
-    ``seen``: the face as found on ``image`` (:attr:`IdentityRequest.seen_as`)."""
+    ``seen``: the face as found on ``image``, if not ``region``'s
+    (:attr:`IdentityRequest.seen_as`)."""
     settings = request.settings
     transform = robustness_transform(settings.eot) if request.robust else None
     offset = (region.crop[0], region.crop[1])
