@@ -26,6 +26,11 @@ Boxes = TypeVar("Boxes", "Tensor", np.ndarray)
 """``(N, 4)`` boxes: a tensor (as the torch detectors give them) or an array (onnxruntime's)."""
 
 
+SAME_FACE_IOU = 0.3
+"""Two boxes are one face (found again on a changed photo, or on the next frame of a clip) when
+they overlap this much (intersection over union)."""
+
+
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     """Intersection over union of two ``(x0, y0, x1, y1)`` boxes; 0 when both are empty.
 

@@ -136,11 +136,13 @@ def _scale_terms(
     zero = second.new_zeros(second.shape[0])
     channels = []
     for channel, maps in enumerate(read):
-        terms = [zero] * 6
-        if channel in moments:
-            c = slice(channel, channel + 1)
-            sides = (first[:, c], mu1[:, c], var1[:, c], second[:, c])
-            terms = _channel_terms(sides, moments[channel], maps, count, zero)
+        c = slice(channel, channel + 1)
+        sides = (first[:, c], mu1[:, c], var1[:, c], second[:, c])
+        terms = (
+            _channel_terms(sides, moments[channel], maps, count, zero)
+            if channel in moments
+            else [zero] * 6
+        )
         channels.append(torch.stack([t.reshape(-1) for t in terms], dim=-1))
     return torch.stack(channels, dim=1)
 

@@ -99,7 +99,7 @@ def assess(
     detector: str = DEFAULT_DETECTOR,
 ) -> Assessment:
     """Every machine assessor on ``changed`` (``original`` with ``face`` replaced)."""
-    found = find_again(changed, face, detector)
+    (found,) = find_again(changed, [face], detector)
     seen = found or Face(face.box, 0.0, predict_landmarks(changed, face.box), detector)
     result = identity_verdicts(changed, seen, identity, galleries)
     result.detected = found is not None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from PIL import Image
 
 from facecloak.faces.face import Face
 from facecloak.faces.landmarks import predict_landmarks
-from facecloak.geometry import box_iou, nested_in_better
+from facecloak.geometry import SAME_FACE_IOU, box_iou, nested_in_better
 from facecloak.images import PathLike, as_rgb_array
 from facecloak.models.detectors import get_detector
 
@@ -46,22 +48,25 @@ def detect(
     return sorted(faces, key=lambda face: (face.box[0], face.box[1]))
 
 
-SAME_FACE_IOU = 0.3
-"""A face found on a changed photo is the one that was there when their boxes overlap this much."""
-
-
-def find_again(image: np.ndarray, face: Face, detector: str = DEFAULT_DETECTOR) -> Face | None:
-    """The face ``detector`` finds on ``image`` where ``face`` was (box IoU at least
-    :data:`SAME_FACE_IOU`), as a reader of a changed photo finds it; ``None`` when none is.
+def find_again(
+    image: np.ndarray, faces: Sequence[Face], detector: str = DEFAULT_DETECTOR
+) -> list[Face | None]:
+    """Each of ``faces`` as ``detector`` finds it on ``image`` (the detection whose box overlaps
+    its box most, by IoU at least :data:`SAME_FACE_IOU`), as a reader of a changed photo finds
+    it; ``None`` where none is. One detection serves every face.
 
     Example:
         >>> from skimage.data import astronaut
         >>> photo = astronaut()
         >>> face = detect(photo)[0]
-        >>> find_again(photo, face).box == face.box
+        >>> find_again(photo, [face])[0].box == face.box
         True
     """
     candidates = detect(image, detector=detector)
+    return [_best_overlap(candidates, face) for face in faces]
+
+
+def _best_overlap(candidates: list[Face], face: Face) -> Face | None:
     best = max(candidates, key=lambda f: box_iou(f.box, face.box), default=None)
     if best is None or box_iou(best.box, face.box) < SAME_FACE_IOU:
         return None

@@ -62,8 +62,8 @@ def _identity_stage(
 
 def _found_again(result: ProtectResult, chosen: list[int], detector: str) -> dict[int, Face]:
     """Each chosen face as the detector finds it on the changed photo, where it does."""
-    found = {i: find_again(result.image, result.faces[i], detector) for i in chosen}
-    return {i: face for i, face in found.items() if face is not None}
+    found = find_again(result.image, [result.faces[i] for i in chosen], detector)
+    return {i: face for i, face in zip(chosen, found, strict=True) if face is not None}
 
 
 def _add_verdicts(

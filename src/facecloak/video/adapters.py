@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from facecloak.errors import FacecloakError, NoFaceError
+from facecloak.geometry import SAME_FACE_IOU
 from facecloak.video.geometry import Box, carried_over, clip_box
 from facecloak.video.render import Filter, obfuscate_boxes
 from facecloak.video.replace import ReplaceOptions
@@ -28,7 +29,6 @@ CLOAK_METHODS = ("perceptual", "pgd", "ifgsm", "ifgvm", "pfgvm")
 SWAP_METHOD = "swap"
 REPLACE_METHOD = "replace"
 _MIN_CLOAK_SIDE = 20.0
-_SAME_FACE_IOU = 0.3
 """A face on a frame continues the face of the previous frame it overlaps this much (the boxes
 come from smoothed tracks, so a face's boxes on consecutive frames overlap far more)."""
 
@@ -135,7 +135,7 @@ class FrameCloak:
 
     def _warm_starts(self, boxes: list[Box]) -> dict[int, object]:
         """Face index -> the perturbation of the previous frame's face it continues."""
-        return carried_over(boxes, self._previous, _SAME_FACE_IOU)
+        return carried_over(boxes, self._previous, SAME_FACE_IOU)
 
     def summary(self) -> dict:
         return {

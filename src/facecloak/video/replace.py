@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facecloak.geometry import SAME_FACE_IOU
 from facecloak.video.geometry import Box, carried_over, clip_box
 
 VIDEO_SHAPE_MIX = 1.0
@@ -21,7 +22,6 @@ default) doubles every frame-to-frame change of that mean, and the new face move
 astronaut shifted by 4 px, its pixels changed by 15.5 levels on average between the two frames,
 against 11.3 at 1."""
 _MIN_REPLACE_SIDE = 20.0
-_SAME_FACE_IOU = 0.3
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class FrameReplace:
         inside = [b for b in inside if min(b[2] - b[0], b[3] - b[1]) >= _MIN_REPLACE_SIDE]
         if not inside:
             return rgb
-        kept = carried_over(inside, self._previous, _SAME_FACE_IOU)
+        kept = carried_over(inside, self._previous, SAME_FACE_IOU)
         draws = [kept[i] if i in kept else self._new_person() for i in range(len(inside))]
         faces = [Face(box=b, score=1.0, landmarks=predict_landmarks(rgb, b)) for b in inside]
         result = replace_faces(rgb, faces, self._loaded, self._settings, draws)

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from facecloak.errors import FacecloakError
+from facecloak.geometry import SAME_FACE_IOU
 from facecloak.video.geometry import Box, carried_over, clip_box
 
 _MIN_SWAP_SIDE = 20.0
-_SAME_FACE_IOU = 0.3
 
 
 class FrameSwap:
@@ -49,7 +49,7 @@ class FrameSwap:
         inside = [box for box in inside if min(box[2] - box[0], box[3] - box[1]) >= _MIN_SWAP_SIDE]
         if not inside:
             return rgb
-        kept = carried_over(inside, self._previous, _SAME_FACE_IOU)
+        kept = carried_over(inside, self._previous, SAME_FACE_IOU)
         result = rgb
         donors = []
         for index, box in enumerate(inside):
