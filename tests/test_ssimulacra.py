@@ -146,9 +146,9 @@ def test_a_window_scored_again_comes_from_memory(astronaut, monkeypatch) -> None
     face = np.ascontiguousarray(astronaut[60:220, 160:320])
     changed = _changes(face)["noise"]
     first = ssimulacra2_window(face, changed)
-    import ssimulacra2
+    from facecloak import quality
 
-    monkeypatch.setattr(ssimulacra2, "compute_ssimulacra2", lambda *_: pytest.fail("scored twice"))
+    monkeypatch.setattr(quality, "ssimulacra2_uint8", lambda *_: pytest.fail("scored twice"))
     assert ssimulacra2_window(face.copy(), changed.copy()) == first
     other = changed.copy()
     other[0, 0, 0] ^= 1  # one bit of the content: scored anew
@@ -182,12 +182,12 @@ def test_maps_the_weights_leave_out_are_skipped_without_changing_anything(
 ) -> None:
     face = _tensor(np.ascontiguousarray(grace_hopper[40 : 40 + side, 120 : 120 + side]))
     noise = torch.randn(face.shape, generator=torch.Generator().manual_seed(3), dtype=face.dtype)
-    assert not all(all(map(all, scale)) for scale in ssimulacra._read_maps(6))
+    assert not all(all(map(all, scale)) for scale in ssimulacra.maps_read(6))
     every = (((True, True, True),) * 3,) * ssimulacra.SCALES
     results = []
     for skipping in (True, False):
         if not skipping:
-            monkeypatch.setattr(ssimulacra, "_read_maps", lambda levels: every[:levels])
+            monkeypatch.setattr(ssimulacra, "maps_read", lambda levels: every[:levels])
         changed = (face + 0.03 * noise).clamp(0, 1).requires_grad_(True)
         score = Ssimulacra2Reference(face)(changed)
         (grad,) = torch.autograd.grad(score.sum(), changed)

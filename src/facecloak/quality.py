@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import io
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -26,6 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from facecloak.geometry import widened
+from facecloak.ssimulacra_score import MIN_SIDE, reference_constants, ssimulacra2_uint8
 
 Box = tuple[int, int, int, int]
 
@@ -253,29 +253,39 @@ _S2_MEMO_LOCK = threading.Lock()
 
 
 def ssimulacra2_window(original: np.ndarray, changed: np.ndarray) -> float | None:
-    """SSIMULACRA2 of exactly this window (one pixel grid), by the reference package on 8-bit
-    images; ``None`` without the package or under 8 px on a side.
+    """SSIMULACRA2 of exactly this window (one pixel grid) on 8-bit images: the reference
+    package's score (:mod:`facecloak.ssimulacra_score`); ``None`` without the package or under
+    8 px on a side.
 
     The last scores are kept by the windows' content: a cloak's final scaling judges the very
-    windows its report judges next (a second or more on a large face), and scores them once.
+    windows its report judges next, and scores them once.
     """
     try:
-        from ssimulacra2 import compute_ssimulacra2
+        reference_constants()
     except ImportError:
         return None
-    if min(original.shape[:2]) < 8:
+    if min(original.shape[:2]) < MIN_SIDE:
         return None
     key = _content_key(original, changed)
     with _S2_MEMO_LOCK:
         if key in _S2_MEMO:
             _S2_MEMO.move_to_end(key)
             return _S2_MEMO[key]
-    score = float(compute_ssimulacra2(_image_stream(original), _image_stream(changed)))
+    score = ssimulacra2_uint8(_rgb8(original), _rgb8(changed))
     with _S2_MEMO_LOCK:
         _S2_MEMO[key] = score
         while len(_S2_MEMO) > _S2_MEMO_SIZE:
             _S2_MEMO.popitem(last=False)
     return score
+
+
+def _rgb8(image: np.ndarray) -> np.ndarray:
+    """``image`` as contiguous ``(h, w, 3)`` bytes (grey repeated, alpha dropped), as the
+    reference reads a file."""
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    if image.ndim == 2:
+        return np.repeat(image[..., None], 3, axis=2)
+    return np.ascontiguousarray(image[..., :3])
 
 
 def _content_key(*images: np.ndarray) -> bytes:
@@ -284,14 +294,3 @@ def _content_key(*images: np.ndarray) -> bytes:
         digest.update(repr((image.shape, image.dtype.str)).encode())
         digest.update(np.ascontiguousarray(image).data)
     return digest.digest()
-
-
-def _image_stream(rgb: np.ndarray) -> io.BytesIO:
-    """``rgb`` as an in-memory file for the ``ssimulacra2`` package (which reads files): PPM,
-    lossless like PNG but with nothing to compress (PNG took half the score's time)."""
-    from PIL import Image
-
-    stream = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb)).save(stream, format="PPM")
-    stream.seek(0)
-    return stream

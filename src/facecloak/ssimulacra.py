@@ -7,8 +7,9 @@ blotches; edges it removed: blur), each pooled by its mean and its 4-norm. A lea
 of those 108 numbers goes through a fixed polynomial to a score: 100 for identical images, 90
 visually lossless, 70 high quality, 50 medium, 30 low. The weights and colour constants are read
 from the reference Python package (PyPI ``ssimulacra2``), so this stays the same metric;
-:func:`facecloak.quality.ssimulacra2_score` (that package, on 8-bit images) is the judge and this
-function agrees with it to a fraction of a point (see the tests).
+:func:`facecloak.quality.ssimulacra2_score` (that package's score on 8-bit images, computed by
+:mod:`facecloak.ssimulacra_score`) is the judge and this function agrees with it to a fraction
+of a point (see the tests).
 
 Example:
     >>> import torch
@@ -27,26 +28,25 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-SCALES = 6
-BLUR_SIGMA = 1.5
-BLUR_RADIUS = 5
-"""The reference's Gaussian: sigma 1.5, cut at 5 pixels each way."""
+from facecloak.ssimulacra_score import (
+    BLUR_RADIUS,
+    BLUR_SIGMA,
+    FINAL_CUBIC,
+    FINAL_POWER,
+    FINAL_SCALE,
+    SCALES,
+    maps_read,
+    reference_constants,
+)
+
 Box = tuple[int, int, int, int]
-# The score's final mapping (libjxl's ssimulacra2.cc): a scale, a cubic, then a power law.
-_SCALE = 0.9562382616834844
-_CUBIC = (2.326765642916932, -0.020884521182843837, 6.248496625763138e-05)
-_POWER = 0.6276336467831387
 
 
 @cache
 def _constants() -> tuple[Tensor, Tensor, float, Tensor]:
-    """Opsin matrix (3x3), its bias (3), the SSIM constant and the 108 weights."""
-    from ssimulacra2 import ssimulacra2 as reference
-
-    matrix = torch.as_tensor(reference.kOpsinAbsorbanceMatrix, dtype=torch.float64).reshape(3, 3)
-    bias = torch.as_tensor(reference.kOpsinAbsorbanceBias, dtype=torch.float64)
-    weights = torch.as_tensor(reference.weights, dtype=torch.float64)
-    return matrix, bias, float(reference.kC2), weights
+    """Opsin matrix (3x3), its bias (3), the SSIM constant and the 108 weights, as tensors."""
+    matrix, bias, c2, weights = reference_constants()
+    return torch.from_numpy(matrix), torch.from_numpy(bias), c2, torch.from_numpy(weights)
 
 
 def _linear(srgb: Tensor) -> Tensor:
@@ -105,20 +105,6 @@ def _clean_statistics(first: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return first, mu1, _blur(first * first) - mu1 * mu1
 
 
-@cache
-def _read_maps(levels: int) -> tuple[tuple[tuple[bool, bool, bool], ...], ...]:
-    """Per scale, per channel: whether the score's weights read the structural map, the added
-    edges' map and the removed edges' map, for an image of ``levels`` scales (the reference
-    hands its weights out in order over the scales there are). Almost half the weights are
-    zero, among them most of the finest scale's, which costs three quarters of the work."""
-    weights = _constants()[3][: 3 * levels * 6].reshape(3, levels, 2, 3)  # channel, scale, norm
-    read = (weights != 0).any(dim=2)  # (channel, scale, map)
-    return tuple(
-        tuple(tuple(bool(v) for v in read[channel, scale]) for channel in range(3))
-        for scale in range(levels)
-    )
-
-
 def _scale_terms(
     clean: tuple[Tensor, Tensor, Tensor],
     second: Tensor,
@@ -128,7 +114,7 @@ def _scale_terms(
     """``(n, 3, 6)``: per channel, the structural map's mean and 4-norm, then the added edges'
     and the removed edges' mean and 4-norm (over ``count`` pixels: see :func:`_pooled`), in the
     order the reference weighs them. Maps that ``read`` (per channel: structure, added,
-    removed; see :func:`_read_maps`) leaves out are zero, not computed."""
+    removed; see :func:`facecloak.ssimulacra_score.maps_read`) leaves out are zero, not computed."""
     first, mu1, var1 = clean
     structural = [c for c in range(3) if read[c][0]]
     edges_only = [c for c in range(3) if not read[c][0] and (read[c][1] or read[c][2])]
@@ -247,7 +233,7 @@ class Ssimulacra2Reference:
             )
         part = _linear(_cut(changed, self.changed[0]).to(self.dtype))
         terms = []
-        reads = _read_maps(len(self.levels))
+        reads = maps_read(len(self.levels))
         for scale, (clean, level) in enumerate(zip(self.scales, self.levels, strict=True)):
             if scale > 0:
                 part = self._halved(part, scale)
@@ -325,10 +311,10 @@ def _score(stacked: Tensor) -> Tensor:
     # The reference walks channel, then scale, then norm, then the three maps.
     flat = stacked.flatten(1)
     weights = _constants()[3][: flat.shape[1]].to(flat.dtype)
-    total = (flat.abs() * weights).sum(1) * _SCALE
-    total = _CUBIC[0] * total + _CUBIC[1] * total**2 + _CUBIC[2] * total**3
+    total = (flat.abs() * weights).sum(1) * FINAL_SCALE
+    total = FINAL_CUBIC[0] * total + FINAL_CUBIC[1] * total**2 + FINAL_CUBIC[2] * total**3
     positive = total.clamp(min=1e-12)
-    return torch.where(total > 0, 100 - 10 * positive**_POWER, torch.full_like(total, 100.0))
+    return torch.where(total > 0, 100 - 10 * positive**FINAL_POWER, torch.full_like(total, 100.0))
 
 
 def ssimulacra2(original: Tensor, changed: Tensor) -> Tensor:
