@@ -30,11 +30,11 @@ from torch import Tensor
 
 from facecloak.ssimulacra_score import (
     BLUR_RADIUS,
-    BLUR_SIGMA,
     FINAL_CUBIC,
     FINAL_POWER,
     FINAL_SCALE,
     SCALES,
+    blur_kernel,
     maps_read,
     reference_constants,
 )
@@ -66,18 +66,11 @@ def _xyb(linear: Tensor) -> Tensor:
     return torch.stack([x * 14.0 + 0.42, y + 0.01, cone[:, 2] - y + 0.55], dim=1)
 
 
-@cache
-def _kernel() -> Tensor:
-    taps = torch.arange(-BLUR_RADIUS, BLUR_RADIUS + 1, dtype=torch.float64)
-    kernel = torch.exp(-(taps**2) / (2 * BLUR_SIGMA**2))
-    return kernel / kernel.sum()
-
-
 def _blur(planes: Tensor) -> Tensor:
     """Separable Gaussian: zeros beyond the left and right edges, mirrored (edge pixel repeated)
     beyond the top and bottom, as the reference package does (it blurs the transposed image)."""
     channels = planes.shape[1]
-    kernel = _kernel().to(planes.dtype)
+    kernel = torch.from_numpy(blur_kernel()).to(planes.dtype)
     r = BLUR_RADIUS
     height = planes.shape[-2]
     top = planes[..., : min(r, height), :].flip(-2)

@@ -128,7 +128,8 @@ def _halved(linear: np.ndarray) -> np.ndarray:
 
 
 @cache
-def _kernel() -> np.ndarray:
+def blur_kernel() -> np.ndarray:
+    """The reference's normalised 1-D Gaussian, ``2 * BLUR_RADIUS + 1`` taps."""
     taps = np.arange(-BLUR_RADIUS, BLUR_RADIUS + 1, dtype=np.float64)
     kernel = np.exp(-0.5 * taps**2 / BLUR_SIGMA**2)
     return kernel / kernel.sum()
@@ -139,7 +140,7 @@ def _blur(plane: np.ndarray) -> np.ndarray:
     mirrored (edge pixel repeated) beyond the top and bottom."""
     r = BLUR_RADIUS
     padded = cv2.copyMakeBorder(plane, 0, 0, r, r, cv2.BORDER_CONSTANT, value=0.0)
-    kernel = _kernel()
+    kernel = blur_kernel()
     blurred = cv2.sepFilter2D(padded, cv2.CV_64F, kernel, kernel, borderType=cv2.BORDER_REFLECT)
     return blurred[:, r:-r]
 
