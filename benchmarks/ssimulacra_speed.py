@@ -14,12 +14,10 @@ of LFW identities (small faces).
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import time
 
 import numpy as np
-from PIL import Image
 
 from _report import machine_line, markdown_table, save_json, write_section
 from facecloak.data import astronaut, grace_hopper
@@ -30,7 +28,7 @@ from facecloak.imaging import jpeg75
 from facecloak.models import detect, largest_face
 from facecloak.paths import shared_faces_dir
 from facecloak.quality import S2_CONTEXT
-from facecloak.ssimulacra_score import ssimulacra2_uint8
+from facecloak.ssimulacra_score import reference_package_score, ssimulacra2_uint8
 
 REPEATS = 3
 """Each score is timed this many times; the fastest counts (the machine's noise only adds)."""
@@ -65,18 +63,6 @@ def windows(rgb: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     ]
 
 
-def reference_score(original: np.ndarray, changed: np.ndarray) -> float:
-    from ssimulacra2 import compute_ssimulacra2
-
-    streams = []
-    for image in (original, changed):
-        stream = io.BytesIO()
-        Image.fromarray(image).save(stream, format="PPM")
-        stream.seek(0)
-        streams.append(stream)
-    return float(compute_ssimulacra2(*streams))
-
-
 def timed(score, original: np.ndarray, changed: np.ndarray) -> tuple[float, float]:
     """The score and the fastest of :data:`REPEATS` timings, seconds."""
     best, value = float("inf"), 0.0
@@ -92,7 +78,7 @@ def measure(sets: dict[str, list[np.ndarray]]) -> list[dict]:
     for name, photos in sets.items():
         for rgb in photos:
             for original, changed in windows(rgb):
-                reference, reference_seconds = timed(reference_score, original, changed)
+                reference, reference_seconds = timed(reference_package_score, original, changed)
                 ours, our_seconds = timed(ssimulacra2_uint8, original, changed)
                 rows.append(
                     {

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 from functools import cache
 
 import cv2
@@ -98,6 +99,22 @@ def ssimulacra2_uint8(original: np.ndarray, changed: np.ndarray) -> float:
         for channel, (clean, other) in enumerate(planes):
             terms[channel, scale] = _channel_terms(clean, other, read[scale][channel])
     return score_from_terms(terms)
+
+
+def reference_package_score(original: np.ndarray, changed: np.ndarray) -> float:
+    """The reference package's own score of two ``(h, w, 3)`` uint8 images, handed to it as the
+    in-memory PPM files it reads: what :func:`ssimulacra2_uint8` is checked against (several
+    times slower). Raises ``ImportError`` without the package."""
+    from PIL import Image
+    from ssimulacra2 import compute_ssimulacra2
+
+    streams = []
+    for image in (original, changed):
+        stream = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(image)).save(stream, format="PPM")
+        stream.seek(0)
+        streams.append(stream)
+    return float(compute_ssimulacra2(*streams))
 
 
 @cache
