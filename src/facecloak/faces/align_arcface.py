@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 import math
-from functools import lru_cache
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from facecloak.faces.face import Face
+from facecloak.faces.landmarks import predict_landmarks_68
 from facecloak.images import as_rgb_array
 
 logger = logging.getLogger(__name__)
@@ -96,12 +96,7 @@ def arcface_points_from_dlib68(
         >>> arcface_points_from_dlib68(astronaut(), (175, 76, 266, 167)).shape
         (5, 2)
     """
-    import dlib
-
-    x0, y0, x1, y1 = (round(v) for v in box)
-    # dlib rectangles include their right/bottom pixel.
-    shape = _shape_predictor_68()(as_rgb_array(rgb), dlib.rectangle(x0, y0, x1 - 1, y1 - 1))
-    parts = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
+    parts = predict_landmarks_68(as_rgb_array(rgb), box)
     return np.stack(
         [
             parts[_DLIB68_EYE_IMAGE_LEFT].mean(axis=0),
@@ -111,15 +106,6 @@ def arcface_points_from_dlib68(
             parts[_DLIB68_MOUTH_IMAGE_RIGHT],
         ]
     )
-
-
-@lru_cache(maxsize=1)
-def _shape_predictor_68():
-    import dlib
-
-    from facecloak.paths import dlib_model_path
-
-    return dlib.shape_predictor(str(dlib_model_path("shape_predictor_68")))
 
 
 def similarity_transform(src_points: np.ndarray, dst_points: np.ndarray) -> np.ndarray:
