@@ -90,3 +90,9 @@ def test_scale_count_stops_below_eight_pixels() -> None:
 def test_bad_shapes_are_refused_by_name(first, second) -> None:
     with pytest.raises(ValueError, match="need"):
         ssimulacra2_uint8(np.zeros(first, np.uint8), np.zeros(second, np.uint8))
+
+
+def test_images_other_than_bytes_are_refused_by_name() -> None:
+    photo = np.zeros((20, 20, 3), np.uint8)
+    with pytest.raises(ValueError, match="need uint8"):
+        ssimulacra2_uint8(photo, photo.astype(np.float32))

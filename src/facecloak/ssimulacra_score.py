@@ -1,6 +1,6 @@
 """SSIMULACRA2 of two 8-bit images, computed with OpenCV's separable filters: the score of the
 reference Python package (PyPI ``ssimulacra2``, whose constants it reads) to within 1e-9, in a
-fraction of its time (a report on a large face scores four windows of a megapixel or more).
+fraction of its time (a report on a large face scores four windows of up to a megapixel).
 
 It follows the reference step by step, its quirks included: the Gaussian (sigma 1.5, cut at 5
 pixels) sees zeros beyond the left and right edges and the edge mirrored beyond the top and
@@ -85,6 +85,8 @@ def ssimulacra2_uint8(original: np.ndarray, changed: np.ndarray) -> float:
     100 for identical images, 90 visually lossless, 70 high quality, 50 medium, 30 low."""
     if original.shape != changed.shape or original.ndim != 3 or original.shape[2] != 3:
         raise ValueError(f"need two (h, w, 3) images of one shape, got {original.shape}")
+    if original.dtype != np.uint8 or changed.dtype != np.uint8:
+        raise ValueError(f"need uint8 images, got {original.dtype} and {changed.dtype}")
     levels = scale_count(*original.shape[:2])
     if levels == 0:
         raise ValueError(f"need at least {MIN_SIDE}x{MIN_SIDE} pixels, got {original.shape[:2]}")
