@@ -280,12 +280,10 @@ def ssimulacra2_window(original: np.ndarray, changed: np.ndarray) -> float | Non
 
 
 def _rgb8(image: np.ndarray) -> np.ndarray:
-    """``image`` as contiguous ``(h, w, 3)`` bytes (grey repeated, alpha dropped), as the
-    reference reads a file."""
-    image = np.ascontiguousarray(image, dtype=np.uint8)
-    if image.ndim == 2:
-        return np.repeat(image[..., None], 3, axis=2)
-    return np.ascontiguousarray(image[..., :3])
+    """``image`` as ``(h, w, 3)`` (grey repeated, alpha dropped), as the reference reads a
+    file; bytes stay bytes (anything else is refused by the scorer, as the reference's file
+    writer refused it)."""
+    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
 
 
 def _content_key(*images: np.ndarray) -> bytes:

@@ -66,11 +66,16 @@ def _xyb(linear: Tensor) -> Tensor:
     return torch.stack([x * 14.0 + 0.42, y + 0.01, cone[:, 2] - y + 0.55], dim=1)
 
 
+@cache
+def _kernel(dtype: torch.dtype) -> Tensor:
+    return torch.from_numpy(blur_kernel()).to(dtype)
+
+
 def _blur(planes: Tensor) -> Tensor:
     """Separable Gaussian: zeros beyond the left and right edges, mirrored (edge pixel repeated)
     beyond the top and bottom, as the reference package does (it blurs the transposed image)."""
     channels = planes.shape[1]
-    kernel = torch.from_numpy(blur_kernel()).to(planes.dtype)
+    kernel = _kernel(planes.dtype)
     r = BLUR_RADIUS
     height = planes.shape[-2]
     top = planes[..., : min(r, height), :].flip(-2)

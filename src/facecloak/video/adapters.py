@@ -29,8 +29,6 @@ CLOAK_METHODS = ("perceptual", "pgd", "ifgsm", "ifgvm", "pfgvm")
 SWAP_METHOD = "swap"
 REPLACE_METHOD = "replace"
 _MIN_CLOAK_SIDE = 20.0
-"""A face on a frame continues the face of the previous frame it overlaps this much (the boxes
-come from smoothed tracks, so a face's boxes on consecutive frames overlap far more)."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +132,9 @@ class FrameCloak:
         return result.image
 
     def _warm_starts(self, boxes: list[Box]) -> dict[int, object]:
-        """Face index -> the perturbation of the previous frame's face it continues."""
+        """Face index -> the perturbation of the previous frame's face it continues (the one
+        it overlaps by :data:`SAME_FACE_IOU`: the boxes come from smoothed tracks, so a face's
+        boxes on consecutive frames overlap far more)."""
         return carried_over(boxes, self._previous, SAME_FACE_IOU)
 
     def summary(self) -> dict:
