@@ -97,5 +97,11 @@ CONFIGS: dict[str, TransferConfig] = {
         ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
+        # The default with every surrogate on every step, or another count drawn per step.
+        *(
+            TransferConfig(name, replace(PRESETS["mid"], name=name, members_per_step=count))
+            for count in (None, 1, 3)
+            for name in (f"mid-members{count or 'all'}",)
+        ),
     )
 }

@@ -147,7 +147,7 @@ def cloak(item: Prepared, config: TransferConfig, attacked: tuple[str, ...]) -> 
     return {"image": protected, **quality}
 
 
-NEWER_FIELDS = {"pull": 0.0, "decoy": "samples"}
+NEWER_FIELDS = {"pull": 0.0, "decoy": "samples", "members_per_step": None}
 """Strength fields added after photos were cached: left out of the cache key at these values,
 which behave as before the field existed."""
 

@@ -99,3 +99,58 @@ def test_a_member_that_fails_raises_in_the_caller() -> None:
 
     with pytest.raises(RuntimeError, match="member failed"):
         Fanout([nn.Identity(), Broken()], threads=2)(torch.ones(1, requires_grad=True))
+
+
+def _counting(members: list[nn.Module]) -> list[int]:
+    calls = [0] * len(members)
+    for index, member in enumerate(members):
+        member.register_forward_hook(lambda *_, i=index: calls.__setitem__(i, calls[i] + 1))
+    return calls
+
+
+def test_per_step_runs_that_many_members_after_a_first_full_call() -> None:
+    members = _members()
+    calls = _counting(members)
+    fanout = Fanout(members, threads=2, per_step=1)
+    for _ in range(5):
+        fanout(torch.rand(1, 3, 16, 16, requires_grad=True))
+    assert calls.count(0) < 3 and sum(calls) == 3 + 4  # all on the first call, then one each
+
+
+def test_members_not_drawn_give_their_last_output_without_a_gradient() -> None:
+    members = _members()
+    fanout = Fanout(members, threads=2, per_step=1)
+    first_input = torch.rand(1, 3, 16, 16, requires_grad=True)
+    first = fanout(first_input)
+    x = torch.rand(1, 3, 16, 16, requires_grad=True)
+    outputs = fanout(x)
+    drawn = [i for i in range(3) if not torch.equal(outputs[i], first[i].detach())]
+    assert len(drawn) == 1
+    (index,) = drawn
+    assert torch.allclose(outputs[index], members[index](x), atol=1e-6)
+    (grad,) = torch.autograd.grad(sum(output.sum() for output in outputs), x)
+    (expected,) = torch.autograd.grad(members[index](x).sum(), x)
+    assert torch.allclose(grad, expected, atol=1e-6)
+
+
+def test_the_same_seed_draws_the_same_members() -> None:
+    def drawn(seed: int) -> list[list[int]]:
+        fanout = Fanout(_members(), threads=1, per_step=2, seed=seed)
+        x = torch.rand(1, 3, 16, 16, requires_grad=True)
+        fanout(x)
+        return [fanout._chosen(x) for _ in range(6)]
+
+    assert drawn(3) == drawn(3)
+    assert drawn(3) != drawn(4)
+    assert all(len(chosen) == 2 for chosen in drawn(3))
+
+
+def test_a_new_batch_size_runs_every_member() -> None:
+    fanout = Fanout(_members(), threads=1, per_step=1)
+    fanout(torch.rand(1, 3, 16, 16, requires_grad=True))
+    assert fanout._chosen(torch.rand(2, 3, 16, 16)) == [0, 1, 2]
+
+
+def test_per_step_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="per_step"):
+        Fanout(_members(), per_step=0)

@@ -70,3 +70,39 @@ def test_a_pull_moves_the_face_toward_the_decoy(astronaut, grace_hopper, mobilef
     away = protect(astronaut, ProtectConfig(strength=quick, recognizers=pair, judges=()))
     toward = protect(astronaut, ProtectConfig(strength=pulled, recognizers=pair, judges=()))
     assert to_decoy(toward.image) < to_decoy(away.image) - 0.02
+
+
+def test_members_per_step_runs_fewer_recognizer_passes(grace_hopper, mobilefacenet):
+    from dataclasses import replace
+
+    from facecloak.protect.presets import PRESETS
+
+    face = detect(grace_hopper)[0]
+    pair = (load_recognizer("dlib"), mobilefacenet)
+    calls = []
+    hooks = [r.register_forward_hook(lambda *_: calls.append(1)) for r in pair]
+
+    def passes(per_step: int | None) -> int:
+        calls.clear()
+        quick = replace(PRESETS["mid"], steps=6, members_per_step=per_step)
+        config = ProtectConfig(strength=quick, recognizers=pair, judges=())
+        protect(grace_hopper, config, detected=[face])
+        return len(calls)
+
+    try:
+        every, sampled = passes(None), passes(1)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert every - sampled == 5  # both on the first of the 6 steps, then one of the two
+
+
+def test_the_default_draws_two_recognizers_a_step_but_a_cloak_after_a_replacement_all():
+    from facecloak.protect.presets import PRESETS, after_replacement
+
+    assert PRESETS["mid"].members_per_step == 2
+    assert after_replacement(PRESETS["mid"]).members_per_step is None
+    with pytest.raises(InvalidOptionError, match="members_per_step"):
+        from dataclasses import replace
+
+        replace(PRESETS["mid"], members_per_step=0)

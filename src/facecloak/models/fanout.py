@@ -8,6 +8,11 @@ thread pool (longest first, by their measured times), and backward sends each me
 of the gradient back through its own graph on the same pool, then adds them up. The numbers
 are the ones the members give one after another, up to the order of that sum.
 
+With ``per_step``, each call with a gradient runs only that many members, drawn at random (a
+seeded draw: the same calls give the same draws); the others return their output from the last
+call, detached. An attack step then costs a share of the ensemble's time, and each member's
+gradient still counts on its share of the steps (a stochastic ensemble).
+
 Example:
     >>> import torch
     >>> members = [torch.nn.Linear(4, 2), torch.nn.Linear(4, 3)]
@@ -23,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -46,36 +52,72 @@ class Fanout(nn.Module):
     """``members`` run on one input side by side: ``forward(x)`` is the tuple of their outputs.
 
     With ``threads=1``, one member, or when called from a fanout's own worker, they run one after
-    another in the calling thread.
+    another in the calling thread. ``per_step``: with a gradient, only that many members run per
+    call (see the module's text); ``seed`` fixes their draw.
     """
 
-    def __init__(self, members: Sequence[nn.Module], threads: int | None = None) -> None:
+    def __init__(
+        self,
+        members: Sequence[nn.Module],
+        threads: int | None = None,
+        per_step: int | None = None,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
+        if per_step is not None and per_step < 1:
+            raise ValueError(f"per_step must be at least 1, got {per_step}")
         self.members = nn.ModuleList(members)
         self.threads = default_threads() if threads is None else max(1, int(threads))
         self.seconds = [0.0] * len(self.members)
         """Each member's time on its last run (forward or backward): the order of work."""
+        self.per_step = per_step
+        self._draw = random.Random(seed)
+        self._last: tuple[Tensor, ...] | None = None
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
-        nested = threading.current_thread().name.startswith(_WORKER_PREFIX)
-        if self.threads == 1 or len(self.members) < 2 or nested:
-            return tuple(member(x) for member in self.members)
         if not (torch.is_grad_enabled() and x.requires_grad):
-            return tuple(
-                self.map([lambda m=member: _without_grad(m, x) for member in self.members])
-            )
-        return _FanoutFunction.apply(self, x)
+            return self._run(x, range(len(self.members)))
+        chosen = self._chosen(x)
+        outputs: list[Tensor | None] = list(self._last or [None] * len(self.members))
+        for index, output in zip(chosen, self._run(x, chosen), strict=True):
+            outputs[index] = output
+        result = tuple(output for output in outputs if output is not None)
+        self._last = tuple(output.detach() for output in result)
+        return result
 
-    def map(self, jobs: Sequence[Callable[[], Any]]) -> list:
-        """One job per member on the pool, the longest (by :attr:`seconds`) first; results in
-        the members' order."""
-        order = sorted(range(len(jobs)), key=lambda i: -self.seconds[i])
+    def _chosen(self, x: Tensor) -> list[int]:
+        """The members this call runs: all, or ``per_step`` of them once there are outputs of
+        an input of this batch size to stand in for the rest."""
+        count = len(self.members)
+        last = self._last
+        if self.per_step is None or self.per_step >= count or last is None:
+            return list(range(count))
+        if last[0].shape[0] != x.shape[0]:
+            return list(range(count))
+        return sorted(self._draw.sample(range(count), self.per_step))
+
+    def _run(self, x: Tensor, chosen: Sequence[int]) -> tuple[Tensor, ...]:
+        """The outputs of the members at ``chosen``, side by side when it pays."""
+        members = [self.members[index] for index in chosen]
+        nested = threading.current_thread().name.startswith(_WORKER_PREFIX)
+        if self.threads == 1 or len(members) < 2 or nested:
+            return tuple(member(x) for member in members)
+        if not (torch.is_grad_enabled() and x.requires_grad):
+            jobs = [lambda m=member: _without_grad(m, x) for member in members]
+            return tuple(self.map(jobs, chosen))
+        return _FanoutFunction.apply(self, x, tuple(chosen))
+
+    def map(self, jobs: Sequence[Callable[[], Any]], chosen: Sequence[int] | None = None) -> list:
+        """One job per member (of ``chosen``, default all) on the pool, the longest (by
+        :attr:`seconds`) first; results in the jobs' order."""
+        owners = list(range(len(jobs))) if chosen is None else list(chosen)
+        order = sorted(range(len(jobs)), key=lambda i: -self.seconds[owners[i]])
         pool = _pool(self.threads)
 
         def timed(index: int) -> Any:
             started = time.perf_counter()
             result = jobs[index]()
-            self.seconds[index] = time.perf_counter() - started
+            self.seconds[owners[index]] = time.perf_counter() - started
             return result
 
         futures = {index: pool.submit(timed, index) for index in order}
@@ -97,25 +139,28 @@ class _FanoutFunction(torch.autograd.Function):
     output's gradient through its own graph, on the pool, summed."""
 
     @staticmethod
-    def forward(ctx: Any, fanout: Fanout, x: Tensor) -> tuple[Tensor, ...]:  # type: ignore[override]
-        inputs = [x.detach().requires_grad_(True) for _ in fanout.members]
+    def forward(  # type: ignore[override]
+        ctx: Any, fanout: Fanout, x: Tensor, chosen: tuple[int, ...]
+    ) -> tuple[Tensor, ...]:
+        members = [fanout.members[index] for index in chosen]
+        inputs = [x.detach().requires_grad_(True) for _ in members]
         jobs = [
             lambda member=member, given=given: _with_grad(member, given)
-            for member, given in zip(fanout.members, inputs, strict=True)
+            for member, given in zip(members, inputs, strict=True)
         ]
-        outputs = fanout.map(jobs)
-        ctx.fanout, ctx.inputs, ctx.outputs = fanout, inputs, outputs
+        outputs = fanout.map(jobs, chosen)
+        ctx.fanout, ctx.chosen, ctx.inputs, ctx.outputs = fanout, chosen, inputs, outputs
         return tuple(output.detach() for output in outputs)
 
     @staticmethod
-    def backward(ctx: Any, *grads: Tensor) -> tuple[None, Tensor]:  # type: ignore[override]
+    def backward(ctx: Any, *grads: Tensor) -> tuple[None, Tensor, None]:  # type: ignore[override]
         jobs = [
             lambda given=given, output=output, grad=grad: _input_grad(given, output, grad)
             for given, output, grad in zip(ctx.inputs, ctx.outputs, grads, strict=True)
         ]
-        parts = ctx.fanout.map(jobs)
+        parts = ctx.fanout.map(jobs, ctx.chosen)
         ctx.inputs = ctx.outputs = None
-        return None, _summed(parts)
+        return None, _summed(parts), None
 
 
 def _summed(parts: Sequence[Tensor]) -> Tensor:

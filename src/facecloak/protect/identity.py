@@ -198,7 +198,7 @@ def _cloak_crop(
     callback = ticker.step_callback()
     ensemble = isinstance(objective, EnsembleUntargeted)
     # Crop -> one embedding per recognizer (what EnsembleUntargeted reads), side by side.
-    model = Fanout(embedders) if ensemble else embedders[0]
+    model = Fanout(embedders, per_step=settings.members_per_step) if ensemble else embedders[0]
     if settings.attack == "perceptual":
         result = _perceptual(
             model, objective, crop, region, settings, callback, start, request.warm_steps

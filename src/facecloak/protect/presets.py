@@ -58,6 +58,9 @@ class Strength:
             weight (:mod:`facecloak.protect.decoys`; 0: away from the face only).
         decoy: with ``pull``: ``samples`` (a bundled public-domain face) or ``replaced`` (the
             face replaced by the committed generator).
+        members_per_step: an ensemble cloak runs this many of its recognizers on each step,
+            drawn at random, the others standing at their last output
+            (:class:`~facecloak.models.fanout.Fanout`); ``None``: every one on every step.
     """
 
     name: str
@@ -82,11 +85,16 @@ class Strength:
     s2_floor: float | None = None
     pull: float = 0.0
     decoy: str = "samples"
+    members_per_step: int | None = None
 
     def __post_init__(self) -> None:
         if self.decoy not in DECOYS:
             raise InvalidOptionError(
                 f"decoy={self.decoy!r} is not known: choose from {', '.join(DECOYS)}"
+            )
+        if self.members_per_step is not None and self.members_per_step < 1:
+            raise InvalidOptionError(
+                f"members_per_step={self.members_per_step}: give 1 or more, or None for all"
             )
 
     def perceptual_attack(self, model: Any, objective: Any, **options: Any) -> Perceptual:
@@ -117,7 +125,12 @@ S2_SLACK = 2.0
 
 
 def _perceptual(
-    name: str, eps: float, steps: int, floors: tuple[float, float], margin: float
+    name: str,
+    eps: float,
+    steps: int,
+    floors: tuple[float, float],
+    margin: float,
+    members_per_step: int | None = None,
 ) -> Strength:
     """A preset on the SSIM-aware optimiser: coarse grid, no EOT, brightness only
     (``chroma_share=0``: people and SSIMULACRA2 see colour change long before brightness change;
@@ -137,6 +150,7 @@ def _perceptual(
         retries=1,
         chroma_share=0.0,
         s2_floor=s2_floor,
+        members_per_step=members_per_step,
     )
 
 
@@ -148,7 +162,11 @@ PRESETS: dict[str, Strength] = {
     # only, visually lossless (S2 >= 80).
     "low": _perceptual("low", eps=12 / 255, steps=35, floors=(0.98, 80.0), margin=0.3),
     # The default: some transfer to unseen recognizers while the face stays high quality (>= 70).
-    "mid": _perceptual("mid", eps=16 / 255, steps=40, floors=(0.95, 70.0), margin=0.5),
+    # Two recognizers per step, drawn at random: 0.7x the time, the same transfer or more
+    # (BENCHMARKS.md "transfer-members").
+    "mid": _perceptual(
+        "mid", eps=16 / 255, steps=40, floors=(0.95, 70.0), margin=0.5, members_per_step=2
+    ),
     # The most transfer, at a face of medium quality at worst (S2 >= 50).
     "high": _perceptual("high", eps=32 / 255, steps=40, floors=(0.85, 50.0), margin=1.0),
 }
@@ -161,7 +179,8 @@ AFTER_REPLACEMENT_MARGIN = 1.5
 def after_replacement(preset: Strength) -> Strength:
     """``preset`` as the cloak that follows a replacement (``then="cloak"``) runs it: farther
     from the original face (margin at least :data:`AFTER_REPLACEMENT_MARGIN`, past which no
-    face gets in 40 steps, so every recognizer is pushed as far as the visibility floor lets).
+    face gets in 40 steps, so every recognizer is pushed as far as the visibility floor lets),
+    with every recognizer on every step (it must reach all of them, not transfer).
 
     The replaced face must not match the person's *other* photos, which the cloak never sees;
     moving just past the threshold from the one photo it has is not enough for a weak recognizer
@@ -175,8 +194,12 @@ def after_replacement(preset: Strength) -> Strength:
     >>> cloak = after_replacement(PRESETS["mid"])
     >>> cloak.margin, cloak.pull, cloak.s2_floor == PRESETS["mid"].s2_floor
     (1.5, 0.0, True)
+    >>> cloak.members_per_step is None
+    True
     """
-    return replace(preset, margin=max(preset.margin, AFTER_REPLACEMENT_MARGIN))
+    return replace(
+        preset, margin=max(preset.margin, AFTER_REPLACEMENT_MARGIN), members_per_step=None
+    )
 
 
 def get_strength(name: str) -> Strength:
