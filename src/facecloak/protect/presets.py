@@ -162,8 +162,8 @@ PRESETS: dict[str, Strength] = {
     # only, visually lossless (S2 >= 80).
     "low": _perceptual("low", eps=12 / 255, steps=35, floors=(0.98, 80.0), margin=0.3),
     # The default: some transfer to unseen recognizers while the face stays high quality (>= 70).
-    # Two recognizers per step, drawn at random: 0.7x the time, the same transfer or more
-    # (BENCHMARKS.md "transfer-members").
+    # Two recognizers per step, drawn at random: the same transfer in 0.72x the time on LFW,
+    # 0.80x on large photos (BENCHMARKS.md "transfer-members").
     "mid": _perceptual(
         "mid", eps=16 / 255, steps=40, floors=(0.95, 70.0), margin=0.5, members_per_step=2
     ),
