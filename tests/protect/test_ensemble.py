@@ -106,3 +106,29 @@ def test_the_default_draws_two_recognizers_a_step_but_a_cloak_after_a_replacemen
         from dataclasses import replace
 
         replace(PRESETS["mid"], members_per_step=0)
+
+
+def test_a_warm_started_cloak_runs_every_recognizer_on_every_step(grace_hopper, mobilefacenet):
+    from dataclasses import replace
+
+    from facecloak.protect.presets import PRESETS
+
+    face = detect(grace_hopper)[0]
+    pair = (load_recognizer("dlib"), mobilefacenet)
+    drawn = replace(PRESETS["mid"], steps=12, members_per_step=1)
+    first = protect(grace_hopper, ProtectConfig(strength=drawn, recognizers=pair, judges=()))
+    calls = []
+    hooks = [r.register_forward_hook(lambda *_: calls.append(1)) for r in pair]
+
+    def passes(settings) -> int:
+        calls.clear()
+        config = ProtectConfig(strength=settings, recognizers=pair, judges=())
+        protect(grace_hopper, config, detected=[face], warm_starts=first.latents)
+        return len(calls)
+
+    try:
+        every = passes(replace(drawn, members_per_step=None))
+        assert passes(drawn) == every
+    finally:
+        for hook in hooks:
+            hook.remove()

@@ -197,8 +197,10 @@ def _cloak_crop(
     objective = _objective(anchors, reference, request, (original, region.face))
     callback = ticker.step_callback()
     ensemble = isinstance(objective, EnsembleUntargeted)
-    # Crop -> one embedding per recognizer (what EnsembleUntargeted reads), side by side.
-    model = Fanout(embedders, per_step=settings.members_per_step) if ensemble else embedders[0]
+    # Crop -> one embedding per recognizer (what EnsembleUntargeted reads), side by side. A
+    # warm-started cloak runs a quarter of the steps: too few for each to count when drawn.
+    per_step = settings.members_per_step if start is None else None
+    model = Fanout(embedders, per_step=per_step) if ensemble else embedders[0]
     if settings.attack == "perceptual":
         result = _perceptual(
             model, objective, crop, region, settings, callback, start, request.warm_steps

@@ -60,7 +60,8 @@ class Strength:
             face replaced by the committed generator).
         members_per_step: an ensemble cloak runs this many of its recognizers on each step,
             drawn at random, the others standing at their last output
-            (:class:`~facecloak.models.fanout.Fanout`); ``None``: every one on every step.
+            (:class:`~facecloak.models.fanout.Fanout`); ``None``: every one on every step, as
+            a warm-started cloak (a video's face continued from the last frame) always does.
     """
 
     name: str
