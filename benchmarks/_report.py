@@ -25,6 +25,17 @@ def require_shared_faces() -> Path:
     return folder
 
 
+def first_photo_per_identity(folder: Path) -> dict[str, Path]:
+    """Each identity of a labelled folder (``<folder>/<identity>/*.jpg``) -> its first photo, in
+    the folder reader's order."""
+    from facecloak.datasets import read_labelled_folder
+
+    firsts: dict[str, Path] = {}
+    for photo in read_labelled_folder(folder, min_per_identity=1):
+        firsts.setdefault(photo.identity, Path(photo.path))
+    return firsts
+
+
 def machine_line() -> str:
     """The machine in one line, with the CPU's vector capability (AVX2, AVX-512): the speed of
     torch's convolutions, and so every time here, depends on it."""

@@ -16,9 +16,15 @@ import statistics
 
 import numpy as np
 
-from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
+from _report import (
+    first_photo_per_identity,
+    machine_line,
+    markdown_table,
+    require_shared_faces,
+    save_json,
+    write_section,
+)
 from facecloak.data import astronaut, grace_hopper
-from facecloak.datasets import read_labelled_folder
 from facecloak.images import load_image
 from facecloak.imaging import to_tensor
 from facecloak.models import detect, largest_face
@@ -27,10 +33,7 @@ from facecloak.recognition import resolve_recognizers, shared_recognizer
 
 
 def photos(lfw: int) -> list[np.ndarray]:
-    faces = require_shared_faces()
-    firsts: dict[str, object] = {}
-    for photo in read_labelled_folder(faces / "lfw", min_per_identity=1):
-        firsts.setdefault(photo.identity, photo.path)
+    firsts = first_photo_per_identity(require_shared_faces() / "lfw")
     return [astronaut(), grace_hopper()] + [load_image(firsts[n]) for n in sorted(firsts)[:lfw]]
 
 

@@ -19,10 +19,16 @@ import time
 import numpy as np
 from PIL import Image
 
-from _report import ROOT, machine_line, markdown_table, save_json, write_section
+from _report import (
+    ROOT,
+    first_photo_per_identity,
+    machine_line,
+    markdown_table,
+    save_json,
+    write_section,
+)
 from _transfer_configs import CONFIGS
 from facecloak.data import astronaut, grace_hopper
-from facecloak.datasets import read_labelled_folder
 from facecloak.images import load_image
 from facecloak.models import detect, largest_face
 from facecloak.paths import shared_faces_dir
@@ -47,9 +53,7 @@ def photos(lfw: int) -> dict[str, np.ndarray]:
     faces = shared_faces_dir()
     faces_dir = faces / "lfw" if faces is not None else None
     if lfw and faces_dir is not None and faces_dir.is_dir():
-        firsts: dict[str, object] = {}
-        for photo in read_labelled_folder(faces_dir, min_per_identity=1):
-            firsts.setdefault(photo.identity, photo.path)
+        firsts = first_photo_per_identity(faces_dir)
         for identity in sorted(firsts)[:: max(1, len(firsts) // lfw)][:lfw]:
             chosen[f"lfw/{identity}"] = load_image(firsts[identity])
     return chosen

@@ -19,9 +19,14 @@ import time
 
 import numpy as np
 
-from _report import machine_line, markdown_table, save_json, write_section
+from _report import (
+    first_photo_per_identity,
+    machine_line,
+    markdown_table,
+    save_json,
+    write_section,
+)
 from facecloak.data import astronaut, grace_hopper
-from facecloak.datasets import read_labelled_folder
 from facecloak.geometry import widened
 from facecloak.images import load_image
 from facecloak.imaging import jpeg75
@@ -41,9 +46,7 @@ def photo_sets(lfw: int) -> dict[str, list[np.ndarray]]:
         return sets
     firsts = [sorted(d.glob("*.jpg")) for d in sorted((faces / "deepface").iterdir())]
     sets["deepface (first photos)"] = [load_image(photos[0]) for photos in firsts if photos]
-    firsts: dict[str, object] = {}
-    for photo in read_labelled_folder(faces / "lfw", min_per_identity=1):
-        firsts.setdefault(photo.identity, photo.path)
+    firsts = first_photo_per_identity(faces / "lfw")
     names = sorted(firsts)[:: max(1, len(firsts) // max(lfw, 1))][:lfw]
     sets["LFW (first photos)"] = [load_image(firsts[n]) for n in names]
     return sets

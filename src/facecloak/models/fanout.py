@@ -78,10 +78,9 @@ class Fanout(nn.Module):
         if not (torch.is_grad_enabled() and x.requires_grad):
             return self._run(x, range(len(self.members)))
         chosen = self._chosen(x)
-        outputs: list[Tensor | None] = list(self._last or [None] * len(self.members))
-        for index, output in zip(chosen, self._run(x, chosen), strict=True):
-            outputs[index] = output
-        result = tuple(output for output in outputs if output is not None)
+        fresh = dict(zip(chosen, self._run(x, chosen), strict=True))
+        last = self._last or ()
+        result = tuple(fresh[i] if i in fresh else last[i] for i in range(len(self.members)))
         self._last = tuple(output.detach() for output in result)
         return result
 
@@ -89,10 +88,8 @@ class Fanout(nn.Module):
         """The members this call runs: all, or ``per_step`` of them once there are outputs of
         an input of this batch size to stand in for the rest."""
         count = len(self.members)
-        last = self._last
-        if self.per_step is None or self.per_step >= count or last is None:
-            return list(range(count))
-        if last[0].shape[0] != x.shape[0]:
+        drawn = self.per_step is not None and self.per_step < count
+        if not drawn or self._last is None or self._last[0].shape[0] != x.shape[0]:
             return list(range(count))
         return sorted(self._draw.sample(range(count), self.per_step))
 
