@@ -118,15 +118,8 @@ def train_classifier(
     result = TrainResult(
         model=model, config=config, output=None if output is None else Path(output)
     )
-    best_key: tuple[float, float] | None = None
-    best_state: dict[str, Tensor] = model.trainable_state()
-    bar = tqdm(
-        total=config.epochs * steps_per_epoch,
-        desc=f"train {config.arch}",
-        unit="step",
-        disable=not progress,
-        leave=False,
-    )
+    best = _Best(state=model.trainable_state())
+    bar = _progress_bar(config, config.epochs * steps_per_epoch, progress)
     step = 0
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
@@ -135,23 +128,44 @@ def train_classifier(
         )
         stats = _validated(task, epoch, train_loss, train_accuracy, epoch_start)
         result.history.append(stats)
-        val_loss, val_accuracy = stats.val_loss, stats.val_accuracy
-        key = (epoch, 0.0) if val_accuracy is None else (val_accuracy, -(val_loss or 0.0))
-        if best_key is None or key > best_key:
-            best_key, result.best_epoch = key, epoch
-            best_state = model.trainable_state()
+        if best.offer(stats, model):
+            result.best_epoch = epoch
             if output is not None:
                 result.seconds = time.perf_counter() - started
                 save_classifier(model, output, result.record())
         if on_epoch is not None:
             on_epoch(stats)
     bar.close()
-    model.load_trainable_state(best_state)
+    model.load_trainable_state(best.state)
     model.requires_grad_(False).eval()
     result.seconds = time.perf_counter() - started
     if output is not None:
         save_classifier(model, output, result.record())
     return result
+
+
+def _progress_bar(config: TrainConfig, steps: int, shown: bool) -> tqdm:
+    return tqdm(
+        total=steps, desc=f"train {config.arch}", unit="step", disable=not shown, leave=False
+    )
+
+
+@dataclass
+class _Best:
+    """The best epoch so far: by validation accuracy, then lower validation loss (without a
+    validation set, the latest), and the trainable weights it had."""
+
+    state: dict[str, Tensor]
+    key: tuple[float, float] | None = None
+
+    def offer(self, stats: EpochStats, model: ClassifierModel) -> bool:
+        """Keep ``model``'s weights if ``stats`` beats the best so far (and say so)."""
+        accuracy = stats.val_accuracy
+        key = (stats.epoch, 0.0) if accuracy is None else (accuracy, -(stats.val_loss or 0.0))
+        if self.key is not None and key <= self.key:
+            return False
+        self.key, self.state = key, model.trainable_state()
+        return True
 
 
 def _make_task(

@@ -187,12 +187,7 @@ def evaluate_protection(
     if limit:
         photos = photos[:limit]
     clean, skipped, failed = clean_embeddings(photos, detector, recognizer)
-    judge_clean = {
-        judge.name: {
-            photo: judge.embed(load_image(photo.path), face) for photo, (_, face) in clean.items()
-        }
-        for judge in judges
-    }
+    judge_clean = _judges_clean(judges, clean)
     evaluate_one = partial(
         _evaluate_photo,
         method=method,
@@ -225,6 +220,16 @@ def evaluate_protection(
         others,
         failed,
     )
+
+
+def _judges_clean(judges: Sequence[Judge], clean: dict) -> dict:
+    """Judge name -> photo -> that judge's embedding of the photo's clean face."""
+    return {
+        judge.name: {
+            photo: judge.embed(load_image(photo.path), face) for photo, (_, face) in clean.items()
+        }
+        for judge in judges
+    }
 
 
 def _judge_verdicts(
