@@ -103,5 +103,11 @@ CONFIGS: dict[str, TransferConfig] = {
             for count in (None, 1, 3)
             for name in (f"mid-members{count or 'all'}",)
         ),
+        # The other presets with two surrogates drawn per step, as `mid` has.
+        *(
+            TransferConfig(name, replace(PRESETS[preset], name=name, members_per_step=2))
+            for preset in ("low", "high")
+            for name in (f"{preset}-members2",)
+        ),
     )
 }
