@@ -16,11 +16,14 @@ the changed photo), with a stranger's real photo as the ceiling.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
 from facecloak.evaluate.replacement import assess, build_gallery, summarise
+from facecloak.faces import Face
 from facecloak.models import centre_face, largest_face, load_recognizer
 from facecloak.models.recognizer import Recognizer
 from facecloak.obfuscate.replace import ReplaceSettings, replace_faces
@@ -39,7 +42,7 @@ class NearestOf:
     def __init__(self, recognizers: list[Recognizer]) -> None:
         self.recognizers = recognizers
 
-    def embed(self, rgb, faces) -> list[torch.Tensor]:
+    def embed(self, rgb: np.ndarray, faces: Sequence[Face]) -> list[torch.Tensor]:
         return [r.embed(rgb, faces) for r in self.recognizers]
 
     def distance(self, before: list[torch.Tensor], after: list[torch.Tensor]) -> torch.Tensor:
@@ -50,7 +53,9 @@ class NearestOf:
         return torch.stack(ratios).min(0).values
 
 
-def run_set(faces: dict, pickers: dict, recognizers: list[Recognizer]) -> dict[str, dict]:
+def run_set(
+    faces: dict, pickers: dict[str, Recognizer | NearestOf], recognizers: list[Recognizer]
+) -> dict[str, dict]:
     """Each picker's replacement of the first photo of each identity, judged by every one."""
     config = ProtectConfig(method="replace")
     settings = ReplaceSettings(

@@ -97,11 +97,15 @@ def test_members_per_step_runs_fewer_recognizer_passes(grace_hopper, mobilefacen
     assert every - sampled == 5  # both on the first of the 6 steps, then one of the two
 
 
-def test_the_default_draws_two_recognizers_a_step_but_a_cloak_after_a_replacement_all():
+def test_every_preset_draws_two_recognizers_a_step_but_a_cloak_after_a_replacement_all():
     from facecloak.protect.presets import PRESETS, after_replacement
 
-    assert PRESETS["mid"].members_per_step == 2
-    assert after_replacement(PRESETS["mid"]).members_per_step is None
+    assert {name: p.members_per_step for name, p in PRESETS.items()} == {
+        "low": 2,
+        "mid": 2,
+        "high": 2,
+    }
+    assert all(after_replacement(p).members_per_step is None for p in PRESETS.values())
     with pytest.raises(InvalidOptionError, match="members_per_step"):
         from dataclasses import replace
 

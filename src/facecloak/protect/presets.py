@@ -161,15 +161,20 @@ PRESETS: dict[str, Strength] = {
     # higher face SSIMULACRA2. Each keeps the face's SSIMULACRA2 above a floor, which binds on
     # large smooth faces (where SSIM lets visible blotches through). low: white-box protection
     # only, visually lossless (S2 >= 80).
-    "low": _perceptual("low", eps=12 / 255, steps=35, floors=(0.98, 80.0), margin=0.3),
+    # Every preset runs two recognizers per step, drawn at random: the same transfer or more in
+    # 0.72-0.75x the time on LFW, 0.80-0.83x on large photos (BENCHMARKS.md "transfer-members",
+    # "transfer-presets-members").
+    "low": _perceptual(
+        "low", eps=12 / 255, steps=35, floors=(0.98, 80.0), margin=0.3, members_per_step=2
+    ),
     # The default: some transfer to unseen recognizers while the face stays high quality (>= 70).
-    # Two recognizers per step, drawn at random: the same transfer in 0.72x the time on LFW,
-    # 0.80x on large photos (BENCHMARKS.md "transfer-members").
     "mid": _perceptual(
         "mid", eps=16 / 255, steps=40, floors=(0.95, 70.0), margin=0.5, members_per_step=2
     ),
     # The most transfer, at a face of medium quality at worst (S2 >= 50).
-    "high": _perceptual("high", eps=32 / 255, steps=40, floors=(0.85, 50.0), margin=1.0),
+    "high": _perceptual(
+        "high", eps=32 / 255, steps=40, floors=(0.85, 50.0), margin=1.0, members_per_step=2
+    ),
 }
 DEFAULT_STRENGTH = "mid"
 
