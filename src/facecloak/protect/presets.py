@@ -131,11 +131,12 @@ def _perceptual(
     steps: int,
     floors: tuple[float, float],
     margin: float,
-    members_per_step: int | None = None,
 ) -> Strength:
     """A preset on the SSIM-aware optimiser: coarse grid, no EOT, brightness only
     (``chroma_share=0``: people and SSIMULACRA2 see colour change long before brightness change;
-    see the ``transfer`` section of BENCHMARKS.md); ``floors``: the face's SSIM and
+    see the ``transfer`` section of BENCHMARKS.md), two recognizers drawn per step (the same
+    transfer or more in 0.72-0.75x the time on LFW, 0.80-0.83x on large photos: BENCHMARKS.md
+    ``transfer-members``, ``transfer-presets-members``); ``floors``: the face's SSIM and
     SSIMULACRA2 floors."""
     ssim_floor, s2_floor = floors
     return Strength(
@@ -151,7 +152,7 @@ def _perceptual(
         retries=1,
         chroma_share=0.0,
         s2_floor=s2_floor,
-        members_per_step=members_per_step,
+        members_per_step=2,
     )
 
 
@@ -161,20 +162,11 @@ PRESETS: dict[str, Strength] = {
     # higher face SSIMULACRA2. Each keeps the face's SSIMULACRA2 above a floor, which binds on
     # large smooth faces (where SSIM lets visible blotches through). low: white-box protection
     # only, visually lossless (S2 >= 80).
-    # Every preset runs two recognizers per step, drawn at random: the same transfer or more in
-    # 0.72-0.75x the time on LFW, 0.80-0.83x on large photos (BENCHMARKS.md "transfer-members",
-    # "transfer-presets-members").
-    "low": _perceptual(
-        "low", eps=12 / 255, steps=35, floors=(0.98, 80.0), margin=0.3, members_per_step=2
-    ),
+    "low": _perceptual("low", eps=12 / 255, steps=35, floors=(0.98, 80.0), margin=0.3),
     # The default: some transfer to unseen recognizers while the face stays high quality (>= 70).
-    "mid": _perceptual(
-        "mid", eps=16 / 255, steps=40, floors=(0.95, 70.0), margin=0.5, members_per_step=2
-    ),
+    "mid": _perceptual("mid", eps=16 / 255, steps=40, floors=(0.95, 70.0), margin=0.5),
     # The most transfer, at a face of medium quality at worst (S2 >= 50).
-    "high": _perceptual(
-        "high", eps=32 / 255, steps=40, floors=(0.85, 50.0), margin=1.0, members_per_step=2
-    ),
+    "high": _perceptual("high", eps=32 / 255, steps=40, floors=(0.85, 50.0), margin=1.0),
 }
 DEFAULT_STRENGTH = "mid"
 
