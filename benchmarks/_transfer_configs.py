@@ -97,17 +97,18 @@ CONFIGS: dict[str, TransferConfig] = {
         ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
-        # The default with every surrogate on every step, or another count drawn per step.
+        # Each preset with every surrogate on every step (the presets draw two per step), and
+        # the default with other counts drawn.
         *(
-            TransferConfig(name, replace(PRESETS["mid"], name=name, members_per_step=count))
-            for count in (None, 1, 3)
-            for name in (f"mid-members{count or 'all'}",)
-        ),
-        # The other presets with two surrogates drawn per step, as `mid` has.
-        *(
-            TransferConfig(name, replace(PRESETS[preset], name=name, members_per_step=2))
-            for preset in ("low", "high")
-            for name in (f"{preset}-members2",)
+            TransferConfig(name, replace(PRESETS[preset], name=name, members_per_step=count))
+            for preset, count in (
+                ("low", None),
+                ("mid", None),
+                ("high", None),
+                ("mid", 1),
+                ("mid", 3),
+            )
+            for name in (f"{preset}-members{count or 'all'}",)
         ),
     )
 }

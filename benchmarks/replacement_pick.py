@@ -26,8 +26,9 @@ from facecloak.evaluate.replacement import assess, build_gallery, summarise
 from facecloak.faces import Face
 from facecloak.models import centre_face, largest_face, load_recognizer
 from facecloak.models.recognizer import Recognizer
-from facecloak.obfuscate.replace import ReplaceSettings, replace_faces
+from facecloak.obfuscate.replace import replace_faces
 from facecloak.protect import ProtectConfig
+from facecloak.protect.stages import replace_settings
 from facecloak.replace.checkpoint import shared_generator
 from replacement import ANOTHER, clean_faces, held_out_subjects, reference_rates, subjects
 
@@ -58,9 +59,7 @@ def run_set(
 ) -> dict[str, dict]:
     """Each picker's replacement of the first photo of each identity, judged by every one."""
     config = ProtectConfig(method="replace")
-    settings = ReplaceSettings(
-        config.attributes, config.seed, shape_mix=config.shape_mix, candidates=config.candidates
-    )
+    settings = replace_settings(config)
     loaded = shared_generator(config.replacer)
     galleries = [build_gallery(r, {k: v[1:] for k, v in faces.items()}) for r in recognizers]
     results = {ANOTHER: reference_rates(faces, galleries)[ANOTHER]}

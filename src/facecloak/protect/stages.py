@@ -122,13 +122,8 @@ def _obfuscation_stage(
         donors = index_donors(config.donors, judge, config.detector)
         result.image, _ = swap_faces(result.image, faces, donors, judge)
     elif config.method == REPLACE_METHOD:
-        settings = ReplaceSettings(
-            config.attributes,
-            config.seed,
-            shape_mix=config.shape_mix,
-            candidates=config.candidates,
-        )
         loaded = shared_generator(config.replacer)
+        settings = replace_settings(config)
         result.image = replace_faces(result.image, faces, loaded, settings, judge=judge)
     else:
         result.image = obfuscate_faces(result.image, faces, config.method)
@@ -154,6 +149,13 @@ _STAGES = {
     "evasion": _evasion_stage,
     "obfuscation": _obfuscation_stage,
 }
+
+
+def replace_settings(config: ProtectConfig) -> ReplaceSettings:
+    """What ``config`` asks of ``method="replace"``: attributes, seed, shape and draws."""
+    return ReplaceSettings(
+        config.attributes, config.seed, shape_mix=config.shape_mix, candidates=config.candidates
+    )
 
 
 def _recognizers(given: Sequence[str | Recognizer]) -> list[Recognizer]:
