@@ -147,7 +147,12 @@ def cloak(item: Prepared, config: TransferConfig, attacked: tuple[str, ...]) -> 
     return {"image": protected, **quality}
 
 
-NEWER_FIELDS = {"pull": 0.0, "decoy": "samples", "members_per_step": None}
+NEWER_FIELDS = {
+    "pull": 0.0,
+    "decoy": "samples",
+    "members_per_step": None,
+    "s2_fine_every": 1,
+}
 """Strength fields added after photos were cached: left out of the cache key at these values,
 which behave as before the field existed."""
 

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cache
 
 import torch
@@ -49,9 +50,31 @@ def _constants() -> tuple[Tensor, Tensor, float, Tensor]:
     return torch.from_numpy(matrix), torch.from_numpy(bias), c2, torch.from_numpy(weights)
 
 
+class _Power(torch.autograd.Function):
+    """``base ** exponent`` for a positive ``base``, differentiated from its output (``exponent
+    * out / base``): one power per call where autograd's own takes a second one backward (powers
+    are a sixth of the metric's cost on a large face)."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, base: Tensor, exponent: float) -> Tensor:
+        out = base.pow(exponent)
+        ctx.save_for_backward(base, out)
+        ctx.exponent = exponent  # type: ignore[attr-defined]
+        return out
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> tuple[Tensor, None]:
+        base, out = ctx.saved_tensors  # type: ignore[attr-defined]
+        return grad * (ctx.exponent * out / base), None  # type: ignore[attr-defined]
+
+
+def _power(base: Tensor, exponent: float) -> Tensor:
+    return _Power.apply(base, exponent) if base.requires_grad else base.pow(exponent)
+
+
 def _linear(srgb: Tensor) -> Tensor:
     low = srgb / 12.92
-    high = ((srgb.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4
+    high = _power((srgb.clamp(min=0.04045) + 0.055) / 1.055, 2.4)
     return torch.where(srgb <= 0.04045, low, high)
 
 
@@ -60,7 +83,9 @@ def _xyb(linear: Tensor) -> Tensor:
     matrix, bias, _, _ = _constants()
     mixed = torch.einsum("oc,nchw->nohw", matrix.to(linear.dtype), linear)
     mixed = mixed + bias.to(linear.dtype)[None, :, None, None]
-    cone = mixed.clamp(min=1e-12) ** (1 / 3) - bias.to(linear.dtype)[None, :, None, None] ** (1 / 3)
+    cone = _power(mixed.clamp(min=1e-12), 1 / 3) - bias.to(linear.dtype)[None, :, None, None] ** (
+        1 / 3
+    )
     x = 0.5 * (cone[:, 0] - cone[:, 1])
     y = 0.5 * (cone[:, 0] + cone[:, 1])
     return torch.stack([x * 14.0 + 0.42, y + 0.01, cone[:, 2] - y + 0.55], dim=1)
@@ -92,7 +117,8 @@ def _pooled(values: Tensor, count: int) -> tuple[Tensor, Tensor]:
     """Per image and channel: the mean and the 4-norm mean of a non-negative map, over ``count``
     pixels (the map's own, or more when the map is the part of a larger one outside which it is
     zero)."""
-    fourth = (values**4).sum((-2, -1)) / count
+    square = values * values
+    fourth = (square * square).sum((-2, -1)) / count
     norm = torch.where(fourth > 0, fourth.clamp(min=1e-30) ** 0.25, torch.zeros_like(fourth))
     return values.sum((-2, -1)) / count, norm
 
@@ -118,10 +144,11 @@ def _scale_terms(
     edges_only = [c for c in range(3) if not read[c][0] and (read[c][1] or read[c][2])]
     moments = _blurred_moments(first, second, structural, edges_only)
     zero = second.new_zeros(second.shape[0])
+    changed_planes = second.split(1, dim=1)
     channels = []
     for channel, maps in enumerate(read):
         c = slice(channel, channel + 1)
-        sides = (first[:, c], mu1[:, c], var1[:, c], second[:, c])
+        sides = (first[:, c], mu1[:, c], var1[:, c], changed_planes[channel])
         terms = (
             _channel_terms(sides, moments[channel], maps, count, zero)
             if channel in moments
@@ -149,7 +176,8 @@ def _channel_terms(
         var2 = second_sq - mu2 * mu2
         cov = product - mu1 * mu2
         c2 = _constants()[2]
-        structure = 1 - (1 - (mu1 - mu2) ** 2) * (2 * cov + c2) / (var1 + var2 + c2)
+        difference = mu1 - mu2
+        structure = 1 - (1 - difference * difference) * (2 * cov + c2) / (var1 + var2 + c2)
         terms[0], terms[3] = _pooled(structure.clamp(min=0), count)
     if added_read or removed_read:
         ratio = (1 + (second - mu2).abs()) / (1 + (first - mu1).abs()) - 1
@@ -167,15 +195,16 @@ def _blurred_moments(
     means of its square and of its product with the original (``(n, 1, h, w)`` each), in one
     blur over just those planes."""
     chosen = second[:, structural]  # an indexed copy: made once
-    planes = [chosen, chosen**2, first[:, structural] * chosen, second[:, edges_only]]
-    blurred = _blur(torch.cat(planes, dim=1))
+    planes = [chosen, chosen * chosen, first[:, structural] * chosen, second[:, edges_only]]
+    # split, not one slice per plane: its backward is one concatenation, not a zero-filled
+    # copy of the whole stack per plane
+    blurred = _blur(torch.cat(planes, dim=1)).split(1, dim=1)
     count = len(structural)
     moments: dict[int, tuple[Tensor, Tensor | None, Tensor | None]] = {}
     for k, channel in enumerate(structural):
-        picked = [blurred[:, i : i + 1] for i in (k, count + k, 2 * count + k)]
-        moments[channel] = (picked[0], picked[1], picked[2])
+        moments[channel] = (blurred[k], blurred[count + k], blurred[2 * count + k])
     for k, channel in enumerate(edges_only):
-        moments[channel] = (blurred[:, 3 * count + k : 3 * count + k + 1], None, None)
+        moments[channel] = (blurred[3 * count + k], None, None)
     return moments
 
 
@@ -225,6 +254,11 @@ class Ssimulacra2Reference:
 
     def __call__(self, changed: Tensor) -> Tensor:
         """The score of ``changed`` (the original's shape), one per image, differentiable."""
+        return score_of_terms(self.terms(changed))
+
+    def terms(self, changed: Tensor, skipped: Collection[int] = ()) -> Tensor:
+        """The ``(n, channel, scale, 6)`` pooled maps the score weighs (see
+        :func:`score_of_terms`), zero and not computed for the ``skipped`` scales."""
         if tuple(changed.shape) != self.shape:
             raise ValueError(
                 f"need an image of the original's shape {self.shape}, got {tuple(changed.shape)}"
@@ -235,10 +269,13 @@ class Ssimulacra2Reference:
         for scale, (clean, level) in enumerate(zip(self.scales, self.levels, strict=True)):
             if scale > 0:
                 part = self._halved(part, scale)
+            if scale in skipped:
+                terms.append(part.new_zeros(part.shape[0], 3, 6))
+                continue
             patch = _pasted(level, self.scored[scale], part, self.changed[scale])
             count = level.shape[-2] * level.shape[-1]
             terms.append(_scale_terms(clean, _xyb(patch), count, reads[scale]))
-        return _score(torch.stack(terms, dim=2))  # (n, channel, scale, 6)
+        return torch.stack(terms, dim=2)
 
     def _halved(self, part: Tensor, scale: int) -> Tensor:
         """The changed image's linear light on ``changed[scale]``, from ``part`` (the one
@@ -304,12 +341,37 @@ def _pyramid(srgb: Tensor, dtype: torch.dtype) -> list[Tensor]:
     return levels
 
 
-def _score(stacked: Tensor) -> Tensor:
-    """The weighted sum of the ``(n, channel, scale, 6)`` terms mapped to the 0-100 score."""
+def _weighted(stacked: Tensor) -> Tensor:
+    """Each of the ``(n, channel, scale, 6)`` terms times its weight."""
     # The reference walks channel, then scale, then norm, then the three maps.
-    flat = stacked.flatten(1)
-    weights = _constants()[3][: flat.shape[1]].to(flat.dtype)
-    total = (flat.abs() * weights).sum(1) * FINAL_SCALE
+    weights = _constants()[3][: stacked[0].numel()].to(stacked.dtype)
+    return stacked.abs() * weights.view(stacked.shape[1:])
+
+
+def scale_shares(stacked: Tensor) -> Tensor:
+    """``(n, scale)``: each scale's share of the weighted sum behind the score of the ``(n,
+    channel, scale, 6)`` terms (:meth:`Ssimulacra2Reference.terms`); zeros for identical images.
+
+    >>> clean = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    >>> shares = scale_shares(Ssimulacra2Reference(clean).terms((clean + 0.05).clamp(0, 1)))
+    >>> shares.shape, round(float(shares.sum()), 6)
+    (torch.Size([1, 4]), 1.0)
+    """
+    per_scale = _weighted(stacked).sum((1, 3))
+    return per_scale / per_scale.sum(1, keepdim=True).clamp(min=1e-30)
+
+
+def weighted_sum(stacked: Tensor) -> Tensor:
+    """``(n,)``: the weighted sum of the ``(n, channel, scale, 6)`` terms
+    (:meth:`Ssimulacra2Reference.terms`) that the score maps to 0-100: 0 for identical images,
+    growing with the change."""
+    return _weighted(stacked).flatten(1).sum(1)
+
+
+def score_of_terms(stacked: Tensor) -> Tensor:
+    """The 0-100 score of the ``(n, channel, scale, 6)`` terms (:meth:`Ssimulacra2Reference.terms`):
+    their weighted sum through the reference's final mapping."""
+    total = weighted_sum(stacked) * FINAL_SCALE
     total = FINAL_CUBIC[0] * total + FINAL_CUBIC[1] * total**2 + FINAL_CUBIC[2] * total**3
     positive = total.clamp(min=1e-12)
     return torch.where(total > 0, 100 - 10 * positive**FINAL_POWER, torch.full_like(total, 100.0))

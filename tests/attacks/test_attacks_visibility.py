@@ -12,7 +12,7 @@ from facecloak.attacks import EmbeddingUntargeted
 from facecloak.attacks.perceptual import Perceptual, scale_to_ssim_floor
 from facecloak.attacks.visibility import ScoreHinge, phased, texture_budget, viewed
 from facecloak.quality import S2_PHASES
-from facecloak.ssimulacra import ssimulacra2
+from facecloak.ssimulacra import Ssimulacra2Reference, ssimulacra2
 
 
 def _face(grace_hopper: np.ndarray) -> torch.Tensor:
@@ -81,6 +81,30 @@ def _seeded_attack(face: torch.Tensor) -> Callable[[], torch.Tensor]:
     return run
 
 
+def _coarse_cloak(face: torch.Tensor, amplitude: float, cell: int = 4) -> torch.Tensor:
+    """``face`` plus a brightness change on a grid ``cell`` pixels apart: a cloak on the
+    recognizer's chip grid, as on a large face."""
+    generator = torch.Generator().manual_seed(5)
+    grid = torch.randn(1, 1, face.shape[-2] // cell, face.shape[-1] // cell, generator=generator)
+    change = torch.nn.functional.interpolate(grid, size=face.shape[-2:], mode="bilinear")
+    return (face + amplitude * change).clamp(0, 1)
+
+
+def test_held_fine_scales_track_the_score_of_a_coarse_cloak(grace_hopper) -> None:
+    face = torch.from_numpy(grace_hopper.copy()).permute(2, 0, 1)[None].float() / 255
+    exact = Ssimulacra2Reference(face, torch.float32)
+    hinge, every_call = ScoreHinge([face], 70.0, fine_every=3), ScoreHinge([face], 70.0)
+    for step in range(1, 7):
+        changed = _coarse_cloak(face, step * 0.5 / 255)  # S2 from 95 down to 56
+        hinge([changed]), every_call([changed])
+        assert every_call.last_worst == pytest.approx(float(exact(changed)), abs=1e-3)
+        if step % 3 == 1:  # this call computed every scale
+            assert hinge.last_worst == pytest.approx(float(exact(changed)), abs=1e-3)
+        else:  # the finest scales held from an earlier call, scaled by the others' growth
+            assert hinge.last_worst == pytest.approx(float(exact(changed)), abs=0.5)
+    assert hinge.held[0][0].fine  # the cloak's grid lies at a coarser scale: some were held
+
+
 def test_skipping_the_hinge_gradient_leaves_the_attack_unchanged(grace_hopper, monkeypatch) -> None:
     run = _seeded_attack(_face(grace_hopper))
 
@@ -94,7 +118,7 @@ def test_skipping_the_hinge_gradient_leaves_the_attack_unchanged(grace_hopper, m
     monkeypatch.setattr("facecloak.attacks.perceptual.ScoreHinge", Recorded)
 
     skipping = run()
-    defaults = (0.02, 0.05, float("inf"), ((0, 0),), None)
+    defaults = (0.02, 0.05, float("inf"), ((0, 0),), None, 1)
     monkeypatch.setattr(ScoreHinge.__init__, "__defaults__", defaults)
     always = run()
     assert hinges[0].gradient_free_calls > 0 and hinges[1].gradient_free_calls == 0
@@ -110,7 +134,7 @@ def test_a_met_hinge_without_a_graph_leaves_the_attack_unchanged(grace_hopper, m
         def __call__(self, regions):
             penalty, met = super().__call__(regions)
             if met:
-                scores = self._scores(regions, (self.calls - 1) % len(self.phases))
+                scores = self._scores(regions, (self.calls - 1) % len(self.phases), True)
                 penalty = self.weight * torch.nn.functional.relu(self.target - scores).sum()
             return penalty, met
 

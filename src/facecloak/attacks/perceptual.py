@@ -82,7 +82,9 @@ class Perceptual(Attack):
     measures the SSIM hinge on the regions shrunk that many times (:func:`viewed`): on a large
     face a smooth change costs almost no full-size SSIM, yet shows plainly. ``s2_target``
     adds a second hinge, on each region's SSIMULACRA2 (:mod:`facecloak.ssimulacra`), which sees
-    the blotches and flat-region noise SSIM misses.
+    the blotches and flat-region noise SSIM misses; ``s2_fine_every`` > 1 computes its finest
+    scales, where a coarse cloak costs little of the score, on every that-many-th step only
+    (:class:`~facecloak.attacks.visibility.ScoreHinge`).
     """
 
     name = "perceptual"
@@ -95,6 +97,7 @@ class Perceptual(Attack):
         "chroma_share",
         "ssim_view",
         "s2_target",
+        "s2_fine_every",
     )
     eps = 12 / 255
     steps = 35
@@ -105,6 +108,7 @@ class Perceptual(Attack):
     chroma_share = 1.0
     ssim_view = 1.0
     s2_target: float | None = None
+    s2_fine_every = 1
 
     def descent_step(self, grad: Tensor, x_adv: Tensor, x: Tensor) -> Tensor:
         raise NotImplementedError("the perceptual attack runs its own loop (see run)")
@@ -202,6 +206,7 @@ class _Loop:
                 attack.s2_target,
                 phases=S2_PHASES,
                 within=[changing_box(_cut(spread, box)) for box in self.s2_boxes],
+                fine_every=attack.s2_fine_every,
             )
         )
         self.steps_run = 0

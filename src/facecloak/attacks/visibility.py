@@ -15,7 +15,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from facecloak.quality import phases_that_fit
-from facecloak.ssimulacra import Box, Ssimulacra2Reference
+from facecloak.ssimulacra import (
+    Box,
+    Ssimulacra2Reference,
+    scale_shares,
+    score_of_terms,
+    weighted_sum,
+)
 
 
 def chip_spacing(chip_to_crop: Any) -> float:
@@ -54,6 +60,9 @@ class ScoreHinge:
     by the next one in turn, so the change cannot hide between the blocks of one pixel grid.
     ``within`` gives, per region, the box outside which the changed regions equal the clean
     ones: only there is the metric computed (the same score, a fraction of the cost).
+    ``fine_every`` > 1: the finest scales that carry little of the score
+    (:class:`_HeldScales`) are computed on every ``fine_every``-th turn of a phase only, held
+    in between; they are most of the metric's pixels.
 
     >>> clean = [torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))]
     >>> hinge = ScoreHinge(clean, target=90.0)
@@ -74,6 +83,7 @@ class ScoreHinge:
         headroom: float = 3.0,
         phases: Sequence[tuple[int, int]] = ((0, 0),),
         within: Sequence[Box | None] | None = None,
+        fine_every: int = 1,
     ) -> None:
         height, width = (min(r.shape[axis] for r in clean) for axis in (-2, -1))
         self.phases = phases_that_fit(height, width, phases)
@@ -89,22 +99,27 @@ class ScoreHinge:
         self.calls = 0
         self.recent_worst = [-math.inf] * len(self.phases)
         """Each phase's worst score at its last turn: met means met on every phase lately."""
+        self.fine_every = fine_every
+        self.turns = [0] * len(self.phases)
+        self.held = [[_HeldScales() for _ in clean] for _ in self.phases]
 
     def __call__(self, regions: Sequence[Tensor]) -> tuple[Tensor, bool]:
         """The penalty for ``regions`` (the same crops of the changed image) and whether every
         region meets the target, on this call's phase and on each other phase at its last turn."""
         turn = self.calls % len(self.phases)
         self.calls += 1
+        full = self.turns[turn] % self.fine_every == 0
+        self.turns[turn] += 1
         scores: Tensor | None = None
         if self.last_worst > self.target + self.headroom:
             with torch.no_grad():
-                scores = self._scores(regions, turn)
+                scores = self._scores(regions, turn, full)
             if float(scores.min()) >= self.target:
                 self.gradient_free_calls += 1
             else:
                 scores = None  # below: score again, with the gradient the penalty needs
         if scores is None:
-            scores = self._scores(regions, turn)
+            scores = self._scores(regions, turn, full)
         worst = float(scores.detach().min())
         self.last_worst = worst
         self.recent_worst[turn] = worst
@@ -116,12 +131,14 @@ class ScoreHinge:
         penalty = self.weight * F.relu(self.target - scores).sum()
         return penalty.to(regions[0].dtype), False
 
-    def _scores(self, regions: Sequence[Tensor], turn: int) -> Tensor:
+    def _scores(self, regions: Sequence[Tensor], turn: int, full: bool) -> Tensor:
         phase = self.phases[turn]
         return torch.cat(
             [
-                scores[turn](phased(after, phase))
-                for scores, after in zip(self.references, regions, strict=True)
+                held.score(scores[turn], phased(after, phase), full)
+                for scores, after, held in zip(
+                    self.references, regions, self.held[turn], strict=True
+                )
             ]
         )
 
@@ -191,3 +208,48 @@ def texture_budget(crop: Tensor, mask: Tensor, floor: float = 0.2, window: int =
     scale = float(inside.median()) if inside.numel() else float(local_std.median())
     weight = (local_std / max(scale, 1e-6)).clamp(floor, 1.0)
     return mask * weight
+
+
+FINE_SHARE = 0.15
+"""The finest scales held between turns carry at most this share of the weighted sum behind
+the score, as last computed (:class:`_HeldScales`)."""
+
+
+class _HeldScales:
+    """One region and phase's SSIMULACRA2, its finest scales computed on ``full`` calls only and
+    held in between (no gradient through them then), scaled by how much the other scales' part
+    of the score has grown since.
+
+    On a large face the finest scales are most of the pixels yet little of the score: a cloak
+    on the recognizer's pixel grid, 3-4 photo pixels per cell, shows at the scale of that grid
+    (measured on deepface's faces: scales 0-1 carried 8% of the weighted sum, 94% of the cost).
+    Which scales are held is chosen anew on each full call: the finest ones whose shares add up
+    to at most :data:`FINE_SHARE`.
+    """
+
+    def __init__(self) -> None:
+        self.terms: Tensor | None = None
+        self.fine: tuple[int, ...] = ()
+
+    def score(self, reference: Ssimulacra2Reference, changed: Tensor, full: bool) -> Tensor:
+        if full or self.terms is None:
+            terms = reference.terms(changed)
+            self.terms, self.fine = terms.detach(), _finest(scale_shares(terms.detach()))
+            return score_of_terms(terms)
+        assert self.terms is not None
+        fresh = reference.terms(changed, skipped=self.fine)
+        fine = list(self.fine)
+        held = torch.zeros_like(self.terms)
+        held[:, :, fine] = self.terms[:, :, fine]
+        growth = weighted_sum(fresh) / weighted_sum(self.terms - held).clamp(min=1e-12)
+        return score_of_terms(fresh + held * growth.view(-1, 1, 1, 1))
+
+
+def _finest(shares: Tensor) -> tuple[int, ...]:
+    """The finest scales whose shares (``(n, scale)``, every image) add up to at most
+    :data:`FINE_SHARE`."""
+    worst = shares.max(0).values
+    if float(worst.sum()) == 0:  # no change yet: nothing to tell the scales apart by
+        return ()
+    cumulative = worst.cumsum(0)[:-1]  # the coarsest scale is always computed
+    return tuple(int(i) for i in torch.nonzero(cumulative <= FINE_SHARE).flatten())

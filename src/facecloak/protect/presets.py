@@ -62,6 +62,9 @@ class Strength:
             drawn at random, the others standing at their last output
             (:class:`~facecloak.models.fanout.Fanout`); ``None``: every one on every step, as
             a warm-started cloak (a video's face continued from the last frame) always does.
+        s2_fine_every: perceptual, with ``s2_floor``: the SSIMULACRA2 floor's finest scales,
+            where a cloak on the chip's grid costs little of the score, are computed on every
+            that-many-th step only (most of the metric's cost on a large face).
     """
 
     name: str
@@ -87,6 +90,7 @@ class Strength:
     pull: float = 0.0
     decoy: str = "samples"
     members_per_step: int | None = None
+    s2_fine_every: int = 1
 
     def __post_init__(self) -> None:
         if self.decoy not in DECOYS:
@@ -113,6 +117,7 @@ class Strength:
             ssim_weight=self.ssim_weight,
             chroma_share=self.chroma_share,
             s2_target=None if self.s2_floor is None else self.s2_floor + S2_SLACK,
+            s2_fine_every=self.s2_fine_every,
             **options,
         )
 
@@ -136,7 +141,8 @@ def _perceptual(
     (``chroma_share=0``: people and SSIMULACRA2 see colour change long before brightness change;
     see the ``transfer`` section of BENCHMARKS.md), two recognizers drawn per step (the same
     transfer or more in 0.72-0.75x the time on LFW, 0.80-0.83x on large photos: BENCHMARKS.md
-    ``transfer-members``, ``transfer-presets-members``); ``floors``: the face's SSIM and
+    ``transfer-members``, ``transfer-presets-members``), the SSIMULACRA2 floor's finest scales
+    computed on every third step (``s2-fine-scales``); ``floors``: the face's SSIM and
     SSIMULACRA2 floors."""
     ssim_floor, s2_floor = floors
     return Strength(
@@ -153,6 +159,7 @@ def _perceptual(
         chroma_share=0.0,
         s2_floor=s2_floor,
         members_per_step=2,
+        s2_fine_every=3,
     )
 
 
