@@ -72,14 +72,14 @@ def test_gradient_points_back_toward_the_original(grace_hopper) -> None:
     assert float(stepped) > float(score.detach())
 
 
-
 def test_the_gradient_is_the_metric_s_own_derivative() -> None:
     # Finite differences through every scale's maps, the colour transform's powers included.
     generator = torch.Generator().manual_seed(3)
     clean = torch.rand(1, 3, 17, 19, generator=generator, dtype=torch.float64) * 0.8 + 0.1
-    changed = (clean + 0.05 * torch.randn(clean.shape, generator=generator, dtype=clean.dtype))
+    changed = clean + 0.05 * torch.randn(clean.shape, generator=generator, dtype=clean.dtype)
     changed = changed.clamp(0.02, 0.98).requires_grad_(True)
     assert torch.autograd.gradcheck(lambda image: ssimulacra2(clean, image), (changed,))
+
 
 def test_a_reference_scores_as_the_function_does_in_either_precision(astronaut) -> None:
     face = _tensor(np.ascontiguousarray(astronaut[50:250, 150:330]))
