@@ -81,11 +81,9 @@ def _linear(srgb: Tensor) -> Tensor:
 def _xyb(linear: Tensor) -> Tensor:
     """Linear RGB ``(n, 3, h, w)`` to the positive XYB planes SSIMULACRA2 compares."""
     matrix, bias, _, _ = _constants()
-    mixed = torch.einsum("oc,nchw->nohw", matrix.to(linear.dtype), linear)
-    mixed = mixed + bias.to(linear.dtype)[None, :, None, None]
-    cone = _power(mixed.clamp(min=1e-12), 1 / 3) - bias.to(linear.dtype)[None, :, None, None] ** (
-        1 / 3
-    )
+    offset = bias.to(linear.dtype)[None, :, None, None]
+    mixed = torch.einsum("oc,nchw->nohw", matrix.to(linear.dtype), linear) + offset
+    cone = _power(mixed.clamp(min=1e-12), 1 / 3) - offset ** (1 / 3)
     x = 0.5 * (cone[:, 0] - cone[:, 1])
     y = 0.5 * (cone[:, 0] + cone[:, 1])
     return torch.stack([x * 14.0 + 0.42, y + 0.01, cone[:, 2] - y + 0.55], dim=1)
