@@ -6,7 +6,9 @@ import json
 import platform
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
@@ -23,6 +25,19 @@ def require_shared_faces() -> Path:
             "benchmark needs the real photos: set FACECLOAK_SHARED or put shared/ beside the repo"
         )
     return folder
+
+
+def photos_with_faces(paths: Iterable[Path]) -> Iterator[tuple[Path, Any, Any]]:
+    """Each photo of ``paths`` as ``(path, rgb, its largest detected face)``; photos where the
+    default detector finds none are skipped."""
+    from facecloak.images import load_image
+    from facecloak.models import detect, largest_face
+
+    for path in paths:
+        rgb = load_image(path)
+        face = largest_face(detect(rgb))
+        if face is not None:
+            yield path, rgb, face
 
 
 def first_photo_per_identity(folder: Path) -> dict[str, Path]:

@@ -24,12 +24,11 @@ import time
 import numpy as np
 import torch
 
-from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
+import _report as report
 from facecloak.datasets import read_labelled_folder
 from facecloak.geometry import widened
 from facecloak.images import load_image
 from facecloak.imaging import to_tensor
-from facecloak.models import detect, largest_face
 from facecloak.protect import ProtectConfig, protect
 from facecloak.protect.presets import PRESETS
 from facecloak.quality import S2_CONTEXT
@@ -47,11 +46,7 @@ def shares(original: np.ndarray, protected: np.ndarray, box: tuple) -> list[floa
 
 def measure(paths: list, everys: list[int], strength: str) -> list[dict]:
     rows = []
-    for path in paths:
-        rgb = load_image(path)
-        face = largest_face(detect(rgb))
-        if face is None:
-            continue
+    for path, rgb, face in report.photos_with_faces(paths):
         for every in everys:
             settings = dataclasses.replace(PRESETS[strength], s2_fine_every=every)
             torch.manual_seed(0)
@@ -111,7 +106,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
-    faces = require_shared_faces()
+    faces = report.require_shared_faces()
     deepface = read_labelled_folder(faces / "deepface")
     lfw = read_labelled_folder(faces / "lfw")
     random.Random(0).shuffle(lfw)
@@ -123,7 +118,9 @@ def main() -> None:
     everys = [int(v) for v in args.every.split(",")]
     protect(load_image(sets["deepface"][0]), ProtectConfig())  # warm: loads every model
     results = {name: measure(paths, everys, args.strength) for name, paths in sets.items() if paths}
-    save_json(args.publish or "s2-fine-scales-trial", {"argv": vars(args), "results": results})
+    report.save_json(
+        args.publish or "s2-fine-scales-trial", {"argv": vars(args), "results": results}
+    )
     header = [
         "photos",
         "s2_fine_every",
@@ -136,14 +133,17 @@ def main() -> None:
         "recognizers still matching (of 5)",
     ]
     rows = [summary(name, e, rows) for name, rows in results.items() for e in everys]
-    table = markdown_table(header, rows)
+    table = report.markdown_table(header, rows)
     scales = ["photos", "faces", *(f"scale {k}" for k in range(6))]
-    share_table = markdown_table(scales, [share_row(n, r, everys[0]) for n, r in results.items()])
+    share_table = report.markdown_table(
+        scales, [share_row(n, r, everys[0]) for n, r in results.items()]
+    )
     print(table, share_table, sep="\n\n")
     if args.publish:
         text = (
+            "## The SSIMULACRA2 floor's finest scales, every step or every few\n\n"
             f"`python benchmarks/s2_fine_scales.py --deepface {args.deepface} --lfw {args.lfw} "
-            f"--every {args.every}` ({machine_line()}, {args.threads} torch threads): "
+            f"--every {args.every}` ({report.machine_line()}): "
             f"`protect --strength {args.strength}` with the SSIMULACRA2 floor's finest scales "
             f"computed on every step (1) or every third (3), the same photos, seed and "
             f"recognizer draws. Distance / threshold: each recognizer's distance from the "
@@ -152,7 +152,7 @@ def main() -> None:
             f"face's SSIMULACRA2 (scale 0 the photo's pixels, each next one half as fine), on "
             f"the cloaks of `s2_fine_every={everys[0]}`:\n\n{share_table}"
         )
-        write_section(args.publish, text)
+        report.write_section(args.publish, text)
 
 
 if __name__ == "__main__":

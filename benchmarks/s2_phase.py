@@ -22,10 +22,15 @@ import statistics
 import numpy as np
 from PIL import Image
 
-from _report import machine_line, markdown_table, require_shared_faces, save_json, write_section
+from _report import (
+    machine_line,
+    markdown_table,
+    photos_with_faces,
+    require_shared_faces,
+    save_json,
+    write_section,
+)
 from facecloak.datasets import read_labelled_folder
-from facecloak.images import load_image
-from facecloak.models import detect, largest_face
 from facecloak.protect import ProtectConfig, protect
 from facecloak.quality import S2_PHASES, ssimulacra2_phases, ssimulacra2_score
 
@@ -41,11 +46,7 @@ def jpeg(rgb: np.ndarray, quality: int = 75) -> np.ndarray:
 
 def measure(paths: list, strength: str) -> list[dict]:
     rows = []
-    for path in paths:
-        rgb = load_image(path)
-        face = largest_face(detect(rgb))
-        if face is None:
-            continue
+    for path, rgb, face in photos_with_faces(paths):
         protected = protect(rgb, ProtectConfig(strength=strength), detected=[face]).image
         cloak = ssimulacra2_phases(rgb, protected, face.box, SHIFTS)
         saved = ssimulacra2_phases(rgb, jpeg(rgb), face.box, JPEG_SHIFTS)

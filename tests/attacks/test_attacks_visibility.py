@@ -103,6 +103,8 @@ def test_held_fine_scales_track_the_score_of_a_coarse_cloak(grace_hopper) -> Non
         else:  # the finest scales held from an earlier call, scaled by the others' growth
             assert hinge.last_worst == pytest.approx(float(exact(changed)), abs=0.5)
     assert hinge.held[0][0].fine  # the cloak's grid lies at a coarser scale: some were held
+    with pytest.raises(ValueError, match="fine_every"):
+        ScoreHinge([face], 70.0, fine_every=0)
 
 
 def test_skipping_the_hinge_gradient_leaves_the_attack_unchanged(grace_hopper, monkeypatch) -> None:

@@ -112,6 +112,16 @@ def test_every_preset_draws_two_recognizers_a_step_but_a_cloak_after_a_replaceme
         replace(PRESETS["mid"], members_per_step=0)
 
 
+def test_every_preset_computes_the_s2_floor_s_finest_scales_every_third_step():
+    from dataclasses import replace
+
+    from facecloak.protect.presets import PRESETS
+
+    assert {p.s2_fine_every for p in PRESETS.values()} == {3}
+    with pytest.raises(InvalidOptionError, match="s2_fine_every"):
+        replace(PRESETS["mid"], s2_fine_every=0)
+
+
 def test_a_warm_started_cloak_runs_every_recognizer_on_every_step(grace_hopper, mobilefacenet):
     from dataclasses import replace
 

@@ -85,6 +85,8 @@ class ScoreHinge:
         within: Sequence[Box | None] | None = None,
         fine_every: int = 1,
     ) -> None:
+        if fine_every < 1:
+            raise ValueError(f"fine_every={fine_every}: give 1 (every turn) or more")
         height, width = (min(r.shape[axis] for r in clean) for axis in (-2, -1))
         self.phases = phases_that_fit(height, width, phases)
         boxes = [None] * len(clean) if within is None else within

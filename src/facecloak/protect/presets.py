@@ -101,6 +101,10 @@ class Strength:
             raise InvalidOptionError(
                 f"members_per_step={self.members_per_step}: give 1 or more, or None for all"
             )
+        if self.s2_fine_every < 1:
+            raise InvalidOptionError(
+                f"s2_fine_every={self.s2_fine_every}: give 1 (every step) or more"
+            )
 
     def perceptual_attack(self, model: Any, objective: Any, **options: Any) -> Perceptual:
         """The perceptual attack with this preset's budget, steps and SSIM hinge (aiming
