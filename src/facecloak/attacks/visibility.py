@@ -231,20 +231,26 @@ class _HeldScales:
     """
 
     def __init__(self) -> None:
-        self.terms: Tensor | None = None
         self.fine: tuple[int, ...] = ()
+        self.held: Tensor | None = None
+        """The last full call's terms of the ``fine`` scales (zero elsewhere)."""
+        self.computed_then = torch.ones(1)
+        """The last full call's weighted sum over the other scales."""
 
     def score(self, reference: Ssimulacra2Reference, changed: Tensor, full: bool) -> Tensor:
-        if full or self.terms is None:
+        if full or self.held is None:
             terms = reference.terms(changed)
-            self.terms, self.fine = terms.detach(), _finest(scale_shares(terms.detach()))
+            self._hold(terms.detach())
             return score_of_terms(terms)
         fresh = reference.terms(changed, skipped=self.fine)
-        fine = list(self.fine)
-        held = torch.zeros_like(self.terms)
-        held[:, :, fine] = self.terms[:, :, fine]
-        growth = weighted_sum(fresh) / weighted_sum(self.terms - held).clamp(min=1e-12)
-        return score_of_terms(fresh + held * growth.view(-1, 1, 1, 1))
+        growth = weighted_sum(fresh) / self.computed_then
+        return score_of_terms(fresh + self.held * growth.view(-1, 1, 1, 1))
+
+    def _hold(self, terms: Tensor) -> None:
+        self.fine = _finest(scale_shares(terms))
+        self.held = torch.zeros_like(terms)
+        self.held[:, :, list(self.fine)] = terms[:, :, list(self.fine)]
+        self.computed_then = weighted_sum(terms - self.held).clamp(min=1e-12)
 
 
 def _finest(shares: Tensor) -> tuple[int, ...]:
