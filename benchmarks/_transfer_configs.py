@@ -85,6 +85,13 @@ CONFIGS: dict[str, TransferConfig] = {
             )
             for eps, margin in ((32, 1.0), (48, 1.0), (48, 2.0), (64, 2.0))
         ),
+        # The default with the SSIMULACRA2 floor (70) as its only binding budget: twice the
+        # L-inf budget, no SSIM floor to speak of, twice the margin. What the quality
+        # bar alone would allow on the current optimiser (two surrogates drawn per step).
+        TransferConfig(
+            "mid-s2only",
+            replace(PRESETS["mid"], name="mid-s2only", eps=32 / 255, ssim_floor=0.5, margin=1.0),
+        ),
         # Away from the face and toward a decoy (protect.decoys): a public-domain sample face,
         # or the face replaced by the committed generator.
         *(

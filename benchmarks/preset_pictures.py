@@ -2,10 +2,11 @@
 
 For Grace Hopper and the astronaut (public domain), one strip per photo: the original face, then
 each preset's cloak of it (every usable recognizer at once, as the default runs), each with its
-face SSIMULACRA2. Small JPEGs (under 20 KB each) in ``docs/images/`` for BENCHMARKS.md; no real
-person's photo is ever used here.
+face SSIMULACRA2. ``--presets`` also takes the settings ``benchmarks/transfer.py`` compares (its
+``--configs`` names), to look at a point of its curve. Small JPEGs (under 20 KB each) in
+``docs/images/`` for BENCHMARKS.md; no real person's photo is ever used here.
 
-    python benchmarks/preset_pictures.py
+    python benchmarks/preset_pictures.py [--presets low,mid,high,mid-s2only]
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from _report import ROOT, write_section
+from _transfer_configs import CONFIGS
 from facecloak.data import astronaut, grace_hopper
 from facecloak.models import detect, largest_face
-from facecloak.protect import PRESETS, ProtectConfig, protect
+from facecloak.protect import PRESETS, ProtectConfig, Strength, protect
 from facecloak.quality import ssimulacra2_score
 
 OUT = ROOT / "docs" / "images"
@@ -43,7 +45,7 @@ def strip(name: str, rgb: np.ndarray, presets: list[str]) -> tuple[str, list[str
     tiles = [face_tile(rgb, face.box, "original")]
     notes = []
     for preset in presets:
-        config = ProtectConfig(strength=preset, recognizers=("all",), largest=True)
+        config = ProtectConfig(strength=strength(preset), recognizers=("all",), largest=True)
         protected = protect(rgb, config, detected=[face]).image
         score = ssimulacra2_score(rgb, protected, box=face.box)
         tiles.append(face_tile(protected, face.box, f"{preset}: S2 {score:.0f}"))
@@ -59,14 +61,28 @@ def strip(name: str, rgb: np.ndarray, presets: list[str]) -> tuple[str, list[str
     return path.relative_to(ROOT).as_posix(), notes
 
 
+def strength(name: str) -> str | Strength:
+    """A preset's name, or the strength of a setting ``benchmarks/transfer.py`` compares."""
+    if name in PRESETS:
+        return name
+    setting = CONFIGS.get(name)
+    if setting is None or setting.strength is None:
+        known = ", ".join(n for n, c in CONFIGS.items() if c.strength is not None)
+        raise SystemExit(f"--presets: {name!r} is not a preset or a transfer setting ({known})")
+    return setting.strength
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", default=",".join(PRESETS))
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     presets = args.presets.split(",")
+    for name in presets:
+        strength(name)  # refuse an unknown name before any cloak runs
     lines = [
-        "`python benchmarks/preset_pictures.py`: the face of each public-domain sample photo, "
+        f"`python benchmarks/preset_pictures.py --presets {args.presets}`: the face of each "
+        "public-domain sample photo, "
         "then each preset's cloak of it (against every usable recognizer), with the face "
         "box's SSIMULACRA2 (with 256 px of the photo around it; S2: 90 visually lossless, "
         "70 high quality, 50 medium).",
