@@ -54,7 +54,7 @@ def strip(name: str, rgb: np.ndarray, presets: list[str]) -> tuple[str, list[str
     for i, tile in enumerate(tiles):
         sheet.paste(tile, (i * SIDE, 0))
     path = OUT / f"presets-{name}.jpg"
-    for quality in (92, 88, 84, 80, 75, 70, 65, 60):
+    for quality in (92, 88, 84, 80, 75, 70, 65, 60, 55, 50):
         sheet.save(path, quality=quality)
         if path.stat().st_size < MAX_BYTES:
             break
