@@ -24,7 +24,14 @@ import time
 import numpy as np
 import torch
 
-import _report as report
+from _report import (
+    machine_line,
+    markdown_table,
+    photos_with_faces,
+    require_shared_faces,
+    save_json,
+    write_section,
+)
 from facecloak.datasets import read_labelled_folder
 from facecloak.geometry import widened
 from facecloak.images import load_image
@@ -46,7 +53,7 @@ def shares(original: np.ndarray, protected: np.ndarray, box: tuple) -> list[floa
 
 def measure(paths: list, everys: list[int], strength: str) -> list[dict]:
     rows = []
-    for path, rgb, face in report.photos_with_faces(paths):
+    for path, rgb, face in photos_with_faces(paths):
         for every in everys:
             settings = dataclasses.replace(PRESETS[strength], s2_fine_every=every)
             torch.manual_seed(0)
@@ -106,7 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
-    faces = report.require_shared_faces()
+    faces = require_shared_faces()
     deepface = read_labelled_folder(faces / "deepface")
     lfw = read_labelled_folder(faces / "lfw")
     random.Random(0).shuffle(lfw)
@@ -118,9 +125,7 @@ def main() -> None:
     everys = [int(v) for v in args.every.split(",")]
     protect(load_image(sets["deepface"][0]), ProtectConfig())  # warm: loads every model
     results = {name: measure(paths, everys, args.strength) for name, paths in sets.items() if paths}
-    report.save_json(
-        args.publish or "s2-fine-scales-trial", {"argv": vars(args), "results": results}
-    )
+    save_json(args.publish or "s2-fine-scales-trial", {"argv": vars(args), "results": results})
     header = [
         "photos",
         "s2_fine_every",
@@ -133,17 +138,15 @@ def main() -> None:
         "recognizers still matching (of 5)",
     ]
     rows = [summary(name, e, rows) for name, rows in results.items() for e in everys]
-    table = report.markdown_table(header, rows)
+    table = markdown_table(header, rows)
     scales = ["photos", "faces", *(f"scale {k}" for k in range(6))]
-    share_table = report.markdown_table(
-        scales, [share_row(n, r, everys[0]) for n, r in results.items()]
-    )
+    share_table = markdown_table(scales, [share_row(n, r, everys[0]) for n, r in results.items()])
     print(table, share_table, sep="\n\n")
     if args.publish:
         text = (
             "## The SSIMULACRA2 floor's finest scales, every step or every few\n\n"
             f"`python benchmarks/s2_fine_scales.py --deepface {args.deepface} --lfw {args.lfw} "
-            f"--every {args.every}` ({report.machine_line()}): "
+            f"--every {args.every}` ({machine_line()}): "
             f"`protect --strength {args.strength}` with the SSIMULACRA2 floor's finest scales "
             f"computed on every step (1) or every third (3), the same photos, seed and "
             f"recognizer draws. Distance / threshold: each recognizer's distance from the "
@@ -152,7 +155,7 @@ def main() -> None:
             f"face's SSIMULACRA2 (scale 0 the photo's pixels, each next one half as fine), on "
             f"the cloaks of `s2_fine_every={everys[0]}`:\n\n{share_table}"
         )
-        report.write_section(args.publish, text)
+        write_section(args.publish, text)
 
 
 if __name__ == "__main__":

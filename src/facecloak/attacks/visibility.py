@@ -248,8 +248,9 @@ class _HeldScales:
 
     def _hold(self, terms: Tensor) -> None:
         self.fine = _finest(scale_shares(terms))
+        fine = list(self.fine)
         self.held = torch.zeros_like(terms)
-        self.held[:, :, list(self.fine)] = terms[:, :, list(self.fine)]
+        self.held[:, :, fine] = terms[:, :, fine]
         self.computed_then = weighted_sum(terms - self.held).clamp(min=1e-12)
 
 
