@@ -152,6 +152,7 @@ NEWER_FIELDS = {
     "decoy": "samples",
     "members_per_step": None,
     "s2_fine_every": 1,
+    "large_face_members": None,
 }
 """Strength fields added after photos were cached: left out of the cache key at these values,
 which behave as before the field existed."""

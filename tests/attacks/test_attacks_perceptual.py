@@ -141,3 +141,35 @@ def test_s2_regions_widen_small_boxes_inside_the_crop() -> None:
     crop = torch.zeros(1, 3, 200, 300)
     small, large = (100, 50, 150, 100), (0, 0, 280, 200)
     assert s2_regions(crop, [small, large]) == [(0, 0, 256, 200), large]
+
+
+def test_ssim_far_above_its_target_is_measured_every_other_step_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import facecloak.attacks.perceptual as perceptual
+
+    model, crop = _embedder(), torch.rand(1, 3, 24, 24)
+    anchor = model(crop).detach()
+    calls = []
+    measure = perceptual._SSIMSampler.__call__
+
+    def counted(self, cloaked):
+        calls.append(1)
+        return measure(self, cloaked)
+
+    monkeypatch.setattr(perceptual._SSIMSampler, "__call__", counted)
+
+    def run(target: float) -> torch.Tensor:
+        calls.clear()
+        objective = EmbeddingUntargeted(100.0, anchor=anchor)  # never met: every step runs
+        attack = Perceptual(model, objective, steps=10, eps=1 / 255, ssim_target=target)
+        attack.generator = torch.Generator().manual_seed(0)
+        return attack.run(crop).adversarial
+
+    far = run(0.5)  # a 1/255 change keeps SSIM near 1: 0.5 below it
+    assert len(calls) == 5
+    monkeypatch.setattr(perceptual, "SSIM_SKIP_GAP", float("inf"))
+    assert torch.equal(run(0.5), far) and len(calls) == 10
+    monkeypatch.setattr(perceptual, "SSIM_SKIP_GAP", 0.02)
+    run(0.9999)  # within the gap: every step
+    assert len(calls) == 10

@@ -84,7 +84,9 @@ def test_members_per_step_runs_fewer_recognizer_passes(grace_hopper, mobilefacen
 
     def passes(per_step: int | None) -> int:
         calls.clear()
-        quick = replace(PRESETS["mid"], steps=6, members_per_step=per_step)
+        quick = replace(
+            PRESETS["mid"], steps=6, members_per_step=per_step, large_face_members=None
+        )
         config = ProtectConfig(strength=quick, recognizers=pair, judges=())
         protect(grace_hopper, config, detected=[face])
         return len(calls)
@@ -95,6 +97,42 @@ def test_members_per_step_runs_fewer_recognizer_passes(grace_hopper, mobilefacen
         for hook in hooks:
             hook.remove()
     assert every - sampled == 5  # both on the first of the 6 steps, then one of the two
+
+
+def test_the_default_draws_one_recognizer_a_step_on_a_large_face_only(
+    astronaut, grace_hopper, mobilefacenet
+):
+    from dataclasses import replace
+
+    from facecloak.attacks.visibility import chip_spacing
+    from facecloak.faces.regions import face_region
+    from facecloak.protect.presets import LARGE_FACE_SPACING, PRESETS
+
+    pair = (load_recognizer("dlib"), mobilefacenet)
+    calls = []
+    hooks = [r.register_forward_hook(lambda *_: calls.append(1)) for r in pair]
+
+    def passes(image, large_face_members: int | None) -> int:
+        calls.clear()
+        quick = replace(PRESETS["mid"], steps=6, large_face_members=large_face_members)
+        config = ProtectConfig(strength=quick, recognizers=pair, judges=())
+        protect(image, config, detected=[detect(image)[0]])
+        return len(calls)
+
+    def spacing(image) -> float:
+        region = face_region(detect(image)[0], *image.shape[:2], size=max(pair[0].chip_size))
+        return chip_spacing(region.chip_to_crop)
+
+    assert spacing(astronaut) < LARGE_FACE_SPACING <= spacing(grace_hopper)
+    assert PRESETS["mid"].large_face_members == 1
+    try:
+        assert passes(grace_hopper, None) - passes(grace_hopper, 1) == 5
+        assert passes(astronaut, None) == passes(astronaut, 1)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    with pytest.raises(InvalidOptionError, match="large_face_members"):
+        replace(PRESETS["mid"], large_face_members=0)
 
 
 def test_every_preset_draws_two_recognizers_a_step_but_a_cloak_after_a_replacement_all():

@@ -199,7 +199,7 @@ def _cloak_crop(
     ensemble = isinstance(objective, EnsembleUntargeted)
     # Crop -> one embedding per recognizer (what EnsembleUntargeted reads), side by side. A
     # warm-started cloak runs a quarter of the steps: too few for each to count when drawn.
-    per_step = settings.members_per_step if start is None else None
+    per_step = settings.members_for(chip_spacing(region.chip_to_crop)) if start is None else None
     model = Fanout(embedders, per_step=per_step) if ensemble else embedders[0]
     if settings.attack == "perceptual":
         result = _perceptual(

@@ -65,6 +65,10 @@ class Strength:
         s2_fine_every: perceptual, with ``s2_floor``: the SSIMULACRA2 floor's finest scales,
             where a cloak on the chip's grid costs little of the score, are computed on every
             that-many-th step only (most of the metric's cost on a large face).
+        large_face_members: an ensemble cloak of a face at least :data:`LARGE_FACE_SPACING`
+            times larger in the photo than the recognizers see it draws this many recognizers
+            per step instead of ``members_per_step`` (``None``: the same count). There the
+            full-size SSIMULACRA2 floor binds and costs most of a step.
     """
 
     name: str
@@ -91,20 +95,32 @@ class Strength:
     decoy: str = "samples"
     members_per_step: int | None = None
     s2_fine_every: int = 1
+    large_face_members: int | None = None
 
     def __post_init__(self) -> None:
         if self.decoy not in DECOYS:
             raise InvalidOptionError(
                 f"decoy={self.decoy!r} is not known: choose from {', '.join(DECOYS)}"
             )
-        if self.members_per_step is not None and self.members_per_step < 1:
-            raise InvalidOptionError(
-                f"members_per_step={self.members_per_step}: give 1 or more, or None for all"
-            )
+        for field in ("members_per_step", "large_face_members"):
+            count = getattr(self, field)
+            if count is not None and count < 1:
+                raise InvalidOptionError(f"{field}={count}: give 1 or more, or None for all")
         if self.s2_fine_every < 1:
             raise InvalidOptionError(
                 f"s2_fine_every={self.s2_fine_every}: give 1 (every step) or more"
             )
+
+    def members_for(self, spacing: float) -> int | None:
+        """Recognizers an ensemble cloak draws per step for a face ``spacing`` times larger in
+        the photo than on the recognizers' chips (``None``: every one).
+
+        >>> PRESETS["mid"].members_for(0.8), PRESETS["mid"].members_for(3.0)
+        (2, 1)
+        """
+        if self.large_face_members is not None and spacing >= LARGE_FACE_SPACING:
+            return self.large_face_members
+        return self.members_per_step
 
     def perceptual_attack(self, model: Any, objective: Any, **options: Any) -> Perceptual:
         """The perceptual attack with this preset's budget, steps and SSIM hinge (aiming
@@ -129,6 +145,10 @@ class Strength:
         """A copy with every non-``None`` override applied."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
+
+LARGE_FACE_SPACING = 1.5
+"""A face this many times larger in the photo than on the recognizers' chips is large: LFW's
+faces are 0.7-0.8, deepface's 0.9-10.6 (``Strength.large_face_members``)."""
 
 S2_SLACK = 2.0
 """Points above ``s2_floor`` the optimiser aims for: rounding to 8 bits costs a little."""
@@ -175,7 +195,11 @@ PRESETS: dict[str, Strength] = {
     # only, visually lossless (S2 >= 80).
     "low": _perceptual("low", eps=12 / 255, steps=35, floors=(0.98, 80.0), margin=0.3),
     # The default: some transfer to unseen recognizers while the face stays high quality (>= 70).
-    "mid": _perceptual("mid", eps=16 / 255, steps=40, floors=(0.95, 70.0), margin=0.5),
+    # On large faces one recognizer per step (BENCHMARKS.md ``transfer-deepface62-members1``).
+    "mid": replace(
+        _perceptual("mid", eps=16 / 255, steps=40, floors=(0.95, 70.0), margin=0.5),
+        large_face_members=1,
+    ),
     # The most transfer, at a face of medium quality at worst (S2 >= 50).
     "high": _perceptual("high", eps=32 / 255, steps=40, floors=(0.85, 50.0), margin=1.0),
 }
@@ -203,12 +227,11 @@ def after_replacement(preset: Strength) -> Strength:
     >>> cloak = after_replacement(PRESETS["mid"])
     >>> cloak.margin, cloak.pull, cloak.s2_floor == PRESETS["mid"].s2_floor
     (1.5, 0.0, True)
-    >>> cloak.members_per_step is None
-    True
+    >>> cloak.members_per_step is None, cloak.large_face_members is None
+    (True, True)
     """
-    return replace(
-        preset, margin=max(preset.margin, AFTER_REPLACEMENT_MARGIN), members_per_step=None
-    )
+    margin = max(preset.margin, AFTER_REPLACEMENT_MARGIN)
+    return replace(preset, margin=margin, members_per_step=None, large_face_members=None)
 
 
 def get_strength(name: str) -> Strength:
