@@ -84,9 +84,7 @@ def test_members_per_step_runs_fewer_recognizer_passes(grace_hopper, mobilefacen
 
     def passes(per_step: int | None) -> int:
         calls.clear()
-        quick = replace(
-            PRESETS["mid"], steps=6, members_per_step=per_step, large_face_members=None
-        )
+        quick = replace(PRESETS["mid"], steps=6, members_per_step=per_step, large_face_members=None)
         config = ProtectConfig(strength=quick, recognizers=pair, judges=())
         protect(grace_hopper, config, detected=[face])
         return len(calls)
