@@ -68,7 +68,7 @@ class Strength:
         large_face_members: an ensemble cloak of a face at least :data:`LARGE_FACE_SPACING`
             times larger in the photo than the recognizers see it draws this many recognizers
             per step instead of ``members_per_step`` (``None``: the same count). There the
-            full-size SSIMULACRA2 floor binds and costs most of a step.
+            full-size SSIMULACRA2 floor binds and its hinge is about 40% of a step.
     """
 
     name: str
