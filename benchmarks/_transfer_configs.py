@@ -102,6 +102,10 @@ CONFIGS: dict[str, TransferConfig] = {
             for pull in (0.5, 1.0, 2.0)
             for decoy, suffix in (("samples", ""), ("replaced", "-replaced"))
         ),
+        # One recognizer per step on large faces, as `mid` does, for the strongest preset.
+        TransferConfig(
+            "high-large1", replace(PRESETS["high"], name="high-large1", large_face_members=1)
+        ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
         # Each preset with every surrogate on every step (the presets draw two per step), and
