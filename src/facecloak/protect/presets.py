@@ -160,6 +160,7 @@ def _perceptual(
     steps: int,
     floors: tuple[float, float],
     margin: float,
+    large_face_members: int | None = None,
 ) -> Strength:
     """A preset on the SSIM-aware optimiser: coarse grid, no EOT, brightness only
     (``chroma_share=0``: people and SSIMULACRA2 see colour change long before brightness change;
@@ -167,7 +168,7 @@ def _perceptual(
     transfer or more in 0.72-0.75x the time on LFW, 0.80-0.83x on large photos: BENCHMARKS.md
     ``transfer-members``, ``transfer-presets-members``), the SSIMULACRA2 floor's finest scales
     computed on every third step (``s2-fine-scales``); ``floors``: the face's SSIM and
-    SSIMULACRA2 floors."""
+    SSIMULACRA2 floors; ``large_face_members``: see :class:`Strength`."""
     ssim_floor, s2_floor = floors
     return Strength(
         name,
@@ -184,6 +185,7 @@ def _perceptual(
         s2_floor=s2_floor,
         members_per_step=2,
         s2_fine_every=3,
+        large_face_members=large_face_members,
     )
 
 
@@ -196,11 +198,11 @@ PRESETS: dict[str, Strength] = {
     "low": _perceptual("low", eps=12 / 255, steps=35, floors=(0.98, 80.0), margin=0.3),
     # The default: some transfer to unseen recognizers while the face stays high quality (>= 70).
     # On large faces one recognizer per step (BENCHMARKS.md ``transfer-deepface62-members1``).
-    "mid": replace(
-        _perceptual("mid", eps=16 / 255, steps=40, floors=(0.95, 70.0), margin=0.5),
-        large_face_members=1,
+    "mid": _perceptual(
+        "mid", eps=16 / 255, steps=40, floors=(0.95, 70.0), margin=0.5, large_face_members=1
     ),
-    # The most transfer, at a face of medium quality at worst (S2 >= 50).
+    # The most transfer, at a face of medium quality at worst (S2 >= 50); two recognizers per
+    # step on large faces too (one cost it protection: ``transfer-deepface62-high-large1``).
     "high": _perceptual("high", eps=32 / 255, steps=40, floors=(0.85, 50.0), margin=1.0),
 }
 DEFAULT_STRENGTH = "mid"
