@@ -106,6 +106,14 @@ CONFIGS: dict[str, TransferConfig] = {
         TransferConfig(
             "high-large1", replace(PRESETS["high"], name="high-large1", large_face_members=1)
         ),
+        # Every step cuts each recognizer's chip a little off (scale, rotation, shift).
+        *(
+            TransferConfig(
+                f"mid-jitter{jitter:g}",
+                replace(PRESETS["mid"], name=f"mid-jitter{jitter:g}", align_jitter=jitter / 100),
+            )
+            for jitter in (3, 6, 10)
+        ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
         # Each preset with every surrogate on every step (the presets draw two per step), and

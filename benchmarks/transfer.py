@@ -153,6 +153,7 @@ NEWER_FIELDS = {
     "members_per_step": None,
     "s2_fine_every": 1,
     "large_face_members": None,
+    "align_jitter": 0.0,
 }
 """Strength fields added after photos were cached: left out of the cache key at these values,
 which behave as before the field existed."""

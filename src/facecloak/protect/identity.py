@@ -97,7 +97,9 @@ class CropEmbedder(nn.Module):
     """Crop of a photo -> one recognizer's embedding of the face, through its alignment.
 
     With ``transform`` (post-release transforms on the aligned chip), every call draws anew:
-    expectation over transformations happens by averaging several calls' gradients.
+    expectation over transformations happens by averaging several calls' gradients. With
+    ``jitter``, every call with a gradient moves the alignment by a random similarity
+    (:func:`jittered`): an attacker's aligner never cuts the chip exactly where ours does.
     """
 
     def __init__(
@@ -106,18 +108,44 @@ class CropEmbedder(nn.Module):
         transforms: np.ndarray,
         offset: tuple[int, int],
         transform: Callable[[Tensor], Tensor] | None = None,
+        jitter: float = 0.0,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         self.recognizer = recognizer
         self.transforms = transforms
         self.offset = offset
         self.transform = transform
+        self.jitter = jitter
+        self._draws = np.random.default_rng(seed)
 
     def forward(self, crop: Tensor) -> Tensor:
-        chips = self.recognizer.warp(crop, self.transforms, offset=self.offset)
+        transforms = self.transforms
+        if self.jitter > 0 and torch.is_grad_enabled():
+            height, width = self.recognizer.chip_size
+            transforms = jittered(transforms, (width, height), self.jitter, self._draws)
+        chips = self.recognizer.warp(crop, transforms, offset=self.offset)
         if self.transform is not None:
             chips = self.transform(chips)
         return self.recognizer(chips)
+
+
+def jittered(
+    transforms: np.ndarray, chip_size: tuple[int, int], amount: float, draws: np.random.Generator
+) -> np.ndarray:
+    """``transforms`` (chip pixel -> photo point) after a random similarity of the chip about
+    its centre: scale ``1 +- amount``, rotation ``+- amount`` radians, shift ``+- amount`` of
+    the chip's size, each uniform."""
+    centre = np.array(chip_size, dtype=np.float64) / 2
+    scale = 1 + draws.uniform(-amount, amount)
+    angle = draws.uniform(-amount, amount)
+    shift = draws.uniform(-amount, amount, size=2) * np.array(chip_size, dtype=np.float64)
+    turn = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    linear = transforms[:, :, :2]
+    moved = np.empty_like(transforms)
+    moved[:, :, :2] = linear @ turn
+    moved[:, :, 2] = linear @ (centre + shift - turn @ centre) + transforms[:, :, 2]
+    return moved
 
 
 def cloak_identities(
@@ -183,8 +211,15 @@ def _cloak_crop(
     transform = robustness_transform(settings.eot) if request.robust else None
     offset = (region.crop[0], region.crop[1])
     embedders = [
-        CropEmbedder(r, r.chip_transforms(image, [seen or region.face]), offset, transform)
-        for r in request.recognizers
+        CropEmbedder(
+            r,
+            r.chip_transforms(image, [seen or region.face]),
+            offset,
+            transform,
+            jitter=settings.align_jitter,
+            seed=index,
+        )
+        for index, r in enumerate(request.recognizers)
     ]
     reference, anchors = crop, embedders
     original = image if request.away_from is None else request.away_from

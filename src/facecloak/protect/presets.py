@@ -69,6 +69,9 @@ class Strength:
             times larger in the photo than the recognizers see it draws this many recognizers
             per step instead of ``members_per_step`` (``None``: the same count). There the
             full-size SSIMULACRA2 floor binds and its hinge is about 40% of a step.
+        align_jitter: each attack step moves every recognizer's alignment by a random
+            similarity this large (scale and rotation in radians as a share, shift as a share
+            of the chip): the cloak must not rest on one exact chip.
     """
 
     name: str
@@ -96,6 +99,7 @@ class Strength:
     members_per_step: int | None = None
     s2_fine_every: int = 1
     large_face_members: int | None = None
+    align_jitter: float = 0.0
 
     def __post_init__(self) -> None:
         if self.decoy not in DECOYS:
