@@ -114,6 +114,15 @@ CONFIGS: dict[str, TransferConfig] = {
             )
             for jitter in (3, 6, 10)
         ),
+        # The default pushed farther past each surrogate's threshold: its whole budget, not the
+        # first step that crosses the margin.
+        *(
+            TransferConfig(
+                f"mid-margin{margin:g}",
+                replace(PRESETS["mid"], name=f"mid-margin{margin:g}", margin=margin),
+            )
+            for margin in (1.0, 2.0)
+        ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
         # Each preset with every surrogate on every step (the presets draw two per step), and
