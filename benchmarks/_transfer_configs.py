@@ -123,6 +123,21 @@ CONFIGS: dict[str, TransferConfig] = {
             )
             for margin in (1.0, 2.0)
         ),
+        # The soft minimum of the surrogates' ratios in place of their capped sum, at two
+        # temperatures, and with twice the margin.
+        *(
+            TransferConfig(
+                f"mid-softmin{temperature:g}{suffix}",
+                replace(
+                    PRESETS["mid"],
+                    name=f"mid-softmin{temperature:g}{suffix}",
+                    worst_case_temperature=temperature,
+                    margin=margin,
+                ),
+            )
+            for temperature in (0.05, 0.2)
+            for margin, suffix in ((0.5, ""), (1.0, "-margin1"))
+        ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
         # Each preset with every surrogate on every step (the presets draw two per step), and

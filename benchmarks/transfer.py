@@ -154,6 +154,7 @@ NEWER_FIELDS = {
     "s2_fine_every": 1,
     "large_face_members": None,
     "align_jitter": 0.0,
+    "worst_case_temperature": None,
 }
 """Strength fields added after photos were cached: left out of the cache key at these values,
 which behave as before the field existed."""

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,9 @@ class EnsembleUntargeted(Objective):
         goal_ratio: ``1 + margin / threshold``: how far past its threshold each must go.
         decoys: each member's embedding of the person to move toward, ``(1, D_m)``.
         pull: the weight of the decoy term (0: away only).
+        temperature: ``None`` sums the capped ratios; a positive value takes their soft
+            minimum instead (``-t * log(sum(exp(-ratio / t)))``), so each step's gradient goes
+            mostly to the member farthest from its goal.
     """
 
     def __init__(
@@ -72,6 +76,7 @@ class EnsembleUntargeted(Objective):
         goal_ratio: float,
         decoys: Sequence[Tensor] | None = None,
         pull: float = 0.0,
+        temperature: float | None = None,
     ) -> None:
         if len(members) != len(anchors) or not members:
             raise ValueError("give one anchor per ensemble member, and at least one member")
@@ -84,10 +89,16 @@ class EnsembleUntargeted(Objective):
         self.goal_ratio = float(goal_ratio)
         self.decoys = None if decoys is None else [decoy.detach() for decoy in decoys]
         self.pull = float(pull)
+        if temperature is not None and temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        self.temperature = temperature
 
     @property
     def goal(self) -> float:
-        return -(self.goal_ratio * len(self.members) - GOAL_SLACK)
+        count = len(self.members)
+        if self.temperature is None:
+            return -(self.goal_ratio * count - GOAL_SLACK)
+        return -(self.goal_ratio - self.temperature * math.log(count) - GOAL_SLACK)
 
     def ratios(
         self, output: Sequence[Tensor], anchors: Sequence[Tensor] | None = None
@@ -108,9 +119,12 @@ class EnsembleUntargeted(Objective):
         self, output: Any, clean_output: Any = None, index: Tensor | None = None
     ) -> ObjectiveResult:
         ratios = self.ratios(output)
-        capped = torch.stack([ratio.clamp(max=self.goal_ratio) for ratio in ratios]).sum(0)
+        capped = torch.stack([ratio.clamp(max=self.goal_ratio) for ratio in ratios])
         reached = torch.stack([ratio >= self.goal_ratio for ratio in ratios]).all(0)
-        loss = -capped
+        if self.temperature is None:
+            loss = -capped.sum(0)
+        else:
+            loss = self.temperature * torch.logsumexp(-capped / self.temperature, dim=0)
         if self.decoys is not None and self.pull > 0:
             beyond = [(ratio - 1.0).clamp(min=0.0) for ratio in self.ratios(output, self.decoys)]
             loss = loss + self.pull * torch.stack(beyond).sum(0)

@@ -287,7 +287,9 @@ def _objective(
     members = [e.recognizer for e in embedders]
     pulls = settings.pull > 0 and photo is not None
     decoys = decoy_embeddings(settings.decoy, members, clean, *photo) if pulls else None
-    return EnsembleUntargeted(members, clean, goal_ratio, decoys, settings.pull)
+    return EnsembleUntargeted(
+        members, clean, goal_ratio, decoys, settings.pull, settings.worst_case_temperature
+    )
 
 
 def _perceptual(

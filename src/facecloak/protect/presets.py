@@ -72,6 +72,9 @@ class Strength:
         align_jitter: each attack step moves every recognizer's alignment by a random
             similarity this large (scale and rotation in radians as a share, shift as a share
             of the chip): the cloak must not rest on one exact chip.
+        worst_case_temperature: an ensemble cloak maximises the soft minimum of its
+            recognizers' capped distance ratios at this temperature (``None``: their sum), so
+            the change goes to the recognizer farthest from its goal.
     """
 
     name: str
@@ -100,6 +103,7 @@ class Strength:
     s2_fine_every: int = 1
     large_face_members: int | None = None
     align_jitter: float = 0.0
+    worst_case_temperature: float | None = None
 
     def __post_init__(self) -> None:
         if self.decoy not in DECOYS:
