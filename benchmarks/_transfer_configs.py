@@ -123,8 +123,8 @@ CONFIGS: dict[str, TransferConfig] = {
             )
             for margin in (1.0, 2.0)
         ),
-        # The soft minimum of the surrogates' ratios in place of their capped sum, at two
-        # temperatures, and with twice the margin.
+        # The soft minimum of the surrogates' ratios in place of their capped sum, at four
+        # temperatures, two of them with twice the margin.
         *(
             TransferConfig(
                 f"mid-softmin{temperature:g}{suffix}",
@@ -135,8 +135,11 @@ CONFIGS: dict[str, TransferConfig] = {
                     margin=margin,
                 ),
             )
-            for temperature in (0.05, 0.2)
-            for margin, suffix in ((0.5, ""), (1.0, "-margin1"))
+            for temperature, margin, suffix in (
+                *((t, 0.5, "") for t in (0.01, 0.02, 0.05, 0.2)),
+                (0.05, 1.0, "-margin1"),
+                (0.2, 1.0, "-margin1"),
+            )
         ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
