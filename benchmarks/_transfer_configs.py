@@ -141,6 +141,10 @@ CONFIGS: dict[str, TransferConfig] = {
                 (0.2, 1.0, "-margin1"),
             )
         ),
+        TransferConfig(
+            "high-softmin0.05",
+            replace(PRESETS["high"], name="high-softmin0.05", worst_case_temperature=0.05),
+        ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
         # Each preset with every surrogate on every step (the presets draw two per step), and
