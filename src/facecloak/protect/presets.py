@@ -158,6 +158,11 @@ LARGE_FACE_SPACING = 1.5
 """A face this many times larger in the photo than on the recognizers' chips is large: LFW's
 faces are 0.7-0.8, deepface's 0.9-10.6 (``Strength.large_face_members``)."""
 
+SOFTMIN_TEMPERATURE = 0.05
+"""The default's ``worst_case_temperature``: on 20 LFW faces, each of the two hardest left-out
+recognizers judging, 0.01 / 0.02 / 0.05 / 0.2 gave 40 / 40 / 55 / 50% on the worst of them
+after JPEG q75, the capped sum 25% (BENCHMARKS.md ``transfer-jitter``)."""
+
 S2_SLACK = 2.0
 """Points above ``s2_floor`` the optimiser aims for: rounding to 8 bits costs a little."""
 
@@ -169,6 +174,7 @@ def _perceptual(
     floors: tuple[float, float],
     margin: float,
     large_face_members: int | None = None,
+    worst_case_temperature: float | None = None,
 ) -> Strength:
     """A preset on the SSIM-aware optimiser: coarse grid, no EOT, brightness only
     (``chroma_share=0``: people and SSIMULACRA2 see colour change long before brightness change;
@@ -176,7 +182,8 @@ def _perceptual(
     transfer or more in 0.72-0.75x the time on LFW, 0.80-0.83x on large photos: BENCHMARKS.md
     ``transfer-members``, ``transfer-presets-members``), the SSIMULACRA2 floor's finest scales
     computed on every third step (``s2-fine-scales``); ``floors``: the face's SSIM and
-    SSIMULACRA2 floors; ``large_face_members``: see :class:`Strength`."""
+    SSIMULACRA2 floors; ``large_face_members``, ``worst_case_temperature``: see
+    :class:`Strength`."""
     ssim_floor, s2_floor = floors
     return Strength(
         name,
@@ -194,6 +201,7 @@ def _perceptual(
         members_per_step=2,
         s2_fine_every=3,
         large_face_members=large_face_members,
+        worst_case_temperature=worst_case_temperature,
     )
 
 
@@ -205,9 +213,16 @@ PRESETS: dict[str, Strength] = {
     # only, visually lossless (S2 >= 80).
     "low": _perceptual("low", eps=12 / 255, steps=35, floors=(0.98, 80.0), margin=0.3),
     # The default: some transfer to unseen recognizers while the face stays high quality (>= 70).
-    # On large faces one recognizer per step (BENCHMARKS.md ``transfer-deepface62-members1``).
+    # On large faces one recognizer per step (BENCHMARKS.md ``transfer-deepface62-members1``);
+    # the soft minimum of the recognizers' ratios, not their sum (``transfer-softmin``).
     "mid": _perceptual(
-        "mid", eps=16 / 255, steps=40, floors=(0.95, 70.0), margin=0.5, large_face_members=1
+        "mid",
+        eps=16 / 255,
+        steps=40,
+        floors=(0.95, 70.0),
+        margin=0.5,
+        large_face_members=1,
+        worst_case_temperature=SOFTMIN_TEMPERATURE,
     ),
     # The most transfer, at a face of medium quality at worst (S2 >= 50); two recognizers per
     # step on large faces too (one cost it protection: ``transfer-deepface62-high-large1``).
@@ -223,7 +238,8 @@ def after_replacement(preset: Strength) -> Strength:
     """``preset`` as the cloak that follows a replacement (``then="cloak"``) runs it: farther
     from the original face (margin at least :data:`AFTER_REPLACEMENT_MARGIN`, past which no
     face gets in 40 steps, so every recognizer is pushed as far as the visibility floor lets),
-    with every recognizer on every step (it must reach all of them, not transfer).
+    with every recognizer on every step (it must reach all of them, not transfer), on the
+    capped sum of their ratios (the aggregate its table in BENCHMARKS.md was measured with).
 
     The replaced face must not match the person's *other* photos, which the cloak never sees;
     moving just past the threshold from the one photo it has is not enough for a weak recognizer
@@ -239,9 +255,17 @@ def after_replacement(preset: Strength) -> Strength:
     (1.5, 0.0, True)
     >>> cloak.members_per_step is None, cloak.large_face_members is None
     (True, True)
+    >>> cloak.worst_case_temperature is None
+    True
     """
     margin = max(preset.margin, AFTER_REPLACEMENT_MARGIN)
-    return replace(preset, margin=margin, members_per_step=None, large_face_members=None)
+    return replace(
+        preset,
+        margin=margin,
+        members_per_step=None,
+        large_face_members=None,
+        worst_case_temperature=None,
+    )
 
 
 def get_strength(name: str) -> Strength:
