@@ -1,0 +1,41 @@
+"""The identity stage's alignment jitter: a random similarity of each recognizer's chip."""
+
+import numpy as np
+
+from facecloak.protect.identity import jittered
+
+CHIP = (112, 96)  # (width, height)
+TRANSFORMS = np.array([[[2.0, 0.2, 30.0], [-0.2, 2.0, 40.0]]])
+
+
+def _photo_point(transforms: np.ndarray, chip_point: np.ndarray) -> np.ndarray:
+    return transforms[0] @ np.append(chip_point, 1.0)
+
+
+def test_no_jitter_keeps_the_alignment() -> None:
+    moved = jittered(TRANSFORMS, CHIP, 0.0, np.random.default_rng(0))
+    np.testing.assert_allclose(moved, TRANSFORMS)
+
+
+def test_jitter_is_a_similarity_of_the_chip_within_its_bounds() -> None:
+    draws = np.random.default_rng(1)
+    centre = np.array(CHIP) / 2
+    inverse = np.linalg.inv(TRANSFORMS[0, :, :2])  # photo point -> the unjittered chip's pixels
+    for _ in range(20):
+        moved = jittered(TRANSFORMS, CHIP, 0.1, draws)
+
+        def on_chip(point: np.ndarray, moved: np.ndarray = moved) -> np.ndarray:
+            return inverse @ (_photo_point(moved, point) - TRANSFORMS[0, :, 2])
+
+        shift = on_chip(centre) - centre
+        assert np.all(np.abs(shift) <= 0.1 * np.array(CHIP) + 1e-9)
+        across = on_chip(centre + np.array([10.0, 0.0])) - on_chip(centre)
+        assert 0.9 * 10 - 1e-9 <= np.linalg.norm(across) <= 1.1 * 10 + 1e-9
+        assert abs(np.arctan2(across[1], across[0])) <= 0.1 + 1e-9
+
+
+def test_the_same_seed_gives_the_same_draws() -> None:
+    first = jittered(TRANSFORMS, CHIP, 0.05, np.random.default_rng(3))
+    again = jittered(TRANSFORMS, CHIP, 0.05, np.random.default_rng(3))
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, TRANSFORMS)
