@@ -155,6 +155,7 @@ NEWER_FIELDS = {
     "large_face_members": None,
     "align_jitter": 0.0,
     "worst_case_temperature": None,
+    "large_face_sum": False,
 }
 """Strength fields added after photos were cached: left out of the cache key at these values,
 which behave as before the field existed."""

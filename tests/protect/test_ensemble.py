@@ -182,3 +182,27 @@ def test_a_warm_started_cloak_runs_every_recognizer_on_every_step(grace_hopper, 
     finally:
         for hook in hooks:
             hook.remove()
+
+
+def test_the_default_takes_the_soft_minimum_on_a_small_face_and_the_sum_on_a_large_one(
+    astronaut, grace_hopper, mobilefacenet, monkeypatch
+):
+    from dataclasses import replace
+
+    from facecloak.protect import identity
+    from facecloak.protect.presets import PRESETS, SOFTMIN_TEMPERATURE
+
+    temperatures = []
+
+    class Recorded(identity.EnsembleUntargeted):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            temperatures.append(self.temperature)
+
+    monkeypatch.setattr(identity, "EnsembleUntargeted", Recorded)
+    pair = (load_recognizer("dlib"), mobilefacenet)
+    quick = replace(PRESETS["mid"], steps=2)
+    for image in (astronaut, grace_hopper):
+        config = ProtectConfig(strength=quick, recognizers=pair, judges=())
+        protect(image, config, detected=[detect(image)[0]])
+    assert temperatures == [SOFTMIN_TEMPERATURE, None]

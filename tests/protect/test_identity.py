@@ -1,8 +1,11 @@
 """The identity stage's alignment jitter: a random similarity of each recognizer's chip."""
 
 import numpy as np
+import pytest
 
+from facecloak.errors import InvalidOptionError
 from facecloak.protect.identity import jittered
+from facecloak.protect.presets import PRESETS
 
 CHIP = (112, 96)  # (width, height)
 TRANSFORMS = np.array([[[2.0, 0.2, 30.0], [-0.2, 2.0, 40.0]]])
@@ -39,3 +42,10 @@ def test_the_same_seed_gives_the_same_draws() -> None:
     again = jittered(TRANSFORMS, CHIP, 0.05, np.random.default_rng(3))
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(first, TRANSFORMS)
+
+
+def test_a_preset_refuses_negative_jitter_and_a_non_positive_temperature() -> None:
+    with pytest.raises(InvalidOptionError, match="align_jitter"):
+        PRESETS["mid"].with_overrides(align_jitter=-0.1)
+    with pytest.raises(InvalidOptionError, match="worst_case_temperature"):
+        PRESETS["mid"].with_overrides(worst_case_temperature=0.0)

@@ -3,7 +3,10 @@
 Recognizers disagree on scale (dlib: Euclidean, threshold 0.6; cosine models: ``1 - cos``), so
 each counts by its distance over its threshold. Each term is capped at the goal ratio, so one
 recognizer far past its goal cannot hide another still short of it; a sample succeeds when every
-recognizer is at its goal.
+recognizer is at its goal. The capped terms are summed, or (``temperature``) their soft minimum
+is taken, which spends each step on the recognizer farthest from its goal: under a visibility
+budget that binds, the sum spends it on whichever recognizer moves most easily, and transfers
+less to recognizers it never saw.
 
 Example:
     >>> import torch

@@ -229,12 +229,14 @@ def _cloak_crop(
             CropEmbedder(r, r.chip_transforms(original, [region.face]), offset)
             for r in request.recognizers
         ]
-    objective = _objective(anchors, reference, request, (original, region.face))
+    spacing = chip_spacing(region.chip_to_crop)
+    temperature = settings.temperature_for(spacing)
+    objective = _objective(anchors, reference, request, (original, region.face), temperature)
     callback = ticker.step_callback()
     ensemble = isinstance(objective, EnsembleUntargeted)
     # Crop -> one embedding per recognizer (what EnsembleUntargeted reads), side by side. A
     # warm-started cloak runs a quarter of the steps: too few for each to count when drawn.
-    per_step = settings.members_for(chip_spacing(region.chip_to_crop)) if start is None else None
+    per_step = settings.members_for(spacing) if start is None else None
     model = Fanout(embedders, per_step=per_step) if ensemble else embedders[0]
     if settings.attack == "perceptual":
         result = _perceptual(
@@ -266,10 +268,12 @@ def _objective(
     crop: Tensor,
     request: IdentityRequest,
     photo: tuple[np.ndarray, Face] | None = None,
+    temperature: float | None = None,
 ) -> Objective:
     """Away from the clean embedding (Euclidean recognizers: the distance itself; others, or
-    several at once: each distance over its threshold, capped, and with the preset's ``pull``
-    toward a decoy of ``photo``'s face), or toward a target."""
+    several at once: each distance over its threshold, capped, summed or their soft minimum
+    at ``temperature``, and with the preset's ``pull`` toward a decoy of ``photo``'s face), or
+    toward a target."""
     settings = request.settings
     with torch.no_grad():
         clean = [embed(crop) for embed in embedders]
@@ -287,9 +291,7 @@ def _objective(
     members = [e.recognizer for e in embedders]
     pulls = settings.pull > 0 and photo is not None
     decoys = decoy_embeddings(settings.decoy, members, clean, *photo) if pulls else None
-    return EnsembleUntargeted(
-        members, clean, goal_ratio, decoys, settings.pull, settings.worst_case_temperature
-    )
+    return EnsembleUntargeted(members, clean, goal_ratio, decoys, settings.pull, temperature)
 
 
 def _perceptual(

@@ -71,10 +71,16 @@ class Strength:
             full-size SSIMULACRA2 floor binds and its hinge is about 40% of a step.
         align_jitter: each attack step moves every recognizer's alignment by a random
             similarity this large (scale and rotation in radians as a share, shift as a share
-            of the chip): the cloak must not rest on one exact chip.
+            of the chip): the cloak must not rest on one exact chip. No preset uses it: 3-10%
+            moved transfer by a face or two of 20 (BENCHMARKS.md ``transfer-jitter``).
         worst_case_temperature: an ensemble cloak maximises the soft minimum of its
             recognizers' capped distance ratios at this temperature (``None``: their sum), so
             the change goes to the recognizer farthest from its goal.
+        large_face_sum: on a large face (as for ``large_face_members``) the sum instead of
+            the soft minimum: there the SSIMULACRA2 floor binds before any recognizer moves
+            far, the soft minimum gave no transfer (BENCHMARKS.md
+            ``transfer-deepface62-softmin``) and spent the budget on the recognizer that cannot
+            be beaten, leaving the easy ones unbeaten too.
     """
 
     name: str
@@ -104,6 +110,7 @@ class Strength:
     large_face_members: int | None = None
     align_jitter: float = 0.0
     worst_case_temperature: float | None = None
+    large_face_sum: bool = False
 
     def __post_init__(self) -> None:
         if self.decoy not in DECOYS:
@@ -114,6 +121,13 @@ class Strength:
             count = getattr(self, field)
             if count is not None and count < 1:
                 raise InvalidOptionError(f"{field}={count}: give 1 or more, or None for all")
+        if self.align_jitter < 0:
+            raise InvalidOptionError(f"align_jitter={self.align_jitter}: give 0 (none) or more")
+        temperature = self.worst_case_temperature
+        if temperature is not None and temperature <= 0:
+            raise InvalidOptionError(
+                f"worst_case_temperature={temperature}: give a positive value, or None for the sum"
+            )
         if self.s2_fine_every < 1:
             raise InvalidOptionError(
                 f"s2_fine_every={self.s2_fine_every}: give 1 (every step) or more"
@@ -129,6 +143,17 @@ class Strength:
         if self.large_face_members is not None and spacing >= LARGE_FACE_SPACING:
             return self.large_face_members
         return self.members_per_step
+
+    def temperature_for(self, spacing: float) -> float | None:
+        """The ensemble's soft-minimum temperature for a face ``spacing`` times larger in the
+        photo than on the recognizers' chips (``None``: the sum).
+
+        >>> PRESETS["mid"].temperature_for(0.8), PRESETS["mid"].temperature_for(3.0)
+        (0.05, None)
+        """
+        if self.large_face_sum and spacing >= LARGE_FACE_SPACING:
+            return None
+        return self.worst_case_temperature
 
     def perceptual_attack(self, model: Any, objective: Any, **options: Any) -> Perceptual:
         """The perceptual attack with this preset's budget, steps and SSIM hinge (aiming
@@ -175,6 +200,7 @@ def _perceptual(
     margin: float,
     large_face_members: int | None = None,
     worst_case_temperature: float | None = None,
+    large_face_sum: bool = False,
 ) -> Strength:
     """A preset on the SSIM-aware optimiser: coarse grid, no EOT, brightness only
     (``chroma_share=0``: people and SSIMULACRA2 see colour change long before brightness change;
@@ -182,8 +208,8 @@ def _perceptual(
     transfer or more in 0.72-0.75x the time on LFW, 0.80-0.83x on large photos: BENCHMARKS.md
     ``transfer-members``, ``transfer-presets-members``), the SSIMULACRA2 floor's finest scales
     computed on every third step (``s2-fine-scales``); ``floors``: the face's SSIM and
-    SSIMULACRA2 floors; ``large_face_members``, ``worst_case_temperature``: see
-    :class:`Strength`."""
+    SSIMULACRA2 floors; ``large_face_members``, ``worst_case_temperature``,
+    ``large_face_sum``: see :class:`Strength`."""
     ssim_floor, s2_floor = floors
     return Strength(
         name,
@@ -202,6 +228,7 @@ def _perceptual(
         s2_fine_every=3,
         large_face_members=large_face_members,
         worst_case_temperature=worst_case_temperature,
+        large_face_sum=large_face_sum,
     )
 
 
@@ -214,7 +241,8 @@ PRESETS: dict[str, Strength] = {
     "low": _perceptual("low", eps=12 / 255, steps=35, floors=(0.98, 80.0), margin=0.3),
     # The default: some transfer to unseen recognizers while the face stays high quality (>= 70).
     # On large faces one recognizer per step (BENCHMARKS.md ``transfer-deepface62-members1``);
-    # the soft minimum of the recognizers' ratios, not their sum (``transfer-softmin``).
+    # elsewhere the soft minimum of the recognizers' ratios, not their sum
+    # (``transfer-jitter``, ``transfer-lfw100``).
     "mid": _perceptual(
         "mid",
         eps=16 / 255,
@@ -223,6 +251,7 @@ PRESETS: dict[str, Strength] = {
         margin=0.5,
         large_face_members=1,
         worst_case_temperature=SOFTMIN_TEMPERATURE,
+        large_face_sum=True,
     ),
     # The most transfer, at a face of medium quality at worst (S2 >= 50); two recognizers per
     # step on large faces too (one cost it protection: ``transfer-deepface62-high-large1``).
