@@ -198,9 +198,7 @@ def _perceptual(
     steps: int,
     floors: tuple[float, float],
     margin: float,
-    large_face_members: int | None = None,
-    worst_case_temperature: float | None = None,
-    large_face_sum: bool = False,
+    **fields: Any,
 ) -> Strength:
     """A preset on the SSIM-aware optimiser: coarse grid, no EOT, brightness only
     (``chroma_share=0``: people and SSIMULACRA2 see colour change long before brightness change;
@@ -208,8 +206,7 @@ def _perceptual(
     transfer or more in 0.72-0.75x the time on LFW, 0.80-0.83x on large photos: BENCHMARKS.md
     ``transfer-members``, ``transfer-presets-members``), the SSIMULACRA2 floor's finest scales
     computed on every third step (``s2-fine-scales``); ``floors``: the face's SSIM and
-    SSIMULACRA2 floors; ``large_face_members``, ``worst_case_temperature``,
-    ``large_face_sum``: see :class:`Strength`."""
+    SSIMULACRA2 floors; ``fields``: any other :class:`Strength` field."""
     ssim_floor, s2_floor = floors
     return Strength(
         name,
@@ -226,9 +223,7 @@ def _perceptual(
         s2_floor=s2_floor,
         members_per_step=2,
         s2_fine_every=3,
-        large_face_members=large_face_members,
-        worst_case_temperature=worst_case_temperature,
-        large_face_sum=large_face_sum,
+        **fields,
     )
 
 
