@@ -145,6 +145,16 @@ CONFIGS: dict[str, TransferConfig] = {
             "high-softmin0.05",
             replace(PRESETS["high"], name="high-softmin0.05", worst_case_temperature=0.05),
         ),
+        # The same with the sum kept on large faces, as the default does.
+        TransferConfig(
+            "high-softmin",
+            replace(
+                PRESETS["high"],
+                name="high-softmin",
+                worst_case_temperature=0.05,
+                large_face_sum=True,
+            ),
+        ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
         # Each preset with every surrogate on every step (the presets draw two per step), and
