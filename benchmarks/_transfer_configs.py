@@ -155,6 +155,21 @@ CONFIGS: dict[str, TransferConfig] = {
                 large_face_sum=True,
             ),
         ),
+        # Between the default's SSIM floor (0.95) and none (mid-s2only): the soft minimum moves
+        # far more with SSIM unbound, but draws creases on smooth faces.
+        *(
+            TransferConfig(
+                f"mid-ssim{floor:g}-e{eps}",
+                replace(
+                    PRESETS["mid"],
+                    name=f"mid-ssim{floor:g}-e{eps}",
+                    eps=eps / 255,
+                    ssim_floor=floor,
+                ),
+            )
+            for floor in (0.92, 0.9)
+            for eps in (24, 32)
+        ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
         # Each preset with every surrogate on every step (the presets draw two per step), and
