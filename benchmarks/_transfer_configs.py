@@ -167,8 +167,7 @@ CONFIGS: dict[str, TransferConfig] = {
                     ssim_floor=floor,
                 ),
             )
-            for floor in (0.92, 0.9)
-            for eps in (24, 32)
+            for floor, eps in ((0.94, 24), (0.93, 24), (0.92, 24), (0.92, 32), (0.9, 24), (0.9, 32))
         ),
         _variant("mid-mixed", eot="mixed"),
         _variant("mid-m10", margin=1.0),
