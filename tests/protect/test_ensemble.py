@@ -184,8 +184,9 @@ def test_a_warm_started_cloak_runs_every_recognizer_on_every_step(grace_hopper, 
             hook.remove()
 
 
-def test_the_default_takes_the_soft_minimum_on_a_small_face_and_the_sum_on_a_large_one(
-    astronaut, grace_hopper, mobilefacenet, monkeypatch
+@pytest.mark.parametrize("preset", ["mid", "high"])
+def test_the_preset_takes_the_soft_minimum_on_a_small_face_and_the_sum_on_a_large_one(
+    preset, astronaut, grace_hopper, mobilefacenet, monkeypatch
 ):
     from dataclasses import replace
 
@@ -201,7 +202,7 @@ def test_the_default_takes_the_soft_minimum_on_a_small_face_and_the_sum_on_a_lar
 
     monkeypatch.setattr(identity, "EnsembleUntargeted", Recorded)
     pair = (load_recognizer("dlib"), mobilefacenet)
-    quick = replace(PRESETS["mid"], steps=2)
+    quick = replace(PRESETS[preset], steps=2)
     for image in (astronaut, grace_hopper):
         config = ProtectConfig(strength=quick, recognizers=pair, judges=())
         protect(image, config, detected=[detect(image)[0]])

@@ -184,9 +184,9 @@ LARGE_FACE_SPACING = 1.5
 faces are 0.7-0.8, deepface's 0.9-10.6 (``Strength.large_face_members``)."""
 
 SOFTMIN_TEMPERATURE = 0.05
-"""The default's ``worst_case_temperature``: on 20 LFW faces, each of the two hardest left-out
-recognizers judging, 0.01 / 0.02 / 0.05 / 0.2 gave 40 / 40 / 55 / 50% on the worst of them
-after JPEG q75, the capped sum 25% (BENCHMARKS.md ``transfer-jitter``)."""
+"""``mid``'s and ``high``'s ``worst_case_temperature``: on 20 LFW faces, each of the two hardest
+left-out recognizers judging, 0.01 / 0.02 / 0.05 / 0.2 gave 40 / 40 / 55 / 50% on the worst of
+them after JPEG q75, the capped sum 25% (BENCHMARKS.md ``transfer-jitter``)."""
 
 S2_SLACK = 2.0
 """Points above ``s2_floor`` the optimiser aims for: rounding to 8 bits costs a little."""
@@ -249,8 +249,17 @@ PRESETS: dict[str, Strength] = {
         large_face_sum=True,
     ),
     # The most transfer, at a face of medium quality at worst (S2 >= 50); two recognizers per
-    # step on large faces too (one cost it protection: ``transfer-deepface62-high-large1``).
-    "high": _perceptual("high", eps=32 / 255, steps=40, floors=(0.85, 50.0), margin=1.0),
+    # step on large faces too (one cost it protection: ``transfer-deepface62-high-large1``);
+    # the soft minimum as the default takes it (``transfer-lfw100-high-softmin``).
+    "high": _perceptual(
+        "high",
+        eps=32 / 255,
+        steps=40,
+        floors=(0.85, 50.0),
+        margin=1.0,
+        worst_case_temperature=SOFTMIN_TEMPERATURE,
+        large_face_sum=True,
+    ),
 }
 DEFAULT_STRENGTH = "mid"
 
