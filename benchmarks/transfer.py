@@ -156,6 +156,7 @@ NEWER_FIELDS = {
     "align_jitter": 0.0,
     "worst_case_temperature": None,
     "large_face_sum": False,
+    "ssim_shrink": 1.0,
 }
 """Strength fields added after photos were cached: left out of the cache key at these values,
 which behave as before the field existed."""

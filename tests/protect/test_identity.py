@@ -49,3 +49,20 @@ def test_a_preset_refuses_negative_jitter_and_a_non_positive_temperature() -> No
         PRESETS["mid"].with_overrides(align_jitter=-0.1)
     with pytest.raises(InvalidOptionError, match="worst_case_temperature"):
         PRESETS["mid"].with_overrides(worst_case_temperature=0.0)
+
+
+def test_the_ssim_floor_is_measured_on_the_face_shrunk_as_the_preset_says(grace_hopper):
+    from facecloak.attacks.visibility import chip_spacing
+    from facecloak.faces.regions import face_region
+    from facecloak.models import detect
+    from facecloak.protect.identity import ssim_view
+
+    region = face_region(detect(grace_hopper)[0], *grace_hopper.shape[:2], size=112)
+    spacing = chip_spacing(region.chip_to_crop)
+    mid = PRESETS["mid"]
+    assert ssim_view(region, mid) == 1.0
+    assert ssim_view(region, mid.with_overrides(ssim_shrink=2.0)) == 2.0
+    coarse = mid.with_overrides(ssim_shrink=1.5, ssim_at_view=True)
+    assert ssim_view(region, coarse) == max(1.5, spacing)
+    with pytest.raises(InvalidOptionError, match="ssim_shrink"):
+        mid.with_overrides(ssim_shrink=0.5)

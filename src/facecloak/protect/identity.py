@@ -342,9 +342,11 @@ def _perceptual(
 
 
 def ssim_view(region: FaceRegion, settings: Strength) -> float:
-    """How many times the SSIM floor's regions are shrunk: to the recognizer chip's scale when
-    the preset says ``ssim_at_view`` (1: full size)."""
-    return chip_spacing(region.chip_to_crop) if settings.ssim_at_view else 1.0
+    """How many times the SSIM floor's regions are shrunk: ``settings.ssim_shrink``, or to the
+    recognizer chip's scale when the preset says ``ssim_at_view`` and that is coarser."""
+    if settings.ssim_at_view:
+        return max(settings.ssim_shrink, chip_spacing(region.chip_to_crop))
+    return settings.ssim_shrink
 
 
 def _resized(latent: Tensor, shape: tuple[int, int]) -> Tensor:

@@ -52,6 +52,8 @@ class Strength:
         ssim_at_view: the SSIM floor holds on the face as the recognizer sees it (shrunk to its
             chip's scale), not only at full size, where a smooth change on a large face costs
             almost no SSIM yet shows.
+        ssim_shrink: the SSIM floor is measured on the face shrunk this many times (area
+            average; 1: full size): a crease shows there, a fine texture averages out.
         s2_floor: perceptual: the face box's SSIMULACRA2 never drops below this (the optimiser
             aims ``s2_slack`` points above; the cloak is scaled down if it still falls short).
         pull: an ensemble cloak also pulls the face toward a decoy (another person) with this
@@ -102,6 +104,7 @@ class Strength:
     retries: int = 0
     chroma_share: float = 1.0
     ssim_at_view: bool = False
+    ssim_shrink: float = 1.0
     s2_floor: float | None = None
     pull: float = 0.0
     decoy: str = "samples"
@@ -121,6 +124,8 @@ class Strength:
             count = getattr(self, field)
             if count is not None and count < 1:
                 raise InvalidOptionError(f"{field}={count}: give 1 or more, or None for all")
+        if self.ssim_shrink < 1:
+            raise InvalidOptionError(f"ssim_shrink={self.ssim_shrink}: give 1 (full size) or more")
         if self.align_jitter < 0:
             raise InvalidOptionError(f"align_jitter={self.align_jitter}: give 0 (none) or more")
         temperature = self.worst_case_temperature
