@@ -193,6 +193,13 @@ SOFTMIN_TEMPERATURE = 0.05
 left-out recognizers judging, 0.01 / 0.02 / 0.05 / 0.2 gave 40 / 40 / 55 / 50% on the worst of
 them after JPEG q75, the capped sum 25% (BENCHMARKS.md ``transfer-jitter``)."""
 
+_SOFTMIN_ON_SMALL_FACES: dict[str, Any] = {
+    "worst_case_temperature": SOFTMIN_TEMPERATURE,
+    "large_face_sum": True,
+}
+"""The ensemble's soft minimum on faces smaller than :data:`LARGE_FACE_SPACING`, the sum on
+larger ones (``mid`` and ``high``)."""
+
 S2_SLACK = 2.0
 """Points above ``s2_floor`` the optimiser aims for: rounding to 8 bits costs a little."""
 
@@ -250,8 +257,7 @@ PRESETS: dict[str, Strength] = {
         floors=(0.95, 70.0),
         margin=0.5,
         large_face_members=1,
-        worst_case_temperature=SOFTMIN_TEMPERATURE,
-        large_face_sum=True,
+        **_SOFTMIN_ON_SMALL_FACES,
     ),
     # The most transfer, at a face of medium quality at worst (S2 >= 50); two recognizers per
     # step on large faces too (one cost it protection: ``transfer-deepface62-high-large1``);
@@ -262,8 +268,7 @@ PRESETS: dict[str, Strength] = {
         steps=40,
         floors=(0.85, 50.0),
         margin=1.0,
-        worst_case_temperature=SOFTMIN_TEMPERATURE,
-        large_face_sum=True,
+        **_SOFTMIN_ON_SMALL_FACES,
     ),
 }
 DEFAULT_STRENGTH = "mid"
