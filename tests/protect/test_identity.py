@@ -1,4 +1,5 @@
-"""The identity stage's alignment jitter: a random similarity of each recognizer's chip."""
+"""The identity stage: alignment jitter (a random similarity of each recognizer's chip), where the
+SSIM floor is measured, and the presets' checks of those options."""
 
 import numpy as np
 import pytest
